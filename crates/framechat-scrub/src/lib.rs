@@ -1,0 +1,1 @@
+//! Lossless removal of identifying metadata from image files.

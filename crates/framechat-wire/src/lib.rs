@@ -1,0 +1,1 @@
+//! Binary frame codec for framechat: layout, headers, chunking and reassembly.

@@ -1,0 +1,1 @@
+//! framechat: the Yew chat client.

