@@ -1,1 +1,79 @@
-//! Lossless removal of identifying metadata from image files.
+//! Lossless removal of identifying metadata from image files, on `&[u8]`, without decoding pixels.
+//!
+//! [`scrub`] recognises a file by its magic bytes ([`Format::sniff`]), walks its container
+//! (JPEG segments, PNG chunks, RIFF chunks, GIF blocks, ISO-BMFF boxes) with slices borrowed
+//! from the input, and writes a copy that keeps only what a whitelist allows: the image data
+//! and the colour information needed to show it. Everything else is dropped, and the
+//! [`Report`] says what was found, in [`Category`]s a person understands.
+//!
+//! HEIC and AVIF are the exception: their metadata items are overwritten with zeros in place,
+//! so every offset in the file stays valid.
+//!
+//! ```
+//! use framechat_scrub::{scrub, Category, Format, ScrubError};
+//!
+//! // SOI, a COM segment "hi", a tiny frame header, one scan of entropy data, EOI.
+//! let jpeg = [
+//!     0xFF, 0xD8, // SOI
+//!     0xFF, 0xFE, 0x00, 0x04, b'h', b'i', // COM
+//!     0xFF, 0xC0, 0x00, 0x0B, 0x08, 0x00, 0x01, 0x00, 0x01, 0x01, 0x01, 0x11, 0x00, // SOF0 1x1
+//!     0xFF, 0xDA, 0x00, 0x08, 0x01, 0x01, 0x00, 0x00, 0x3F, 0x00, // SOS
+//!     0x12, 0x34, // entropy-coded data
+//!     0xFF, 0xD9, // EOI
+//! ];
+//! let out = scrub(&jpeg)?;
+//! assert_eq!(out.report.format, Format::Jpeg);
+//! assert_eq!(out.report.removed, vec![Category::Comment]);
+//! assert_eq!(out.report.width, Some(1));
+//! assert_eq!(out.bytes.len(), jpeg.len() - 6);
+//!
+//! assert_eq!(scrub(b"just text"), Err(ScrubError::NotAnImage));
+//! # Ok::<(), ScrubError>(())
+//! ```
+#![deny(clippy::indexing_slicing, clippy::cast_possible_truncation)]
+#![deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod bmff;
+mod bytes;
+mod error;
+mod format;
+mod gif;
+mod jpeg;
+mod png;
+mod report;
+mod tiff;
+mod webp;
+
+pub use error::ScrubError;
+pub use format::{Format, sniff_mime};
+pub use report::{Category, Report};
+
+/// A scrubbed copy of an image and what was taken out of it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Scrubbed {
+    /// The file to send: the same format as the input, metadata removed.
+    pub bytes: Vec<u8>,
+    /// What the input held and what was removed.
+    pub report: Report,
+}
+
+/// Remove identifying metadata from an image file, keeping its pixels byte for byte.
+///
+/// The format is decided from the magic bytes only. The output is the same format, with
+/// the image data and colour information copied verbatim; see the crate docs for what
+/// each format keeps.
+///
+/// # Errors
+/// [`ScrubError::NotAnImage`] when the magic bytes are not a format this crate scrubs: the
+/// caller may send the file as a plain attachment. Any other error means the bytes looked
+/// like an image but could not be parsed safely; the caller must not send them silently.
+pub fn scrub(input: &[u8]) -> Result<Scrubbed, ScrubError> {
+    let format = Format::sniff(input).ok_or(ScrubError::NotAnImage)?;
+    match format {
+        Format::Jpeg => jpeg::scrub(input),
+        Format::Png => png::scrub(input),
+        Format::Webp => webp::scrub(input),
+        Format::Gif => gif::scrub(input),
+        Format::Heic | Format::Avif => bmff::scrub(input, format),
+    }
+}

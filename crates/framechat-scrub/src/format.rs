@@ -1,0 +1,173 @@
+//! Image formats and MIME types, decided from magic bytes only.
+
+use std::fmt;
+
+use serde::Serialize;
+
+/// An image format [`scrub`](crate::scrub) understands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Format {
+    /// JPEG (ITU T.81), JFIF or EXIF flavoured.
+    Jpeg,
+    /// PNG, including APNG.
+    Png,
+    /// WebP in its RIFF container: lossy, lossless, alpha, animated.
+    Webp,
+    /// GIF87a or GIF89a, including animated GIFs.
+    Gif,
+    /// HEIF with HEVC images (ISO/IEC 23008-12).
+    Heic,
+    /// AVIF: HEIF with AV1 images.
+    Avif,
+}
+
+/// `ftyp` brands of HEIF files whose images are HEVC (ISO/IEC 23008-12 Annex B) or
+/// unspecified (`mif1`, `msf1`: the structural brands, treated as HEIC unless an AVIF
+/// brand is also listed).
+const HEIC_BRANDS: [&[u8; 4]; 8] = [
+    b"heic", b"heix", b"heim", b"heis", b"hevc", b"hevx", b"mif1", b"msf1",
+];
+/// `ftyp` brands of AVIF files (AV1 Image File Format, section 9).
+const AVIF_BRANDS: [&[u8; 4]; 2] = [b"avif", b"avis"];
+/// Most compatible brands looked at: a real `ftyp` lists a handful.
+const MAX_BRANDS: usize = 64;
+
+impl Format {
+    /// Recognise an image from its first bytes; `None` when it is not one [`scrub`](crate::scrub) handles.
+    ///
+    /// ```
+    /// use framechat_scrub::Format;
+    /// assert_eq!(Format::sniff(b"\x89PNG\r\n\x1a\n...."), Some(Format::Png));
+    /// assert_eq!(Format::sniff(b"GIF89a"), Some(Format::Gif));
+    /// assert_eq!(Format::sniff(b"%PDF-1.7"), None);
+    /// ```
+    #[must_use]
+    pub fn sniff(bytes: &[u8]) -> Option<Format> {
+        // T.81 B.1.1.3: a marker is X'FF' and a code; the file starts with SOI (X'FFD8'),
+        // and every JPEG writer follows it with another marker.
+        if bytes.starts_with(&[0xFF, 0xD8, 0xFF]) {
+            return Some(Format::Jpeg);
+        }
+        // PNG spec 5.2: the signature is 137 80 78 71 13 10 26 10.
+        if bytes.starts_with(b"\x89PNG\r\n\x1a\n") {
+            return Some(Format::Png);
+        }
+        // GIF89a spec 17: "GIF" followed by the version "87a" or "89a".
+        if bytes.starts_with(b"GIF87a") || bytes.starts_with(b"GIF89a") {
+            return Some(Format::Gif);
+        }
+        // WebP container spec: 'RIFF', a 32-bit size, then 'WEBP'.
+        if bytes.starts_with(b"RIFF") && bytes.get(8..12) == Some(b"WEBP") {
+            return Some(Format::Webp);
+        }
+        sniff_ftyp(bytes)
+    }
+
+    /// The MIME type of the format, for example `"image/jpeg"`.
+    #[must_use]
+    pub fn mime(self) -> &'static str {
+        match self {
+            Format::Jpeg => "image/jpeg",
+            Format::Png => "image/png",
+            Format::Webp => "image/webp",
+            Format::Gif => "image/gif",
+            Format::Heic => "image/heic",
+            Format::Avif => "image/avif",
+        }
+    }
+}
+
+impl fmt::Display for Format {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Format::Jpeg => "JPEG",
+            Format::Png => "PNG",
+            Format::Webp => "WebP",
+            Format::Gif => "GIF",
+            Format::Heic => "HEIC",
+            Format::Avif => "AVIF",
+        })
+    }
+}
+
+/// The brands of a leading ISO-BMFF `ftyp` box: major brand first, then the compatible ones.
+///
+/// ISO/IEC 14496-12 4.3: `ftyp` is `size(32) 'ftyp' major_brand(32) minor_version(32)
+/// compatible_brands[]`, and comes first in the file.
+fn ftyp_brands(bytes: &[u8]) -> Option<impl Iterator<Item = &[u8]>> {
+    if bytes.get(4..8) != Some(b"ftyp") {
+        return None;
+    }
+    let size = u32::from_be_bytes(bytes.get(..4)?.try_into().ok()?);
+    let size = usize::try_from(size).ok()?;
+    if size < 16 {
+        return None;
+    }
+    let major = bytes.get(8..12)?;
+    let compatible = bytes.get(16..size.min(bytes.len()))?;
+    Some(std::iter::once(major).chain(compatible.chunks_exact(4).take(MAX_BRANDS)))
+}
+
+fn sniff_ftyp(bytes: &[u8]) -> Option<Format> {
+    let mut heic = false;
+    for brand in ftyp_brands(bytes)? {
+        if AVIF_BRANDS.iter().any(|b| b.as_slice() == brand) {
+            return Some(Format::Avif);
+        }
+        heic |= HEIC_BRANDS.iter().any(|b| b.as_slice() == brand);
+    }
+    heic.then_some(Format::Heic)
+}
+
+/// Decide a MIME type from magic bytes only: the images [`Format::sniff`] knows and a few
+/// common other files.
+///
+/// `None` means unknown; the caller then uses `application/octet-stream`. The file name
+/// and what the browser claims are never consulted.
+///
+/// ```
+/// use framechat_scrub::sniff_mime;
+/// assert_eq!(sniff_mime(b"\xFF\xD8\xFF\xE0"), Some("image/jpeg"));
+/// assert_eq!(sniff_mime(b"%PDF-1.4\n"), Some("application/pdf"));
+/// assert_eq!(sniff_mime(b"hello"), None);
+/// ```
+#[must_use]
+pub fn sniff_mime(bytes: &[u8]) -> Option<&'static str> {
+    if let Some(format) = Format::sniff(bytes) {
+        return Some(format.mime());
+    }
+    const MAGIC: [(&[u8], &str); 9] = [
+        (b"%PDF-", "application/pdf"),
+        (b"PK\x03\x04", "application/zip"),
+        (b"PK\x05\x06", "application/zip"),
+        (b"\x1f\x8b", "application/gzip"),
+        (b"7z\xBC\xAF\x27\x1C", "application/x-7z-compressed"),
+        (b"OggS", "audio/ogg"),
+        (b"ID3", "audio/mpeg"),
+        (b"II*\x00", "image/tiff"),
+        (b"MM\x00*", "image/tiff"),
+    ];
+    if let Some((_, mime)) = MAGIC.iter().find(|(magic, _)| bytes.starts_with(magic)) {
+        return Some(mime);
+    }
+    if bytes.starts_with(b"RIFF") {
+        return match bytes.get(8..12) {
+            Some(b"WAVE") => Some("audio/wav"),
+            Some(b"AVI ") => Some("video/x-msvideo"),
+            _ => None,
+        };
+    }
+    if bytes.starts_with(b"\x1A\x45\xDF\xA3") {
+        // EBML header: Matroska or WebM; WebM is what browsers play.
+        return Some("video/webm");
+    }
+    // ISO-BMFF files that are not HEIF: QuickTime, MPEG-4 audio, else MPEG-4 video.
+    if ftyp_brands(bytes)?.any(|b| b == b"qt  ") {
+        return Some("video/quicktime");
+    }
+    if ftyp_brands(bytes)?.any(|b| b == b"M4A ") {
+        return Some("audio/mp4");
+    }
+    Some("video/mp4")
+}

@@ -1,0 +1,344 @@
+//! JPEG (ITU T.81 with JFIF and EXIF): a list of marker segments borrowed from the input,
+//! kept by whitelist.
+//!
+//! ```text
+//! FF D8                      SOI
+//! FF En LL LL payload        APPn, length counts itself (T.81 B.1.1.4)
+//! FF DB / C4 / C0..CF ...    tables and frame header
+//! FF DA LL LL header  ecs    SOS, then entropy-coded data with FF 00 stuffing and RSTn
+//! FF D9                      EOI; anything after it is not part of the image
+//! ```
+
+use memchr::memchr;
+
+use crate::bytes::Reader;
+use crate::report::{Category, Found};
+use crate::{Format, Report, ScrubError, Scrubbed, tiff};
+
+/// Most marker segments accepted in one file (a progressive JPEG has a few dozen, a
+/// multi-segment ICC profile at most 255 more).
+pub(crate) const MAX_SEGMENTS: usize = 16 * 1024;
+
+const SOI: u8 = 0xD8;
+const EOI: u8 = 0xD9;
+const SOS: u8 = 0xDA;
+const APP0: u8 = 0xE0;
+const APP1: u8 = 0xE1;
+const APP2: u8 = 0xE2;
+const APP13: u8 = 0xED;
+const APP14: u8 = 0xEE;
+const COM: u8 = 0xFE;
+
+const JFIF: &[u8] = b"JFIF\0";
+const EXIF: &[u8] = b"Exif\0";
+const XMP: &[u8] = b"http://ns.adobe.com/xap/1.0/\0";
+const XMP_EXTENSION: &[u8] = b"http://ns.adobe.com/xmp/extension/\0";
+const ICC: &[u8] = b"ICC_PROFILE\0";
+const ADOBE: &[u8] = b"Adobe";
+/// JFIF 1.02: identifier, version, units, densities, thumbnail width and height.
+const JFIF_FIXED_LEN: usize = 14;
+
+/// One marker segment, borrowing from the input.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Segment<'a> {
+    /// The marker code (the byte after X'FF').
+    pub(crate) marker: u8,
+    /// The payload after the 2-byte length; empty for markers without one.
+    pub(crate) payload: &'a [u8],
+    /// For SOS: the entropy-coded data that follows it, RSTn markers included.
+    pub(crate) ecs: &'a [u8],
+}
+
+/// A parsed JPEG: every segment between SOI and EOI, and what follows EOI.
+#[derive(Debug)]
+pub(crate) struct Jpeg<'a> {
+    pub(crate) segments: Vec<Segment<'a>>,
+    pub(crate) trailing: &'a [u8],
+}
+
+/// Split a JPEG into segments. Fails on anything that is not a well-formed sequence of
+/// segments ending in EOI.
+pub(crate) fn parse(input: &[u8]) -> Result<Jpeg<'_>, ScrubError> {
+    let mut r = Reader::new(input);
+    if r.array::<2>()? != [0xFF, SOI] {
+        return Err(ScrubError::malformed(Format::Jpeg, "no SOI marker"));
+    }
+    let mut segments = Vec::new();
+    loop {
+        if segments.len() >= MAX_SEGMENTS {
+            return Err(ScrubError::TooMany {
+                format: Format::Jpeg,
+                what: "segments",
+                max: MAX_SEGMENTS as u64,
+            });
+        }
+        // T.81 B.1.1.2: "All markers are assigned two-byte codes: an X'FF' byte followed
+        // by a byte which is not equal to 0 or X'FF'." "Any marker may optionally be
+        // preceded by any number of fill bytes, which are bytes assigned code X'FF'."
+        if r.u8()? != 0xFF {
+            return Err(ScrubError::malformed(Format::Jpeg, "expected a marker"));
+        }
+        let mut marker = r.u8()?;
+        while marker == 0xFF {
+            marker = r.u8()?;
+        }
+        match marker {
+            EOI => break,
+            // T.81 B.1.1.3: TEM and RSTn stand alone, without a length. RSTn belongs inside
+            // entropy-coded data, where the scan below consumes it.
+            0x01 => segments.push(Segment {
+                marker,
+                payload: &[],
+                ecs: &[],
+            }),
+            0x00 | 0xD0..=0xD7 | SOI => {
+                return Err(ScrubError::malformed(Format::Jpeg, "marker out of place"));
+            }
+            _ => {
+                // T.81 B.1.1.4: "Lp: ... specifies the length of the parameters in the
+                // marker segment", including its own two bytes.
+                let len = r.be_u16()?;
+                let Some(payload_len) = usize::from(len).checked_sub(2) else {
+                    return Err(ScrubError::malformed(
+                        Format::Jpeg,
+                        "segment length below 2",
+                    ));
+                };
+                let payload = r.take(payload_len)?;
+                let ecs = if marker == SOS {
+                    let end = scan_end(input, r.pos())?;
+                    r.take(end.saturating_sub(r.pos()))?
+                } else {
+                    &[]
+                };
+                segments.push(Segment {
+                    marker,
+                    payload,
+                    ecs,
+                });
+            }
+        }
+    }
+    Ok(Jpeg {
+        segments,
+        trailing: r.rest(),
+    })
+}
+
+/// Where the entropy-coded data starting at `start` ends: at the X'FF' of the first marker
+/// that is neither a stuffed zero nor RSTn.
+///
+/// T.81 B.1.1.5: "If a X'FF' byte occurs in any entropy-coded segment, it shall be
+/// followed by a 'stuffed' zero byte"; F.1.2.3: RSTn markers sit between restart intervals.
+fn scan_end(input: &[u8], start: usize) -> Result<usize, ScrubError> {
+    let truncated = || ScrubError::truncated(input.len() as u64 + 2, input.len());
+    let mut i = start;
+    loop {
+        let rest = input.get(i..).ok_or_else(truncated)?;
+        let ff = i
+            .checked_add(memchr(0xFF, rest).ok_or_else(truncated)?)
+            .ok_or_else(truncated)?;
+        // Skip fill bytes to find the code.
+        let mut j = ff.checked_add(1).ok_or_else(truncated)?;
+        let code = loop {
+            match input.get(j) {
+                None => return Err(truncated()),
+                Some(0xFF) => j = j.checked_add(1).ok_or_else(truncated)?,
+                Some(&code) => break code,
+            }
+        };
+        match code {
+            0x00 | 0xD0..=0xD7 => i = j.checked_add(1).ok_or_else(truncated)?,
+            _ => return Ok(ff),
+        }
+    }
+}
+
+/// What happens to a segment.
+enum Verdict {
+    Keep,
+    /// JFIF APP0 with a thumbnail: keep its first 12 payload bytes and zero thumbnail size.
+    KeepJfifWithoutThumbnail,
+    Drop(Category),
+    /// APP1 EXIF: dropped, and its contents classified.
+    DropExif,
+}
+
+fn verdict(segment: &Segment<'_>, seen_jfif: bool) -> Result<Verdict, ScrubError> {
+    let p = segment.payload;
+    Ok(match segment.marker {
+        // JFIF 1.02: APP0 "JFIF\0"; only the first one counts. Its optional thumbnail is RGB
+        // pixels of the picture, so it goes.
+        APP0 if p.starts_with(JFIF) && !seen_jfif && p.len() >= JFIF_FIXED_LEN => {
+            if p.len() > JFIF_FIXED_LEN {
+                Verdict::KeepJfifWithoutThumbnail
+            } else {
+                Verdict::Keep
+            }
+        }
+        // JFXX extension APP0: a thumbnail and nothing else.
+        APP0 if p.starts_with(b"JFXX\0") => Verdict::Drop(Category::Thumbnail),
+        // EXIF 2.32 4.5.4: APP1 "Exif\0" then a pad byte, then TIFF.
+        APP1 if p.starts_with(EXIF) => Verdict::DropExif,
+        APP1 if p.starts_with(XMP) || p.starts_with(XMP_EXTENSION) => Verdict::Drop(Category::Xmp),
+        // ICC.1 B.4: APP2 "ICC_PROFILE\0", sequence number, count, data: keep every part.
+        APP2 if p.starts_with(ICC) => Verdict::Keep,
+        // APP13 "Photoshop 3.0\0" holds IPTC-IIM and Photoshop resources.
+        APP13 => Verdict::Drop(Category::Iptc),
+        // APP14 "Adobe" says how to transform colours (YCCK, CMYK): needed to decode.
+        APP14 if p.starts_with(ADOBE) => Verdict::Keep,
+        0xE0..=0xEF => Verdict::Drop(Category::Other),
+        COM => Verdict::Drop(Category::Comment),
+        // T.81 Table B.1: SOF0..SOF15 (without DHT C4, JPG C8, DAC CC), DHT, DAC, SOS, DQT,
+        // DNL, DRI, DHP, EXP.
+        0xC0..=0xC3 | 0xC5..=0xC7 | 0xC9..=0xCB | 0xCD..=0xCF => Verdict::Keep,
+        0xC4 | 0xCC | SOS | 0xDB..=0xDF => Verdict::Keep,
+        // TEM: only meaningful in arithmetic-coding tests; nothing to keep.
+        0x01 => Verdict::Drop(Category::Other),
+        // JPG and JPGn: reserved for JPEG extensions (JPEG-LS uses them). Dropping one could
+        // break the image, keeping an unknown one could leak: refuse.
+        0xC8 | 0xF0..=0xFD => {
+            return Err(ScrubError::unsupported(
+                Format::Jpeg,
+                "JPEG extension marker",
+            ));
+        }
+        _ => return Err(ScrubError::malformed(Format::Jpeg, "reserved marker")),
+    })
+}
+
+/// Scrub a JPEG: see the module docs.
+pub(crate) fn scrub(input: &[u8]) -> Result<Scrubbed, ScrubError> {
+    let jpeg = parse(input)?;
+    let mut found = Found::default();
+    let mut orientation = None;
+    let mut big_endian = true;
+    let mut size = None;
+    let mut seen_scan = false;
+    let mut seen_jfif = false;
+    let mut kept: Vec<(Segment<'_>, bool)> = Vec::with_capacity(jpeg.segments.len());
+    for segment in &jpeg.segments {
+        match verdict(segment, seen_jfif)? {
+            Verdict::Keep => kept.push((*segment, false)),
+            Verdict::KeepJfifWithoutThumbnail => {
+                let thumb = segment.payload.get(12..14).unwrap_or_default();
+                found.add(if thumb.iter().all(|&b| b != 0) {
+                    Category::Thumbnail
+                } else {
+                    Category::Other
+                });
+                kept.push((*segment, true));
+            }
+            Verdict::Drop(category) => found.add(category),
+            Verdict::DropExif => {
+                let info = tiff::inspect(segment.payload.get(6..).unwrap_or_default());
+                found.extend(info.categories);
+                if orientation.is_none() {
+                    orientation = info.orientation;
+                    big_endian = info.big_endian;
+                }
+            }
+        }
+        if segment.marker == APP0 && segment.payload.starts_with(JFIF) {
+            seen_jfif = true;
+        }
+        match segment.marker {
+            // T.81 B.2.2: SOFn payload is P, Y (lines), X (samples per line), Nf, ...
+            0xC0..=0xC3 | 0xC5..=0xC7 | 0xC9..=0xCB | 0xCD..=0xCF if size.is_none() => {
+                let mut r = Reader::new(segment.payload);
+                let _precision = r.u8()?;
+                let (y, x) = (r.be_u16()?, r.be_u16()?);
+                size = Some((u32::from(x), u32::from(y)));
+            }
+            SOS if size.is_none() => {
+                return Err(ScrubError::malformed(
+                    Format::Jpeg,
+                    "scan before frame header",
+                ));
+            }
+            SOS => seen_scan = true,
+            _ => {}
+        }
+    }
+    if !seen_scan {
+        return Err(ScrubError::malformed(Format::Jpeg, "no scan"));
+    }
+    if !jpeg.trailing.is_empty() {
+        found.add(Category::TrailingData);
+    }
+
+    let minimal = orientation
+        .filter(|&o| o != 1)
+        .map(|o| tiff::minimal_exif(o, big_endian));
+    let mut out = Vec::with_capacity(input.len() + 4 + EXIF.len() + 1 + tiff::MINIMAL_LEN);
+    out.extend_from_slice(&[0xFF, SOI]);
+    let mut added = 0;
+    let mut kept = kept.into_iter().peekable();
+    // The minimal EXIF goes right after SOI, or after APP0 JFIF when it leads (JFIF 1.02:
+    // "the APP0 marker is used to identify a JPEG FIF file" and follows SOI immediately).
+    if kept.peek().is_some_and(|(first, _)| first.marker == APP0) {
+        if let Some((segment, strip)) = kept.next() {
+            write_segment(&mut out, &segment, strip)?;
+        }
+    }
+    if let Some(tiff) = minimal {
+        // EXIF 2.32 4.5.4: APP1, length, "Exif\0\0", TIFF header and IFD0.
+        let len = 2 + EXIF.len() + 1 + tiff.len();
+        out.extend_from_slice(&[0xFF, APP1]);
+        out.extend_from_slice(&u16::try_from(len).unwrap_or(u16::MAX).to_be_bytes());
+        out.extend_from_slice(EXIF);
+        out.push(0);
+        out.extend_from_slice(&tiff);
+        added = len + 2;
+    }
+    for (segment, strip) in kept {
+        write_segment(&mut out, &segment, strip)?;
+    }
+    out.extend_from_slice(&[0xFF, EOI]);
+
+    let kept_len = out.len().saturating_sub(added);
+    let (width, height) = match size {
+        Some((w, h)) => (Some(w), (h != 0).then_some(h)),
+        None => (None, None),
+    };
+    Ok(Scrubbed {
+        report: Report {
+            format: Format::Jpeg,
+            width,
+            height,
+            orientation,
+            removed: found.into_sorted(),
+            removed_bytes: (input.len() as u64).saturating_sub(kept_len as u64),
+        },
+        bytes: out,
+    })
+}
+
+fn write_segment(
+    out: &mut Vec<u8>,
+    segment: &Segment<'_>,
+    strip_thumbnail: bool,
+) -> Result<(), ScrubError> {
+    out.extend_from_slice(&[0xFF, segment.marker]);
+    if segment.marker == 0x01 {
+        return Ok(());
+    }
+    let payload = if strip_thumbnail {
+        segment
+            .payload
+            .get(..JFIF_FIXED_LEN - 2)
+            .unwrap_or_default()
+    } else {
+        segment.payload
+    };
+    let extra = if strip_thumbnail { 2 } else { 0 };
+    let len = u16::try_from(payload.len() + 2 + extra)
+        .map_err(|_| ScrubError::malformed(Format::Jpeg, "segment too long"))?;
+    out.extend_from_slice(&len.to_be_bytes());
+    out.extend_from_slice(payload);
+    if strip_thumbnail {
+        out.extend_from_slice(&[0, 0]);
+    }
+    out.extend_from_slice(segment.ecs);
+    Ok(())
+}

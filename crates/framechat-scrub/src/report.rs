@@ -1,0 +1,153 @@
+//! What a scrub found and removed, in categories a person understands.
+
+use serde::Serialize;
+
+use crate::Format;
+
+/// A kind of identifying information found in, and removed from, a file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Category {
+    /// GPS position, altitude, direction, speed.
+    Location,
+    /// Camera or phone make, model, serial numbers, lens, software, maker notes.
+    Device,
+    /// When the picture was taken, digitised or changed.
+    DateTime,
+    /// Artist, owner, copyright.
+    Author,
+    /// Comments, descriptions, titles, free text.
+    Comment,
+    /// A smaller copy of the picture stored inside it, which may show what was cropped.
+    Thumbnail,
+    /// Bytes after the end of the image: motion-photo video, secondary images, gain maps.
+    TrailingData,
+    /// An XMP packet (which may hold any of the above).
+    Xmp,
+    /// IPTC or Photoshop resources (captions, keywords, bylines, places).
+    Iptc,
+    /// Anything else that was not kept: camera settings, unknown segments or chunks.
+    Other,
+}
+
+impl Category {
+    /// Every category, in order.
+    pub const ALL: [Category; 10] = [
+        Category::Location,
+        Category::Device,
+        Category::DateTime,
+        Category::Author,
+        Category::Comment,
+        Category::Thumbnail,
+        Category::TrailingData,
+        Category::Xmp,
+        Category::Iptc,
+        Category::Other,
+    ];
+
+    /// A stable machine code in `snake_case`, the same as its serde form, e.g. `"date_time"`.
+    #[must_use]
+    pub fn code(self) -> &'static str {
+        match self {
+            Category::Location => "location",
+            Category::Device => "device",
+            Category::DateTime => "date_time",
+            Category::Author => "author",
+            Category::Comment => "comment",
+            Category::Thumbnail => "thumbnail",
+            Category::TrailingData => "trailing_data",
+            Category::Xmp => "xmp",
+            Category::Iptc => "iptc",
+            Category::Other => "other",
+        }
+    }
+
+    /// What a person understands, e.g. `"camera make, model and serial number"`.
+    #[must_use]
+    pub fn label(self) -> &'static str {
+        match self {
+            Category::Location => "location",
+            Category::Device => "camera make, model and serial number",
+            Category::DateTime => "date and time",
+            Category::Author => "author and copyright",
+            Category::Comment => "comments",
+            Category::Thumbnail => "embedded thumbnail",
+            Category::TrailingData => "extra images or video after the end",
+            Category::Xmp => "XMP metadata",
+            Category::Iptc => "IPTC/Photoshop metadata",
+            Category::Other => "other metadata",
+        }
+    }
+}
+
+/// What [`scrub`](crate::scrub) found in a file and what it removed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Report {
+    /// The format, from the magic bytes; the output has the same format.
+    pub format: Format,
+    /// Width in pixels as stored in the file, before any orientation is applied.
+    pub width: Option<u32>,
+    /// Height in pixels as stored in the file, before any orientation is applied.
+    pub height: Option<u32>,
+    /// EXIF Orientation (1..=8) when the input had one; kept in the output when not 1.
+    pub orientation: Option<u8>,
+    /// What was removed: sorted, without duplicates, empty when the file was clean.
+    pub removed: Vec<Category>,
+    /// Bytes of the input not carried into the output (zeroed bytes for HEIC and AVIF).
+    pub removed_bytes: u64,
+}
+
+impl Report {
+    /// Width and height as the picture is shown: swapped when the orientation turns it
+    /// by 90° (EXIF orientations 5 to 8).
+    ///
+    /// ```
+    /// use framechat_scrub::{Format, Report};
+    /// let report = Report {
+    ///     format: Format::Jpeg,
+    ///     width: Some(4000),
+    ///     height: Some(3000),
+    ///     orientation: Some(6),
+    ///     removed: vec![],
+    ///     removed_bytes: 0,
+    /// };
+    /// assert_eq!(report.display_size(), Some((3000, 4000)));
+    /// ```
+    #[must_use]
+    pub fn display_size(&self) -> Option<(u32, u32)> {
+        let (w, h) = (self.width?, self.height?);
+        Some(match self.orientation {
+            Some(5..=8) => (h, w),
+            _ => (w, h),
+        })
+    }
+}
+
+/// Collects what was found while a file is walked.
+#[derive(Debug, Default)]
+pub(crate) struct Found {
+    seen: [bool; 10],
+}
+
+impl Found {
+    pub(crate) fn add(&mut self, category: Category) {
+        if let Some(slot) = self.seen.get_mut(category as usize) {
+            *slot = true;
+        }
+    }
+
+    pub(crate) fn extend(&mut self, categories: impl IntoIterator<Item = Category>) {
+        for category in categories {
+            self.add(category);
+        }
+    }
+
+    /// The categories seen, sorted and without duplicates.
+    pub(crate) fn into_sorted(self) -> Vec<Category> {
+        Category::ALL
+            .into_iter()
+            .zip(self.seen)
+            .filter_map(|(category, seen)| seen.then_some(category))
+            .collect()
+    }
+}
