@@ -1,0 +1,84 @@
+//! `framechat-load`: drives image-sized traffic through any `/ws/chat/<room>/` relay and prints what arrived.
+
+use std::time::Duration;
+
+use anyhow::Context as _;
+use clap::Parser;
+use framechat_relay::load::{LoadConfig, run};
+
+/// Load test for a framechat relay (ours or any other with the same route shape).
+#[derive(Debug, Parser)]
+#[command(version, about)]
+struct Args {
+    /// Base URL of the rooms; `load<N>/` is appended.
+    #[arg(long, default_value = "ws://127.0.0.1:8080/ws/chat/")]
+    url: String,
+    /// Clients.
+    #[arg(long, default_value_t = 200)]
+    clients: usize,
+    /// Rooms (client i joins room i % rooms).
+    #[arg(long, default_value_t = 10)]
+    rooms: usize,
+    /// Messages in total, split evenly between clients.
+    #[arg(long, default_value_t = 2000)]
+    messages: usize,
+    /// Bytes per message.
+    #[arg(long, default_value_t = 204_800)]
+    size: usize,
+    /// Own messages a client may have in flight before its echo returns.
+    #[arg(long, default_value_t = 1)]
+    window: usize,
+    /// Seconds before giving up.
+    #[arg(long, default_value_t = 300)]
+    timeout: u64,
+    /// PID of the relay process, to print its peak and current memory (Linux).
+    #[arg(long)]
+    server_pid: Option<u32>,
+    /// Label printed with the results.
+    #[arg(long, default_value = "relay")]
+    label: String,
+}
+
+fn memory_of(pid: u32) -> String {
+    let Ok(status) = std::fs::read_to_string(format!("/proc/{pid}/status")) else {
+        return format!("cannot read /proc/{pid}/status");
+    };
+    status
+        .lines()
+        .filter(|l| l.starts_with("VmHWM") || l.starts_with("VmRSS"))
+        .map(|l| l.split_whitespace().collect::<Vec<_>>().join(" "))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let args = Args::parse();
+    let cfg = LoadConfig {
+        url: args.url.clone(),
+        clients: args.clients,
+        rooms: args.rooms,
+        messages: args.messages,
+        size: args.size,
+        window: args.window,
+        timeout: Duration::from_secs(args.timeout),
+    };
+    if let Some(pid) = args.server_pid {
+        println!("[{}] relay memory before: {}", args.label, memory_of(pid));
+    }
+    let report = run(&cfg).await.context("load run failed")?;
+    println!(
+        "[{}] {} clients, {} rooms, {} messages of {} bytes, window {} -> {}",
+        args.label, cfg.clients, cfg.rooms, cfg.messages, cfg.size, cfg.window, cfg.url
+    );
+    for line in report.to_string().lines() {
+        println!("[{}] {line}", args.label);
+    }
+    if let Some(pid) = args.server_pid {
+        println!("[{}] relay memory after: {}", args.label, memory_of(pid));
+    }
+    if report.lost > 0 || report.reordered > 0 {
+        anyhow::bail!("{} lost, {} reordered", report.lost, report.reordered);
+    }
+    Ok(())
+}

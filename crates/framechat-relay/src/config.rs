@@ -1,0 +1,149 @@
+//! Relay settings: every limit with its default, and the close codes the relay sends.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// One mebibyte.
+pub const MIB: usize = 1024 * 1024;
+
+/// Close codes the relay sends, and why.
+///
+/// Standard codes are from RFC 6455 §7.4.1; 4000–4999 are "reserved for
+/// private use" (§7.4.2), which is where the application codes live.
+pub mod close_code {
+    /// "indicates that an endpoint is going away, such as a server going down"
+    /// (RFC 6455 §7.4.1): sent to every client on graceful shutdown.
+    pub const GOING_AWAY: u16 = 1001;
+    /// "terminating the connection due to a protocol error": the client sent
+    /// something the WebSocket layer could not parse.
+    pub const PROTOCOL_ERROR: u16 = 1002;
+    /// "received data within a message that was not consistent with the type of
+    /// the message": sent after too many frames failed `--validate`.
+    pub const INVALID_PAYLOAD: u16 = 1007;
+    /// "received a message that violates its policy": the client exceeded its
+    /// rate limit (messages/s or bytes/s beyond its burst).
+    pub const POLICY_VIOLATION: u16 = 1008;
+    /// "received a message that is too big for it to process": a message
+    /// larger than `max_message_size`.
+    pub const MESSAGE_TOO_BIG: u16 = 1009;
+    /// "Try Again Later" (IANA registry): the room is full, or the relay
+    /// already has `max_rooms` rooms. Reconnecting later may work.
+    pub const TRY_AGAIN_LATER: u16 = 1013;
+    /// Application code: this client could not keep up. Its outgoing queue
+    /// (count or bytes) was full, so it was disconnected instead of slowing
+    /// the room down or buffering without bound. Reconnecting replays the
+    /// room's history.
+    pub const SLOW_CONSUMER: u16 = 4000;
+}
+
+/// Every knob of the relay. [`Config::default`] lets a room of image-sharing
+/// clients (256 KiB frames, bursts of several pictures) through untouched.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Config {
+    /// Directory served at `/` (the built client). `index.html` is the
+    /// fallback for unknown paths. `None`: `/` answers with a short text.
+    pub static_dir: Option<PathBuf>,
+    /// Largest message (text or binary) a client may send, in bytes. Larger
+    /// ones close that client with 1009. Default 1 MiB, like daphne.
+    pub max_message_size: usize,
+    /// Most rooms alive at once; joining a new room beyond it closes with 1013.
+    pub max_rooms: usize,
+    /// Most clients in one room; one more closes with 1013.
+    pub max_clients_per_room: usize,
+    /// Sustained messages per second a client may send (token bucket). 0 = no limit.
+    pub rate_messages_per_sec: u32,
+    /// Messages a client may send in a burst above the sustained rate.
+    pub rate_burst_messages: u32,
+    /// Sustained bytes per second a client may send (token bucket). 0 = no limit.
+    pub rate_bytes_per_sec: usize,
+    /// Bytes a client may send in a burst above the sustained rate.
+    pub rate_burst_bytes: usize,
+    /// Most messages waiting to be written to one client. Full: close 4000.
+    pub queue_messages: usize,
+    /// Most bytes waiting to be written to one client. Full: close 4000.
+    /// Messages are shared between clients (reference counted), so this caps
+    /// what one client can pin, not a copy per client.
+    pub queue_bytes: usize,
+    /// Messages of a room's history replayed to a client that joins.
+    pub history_messages: usize,
+    /// Most bytes of history kept per room (oldest dropped first).
+    pub history_bytes: usize,
+    /// Check that binary messages decode as framechat frames; drop those that don't.
+    pub validate: bool,
+    /// With `validate`: invalid frames from one client before it is closed
+    /// with 1007. 0 = never close, only drop.
+    pub max_invalid_frames: u32,
+    /// How long a close handshake (ours or the client's) may take before the
+    /// connection is dropped, and how long shutdown waits for connections.
+    pub close_timeout: Duration,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            static_dir: None,
+            max_message_size: MIB,
+            max_rooms: 256,
+            max_clients_per_room: 64,
+            rate_messages_per_sec: 20,
+            rate_burst_messages: 100,
+            rate_bytes_per_sec: 4 * MIB,
+            rate_burst_bytes: 32 * MIB,
+            queue_messages: 256,
+            queue_bytes: 16 * MIB,
+            history_messages: 50,
+            history_bytes: 4 * MIB,
+            validate: false,
+            max_invalid_frames: 10,
+            close_timeout: Duration::from_secs(5),
+        }
+    }
+}
+
+/// Longest room name accepted in `/ws/chat/<room>/`.
+pub const MAX_ROOM_NAME_LEN: usize = 64;
+
+/// Whether `name` is an acceptable room name: 1 to [`MAX_ROOM_NAME_LEN`]
+/// bytes of ASCII letters, digits, `-`, `_` and `.` (the Django Channels
+/// tutorial's room names, which end up in group names, allow the same).
+#[must_use]
+pub fn valid_room_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= MAX_ROOM_NAME_LEN
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn room_names() {
+        for ok in ["lobby", "a", "room-1_b.c", &"x".repeat(MAX_ROOM_NAME_LEN)] {
+            assert!(valid_room_name(ok), "{ok:?} should be valid");
+        }
+        for bad in [
+            "",
+            "a b",
+            "a/b",
+            "é",
+            "%2e",
+            "<script>",
+            &"x".repeat(MAX_ROOM_NAME_LEN + 1),
+        ] {
+            assert!(!valid_room_name(bad), "{bad:?} should be invalid");
+        }
+    }
+
+    #[test]
+    fn default_fits_a_256_kib_image_chat() {
+        let c = Config::default();
+        let frame = 256 * 1024;
+        assert!(c.max_message_size >= frame);
+        assert!(c.rate_burst_bytes >= 10 * frame);
+        assert!(c.queue_bytes >= 20 * frame);
+        assert!(c.history_bytes >= frame);
+    }
+}

@@ -1,0 +1,217 @@
+//! One WebSocket connection: join a room, replay its history, then relay in
+//! both directions until someone ends it, and close with a clear code.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use axum::extract::ws::{CloseFrame, Message, WebSocket};
+use futures_util::stream::{SplitSink, SplitStream};
+use futures_util::{SinkExt, StreamExt};
+use tokio::sync::{mpsc, watch};
+use tokio_tungstenite::tungstenite;
+
+use crate::config::close_code;
+use crate::hub::{ClientShared, ConnectionGuard, Hub, Joined, Kick, Room, message_len};
+use crate::rate::{Exceeded, RateLimit};
+
+type Sink = SplitSink<WebSocket, Message>;
+type Stream = SplitStream<WebSocket>;
+
+/// How a connection's relay loop ended.
+#[derive(Debug)]
+enum End {
+    /// The client sent a close frame; tungstenite has queued the reply.
+    ClientClosed,
+    /// The relay closes the connection with this code.
+    Kick(Kick),
+    /// The transport failed; nothing more can be sent.
+    Broken,
+}
+
+fn close_message(kick: Kick) -> Message {
+    Message::Close(Some(CloseFrame {
+        code: kick.code,
+        reason: kick.reason.into(),
+    }))
+}
+
+/// Whether a read error is tungstenite's "message too long" capacity error.
+fn is_too_long(err: &axum::Error) -> bool {
+    std::error::Error::source(err)
+        .and_then(|e| e.downcast_ref::<tungstenite::Error>())
+        .is_some_and(|e| matches!(e, tungstenite::Error::Capacity(_)))
+}
+
+/// Runs one upgraded connection to the end.
+pub(crate) async fn run(socket: WebSocket, hub: Arc<Hub>, room: String, _guard: ConnectionGuard) {
+    let (mut sink, mut stream) = socket.split();
+    let timeout = hub.config.close_timeout;
+    let mut joined = match hub.join(&room) {
+        Ok(joined) => joined,
+        Err(err) => {
+            let (code, reason) = err.close();
+            tracing::info!(room = %room, %err, code, "join refused");
+            let _ = tokio::time::timeout(timeout, sink.send(close_message(Kick { code, reason })))
+                .await;
+            return;
+        }
+    };
+    let id = joined.id;
+    tracing::info!(room = %room, client = id, history = joined.history.len(), "client joined");
+
+    let end = relay(&hub, &mut joined, &mut sink, &mut stream).await;
+
+    // Stop new messages first, then release what is still queued.
+    hub.leave(&joined.room, id);
+    joined.rx.close();
+    while let Ok(msg) = joined.rx.try_recv() {
+        hub.dequeued(&joined.shared, message_len(&msg));
+    }
+
+    match end {
+        End::Kick(kick) => {
+            tracing::info!(room = %room, client = id, code = kick.code, reason = kick.reason, "closing client");
+            // Send our close frame, then read until the client's reply (RFC
+            // 6455 §7.1.1: the server closes TCP after the handshake).
+            let _ = tokio::time::timeout(timeout, async {
+                if sink.send(close_message(kick)).await.is_err() {
+                    return;
+                }
+                while let Some(Ok(msg)) = stream.next().await {
+                    if matches!(msg, Message::Close(_)) {
+                        break;
+                    }
+                }
+            })
+            .await;
+        }
+        End::ClientClosed => {
+            tracing::info!(room = %room, client = id, "client closed");
+            // Flushes the close reply tungstenite queued.
+            let _ = tokio::time::timeout(timeout, sink.close()).await;
+        }
+        End::Broken => tracing::info!(room = %room, client = id, "connection lost"),
+    }
+}
+
+/// Replays history, then relays until the client leaves, breaks a limit, is
+/// kicked by its room (slow consumer), or the relay shuts down.
+async fn relay(hub: &Hub, joined: &mut Joined, sink: &mut Sink, stream: &mut Stream) -> End {
+    let mut shutdown = hub.shutdown_signal();
+    let shared = Arc::clone(&joined.shared);
+    let history = std::mem::take(&mut joined.history);
+    let reader = read_loop(hub, &joined.room, joined.id, stream);
+    let writer = write_loop(hub, &shared, history, &mut joined.rx, sink);
+    tokio::select! {
+        end = reader => end,
+        end = writer => end,
+        () = shared.kicked.notified() => match shared.kick.get() {
+            Some(&kick) => End::Kick(kick),
+            None => End::Broken,
+        },
+        () = shutting_down(&mut shutdown) => End::Kick(Kick {
+            code: close_code::GOING_AWAY,
+            reason: "relay shutting down",
+        }),
+    }
+}
+
+async fn shutting_down(rx: &mut watch::Receiver<bool>) {
+    if rx.wait_for(|down| *down).await.is_err() {
+        // The hub (which owns the sender) is gone: never resolve.
+        std::future::pending::<()>().await;
+    }
+}
+
+async fn write_loop(
+    hub: &Hub,
+    shared: &ClientShared,
+    history: Vec<Message>,
+    rx: &mut mpsc::Receiver<Message>,
+    sink: &mut Sink,
+) -> End {
+    for msg in history {
+        if sink.send(msg).await.is_err() {
+            return End::Broken;
+        }
+    }
+    while let Some(msg) = rx.recv().await {
+        let len = message_len(&msg);
+        let sent = sink.send(msg).await;
+        hub.dequeued(shared, len);
+        if sent.is_err() {
+            return End::Broken;
+        }
+    }
+    // The room dropped our sender: we were kicked; the select sees the kick.
+    std::future::pending().await
+}
+
+async fn read_loop(hub: &Hub, room: &Room, id: u64, stream: &mut Stream) -> End {
+    let cfg = &hub.config;
+    let mut rate = RateLimit::new(
+        cfg.rate_messages_per_sec,
+        cfg.rate_burst_messages,
+        cfg.rate_bytes_per_sec,
+        cfg.rate_burst_bytes,
+        Instant::now(),
+    );
+    let mut invalid = 0_u32;
+    while let Some(next) = stream.next().await {
+        let msg = match next {
+            Ok(msg @ (Message::Text(_) | Message::Binary(_))) => msg,
+            Ok(Message::Ping(_) | Message::Pong(_)) => continue,
+            Ok(Message::Close(_)) => return End::ClientClosed,
+            Err(err) if is_too_long(&err) => {
+                tracing::warn!(
+                    room = room.name(),
+                    client = id,
+                    max = cfg.max_message_size,
+                    "message too big"
+                );
+                return End::Kick(Kick {
+                    code: close_code::MESSAGE_TOO_BIG,
+                    reason: "message too big",
+                });
+            }
+            Err(_) => return End::Broken,
+        };
+        let len = message_len(&msg);
+        if let Err(which) = rate.check(len, Instant::now()) {
+            hub.rate_limited
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            tracing::warn!(
+                room = room.name(),
+                client = id,
+                ?which,
+                "rate limit exceeded"
+            );
+            return End::Kick(Kick {
+                code: close_code::POLICY_VIOLATION,
+                reason: match which {
+                    Exceeded::Messages => "rate limit: too many messages",
+                    Exceeded::Bytes => "rate limit: too many bytes",
+                },
+            });
+        }
+        if cfg.validate {
+            if let Err(why) = crate::validate::check(&msg) {
+                invalid += 1;
+                hub.invalid_frames
+                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                tracing::warn!(room = room.name(), client = id, len, %why, invalid, "invalid frame dropped");
+                if cfg.max_invalid_frames > 0 && invalid >= cfg.max_invalid_frames {
+                    return End::Kick(Kick {
+                        code: close_code::INVALID_PAYLOAD,
+                        reason: "too many invalid frames",
+                    });
+                }
+                continue;
+            }
+        }
+        hub.messages_in
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        hub.broadcast(room, &msg);
+    }
+    End::Broken
+}

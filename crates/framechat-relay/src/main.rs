@@ -1,0 +1,117 @@
+//! `framechat-relay`: command-line flags → [`framechat_relay::Config`], bind, serve until Ctrl-C.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use clap::Parser;
+use framechat_relay::{Config, MIB};
+
+/// WebSocket relay for framechat: rooms at /ws/chat/<room>/, the client at /.
+#[derive(Debug, Parser)]
+#[command(version, about)]
+struct Args {
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    listen: SocketAddr,
+    /// Directory of the built client, served at / (index.html for unknown paths).
+    #[arg(long = "static", value_name = "DIR")]
+    static_dir: Option<PathBuf>,
+    /// Largest message a client may send, in bytes (larger: close 1009).
+    #[arg(long, default_value_t = MIB)]
+    max_message_size: usize,
+    /// Most rooms at once (more: close 1013).
+    #[arg(long, default_value_t = Config::default().max_rooms)]
+    max_rooms: usize,
+    /// Most clients in one room (more: close 1013).
+    #[arg(long, default_value_t = Config::default().max_clients_per_room)]
+    max_clients_per_room: usize,
+    /// Sustained messages/s per client, 0 = unlimited (exceeded: close 1008).
+    #[arg(long, default_value_t = Config::default().rate_messages_per_sec)]
+    rate_messages: u32,
+    /// Message burst per client above the sustained rate.
+    #[arg(long, default_value_t = Config::default().rate_burst_messages)]
+    rate_burst_messages: u32,
+    /// Sustained bytes/s per client, 0 = unlimited (exceeded: close 1008).
+    #[arg(long, default_value_t = Config::default().rate_bytes_per_sec)]
+    rate_bytes: usize,
+    /// Byte burst per client above the sustained rate.
+    #[arg(long, default_value_t = Config::default().rate_burst_bytes)]
+    rate_burst_bytes: usize,
+    /// Most messages queued for one client (full: close 4000, slow consumer).
+    #[arg(long, default_value_t = Config::default().queue_messages)]
+    queue_messages: usize,
+    /// Most bytes queued for one client (full: close 4000, slow consumer).
+    #[arg(long, default_value_t = Config::default().queue_bytes)]
+    queue_bytes: usize,
+    /// Messages of history replayed to a client joining a room.
+    #[arg(long, default_value_t = Config::default().history_messages)]
+    history_messages: usize,
+    /// Most bytes of history kept per room.
+    #[arg(long, default_value_t = Config::default().history_bytes)]
+    history_bytes: usize,
+    /// Drop binary messages that are not valid framechat frames.
+    #[arg(long)]
+    validate: bool,
+    /// With --validate: invalid frames before the client is closed with 1007 (0 = never).
+    #[arg(long, default_value_t = Config::default().max_invalid_frames)]
+    max_invalid_frames: u32,
+    /// Seconds a close handshake may take.
+    #[arg(long, default_value_t = Config::default().close_timeout.as_secs())]
+    close_timeout: u64,
+}
+
+impl From<Args> for Config {
+    fn from(a: Args) -> Self {
+        Self {
+            static_dir: a.static_dir,
+            max_message_size: a.max_message_size,
+            max_rooms: a.max_rooms,
+            max_clients_per_room: a.max_clients_per_room,
+            rate_messages_per_sec: a.rate_messages,
+            rate_burst_messages: a.rate_burst_messages,
+            rate_bytes_per_sec: a.rate_bytes,
+            rate_burst_bytes: a.rate_burst_bytes,
+            queue_messages: a.queue_messages,
+            queue_bytes: a.queue_bytes,
+            history_messages: a.history_messages,
+            history_bytes: a.history_bytes,
+            validate: a.validate,
+            max_invalid_frames: a.max_invalid_frames,
+            close_timeout: Duration::from_secs(a.close_timeout),
+        }
+    }
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .init();
+    let args = Args::parse();
+    let listen = args.listen;
+    let config = Config::from(args);
+    if let Some(dir) = &config.static_dir {
+        if !dir.join("index.html").is_file() {
+            tracing::warn!(dir = %dir.display(), "no index.html in the static directory");
+        }
+    }
+    let listener = tokio::net::TcpListener::bind(listen)
+        .await
+        .with_context(|| format!("cannot listen on {listen}"))?;
+    let addr = listener.local_addr().context("no local address")?;
+    println!("framechat relay on http://{addr}/ (rooms at ws://{addr}/ws/chat/<room>/)");
+    let shutdown = async {
+        if let Err(err) = tokio::signal::ctrl_c().await {
+            tracing::error!(%err, "cannot listen for Ctrl-C; running until killed");
+            std::future::pending::<()>().await;
+        }
+    };
+    framechat_relay::serve(listener, config, shutdown)
+        .await
+        .context("relay failed")
+}
