@@ -1,8 +1,444 @@
-//! HEIC and AVIF scrubbing (in progress).
+//! HEIC and AVIF (HEIF, ISO/IEC 23008-12, on ISO-BMFF, ISO/IEC 14496-12): the Exif and XMP
+//! items are found through `meta`/`iinf`/`iloc` and overwritten with zeros in place, so
+//! every box, offset and length in the file stays as it was.
+//!
+//! ```text
+//! size(u32 BE) type(4) [largesize(u64) when size == 1] payload    a box; size 0 = to the end
+//! ftyp | meta { hdlr pitm iinf { infe... } iloc iprp { ipco ipma } idat? } | mdat
+//! ```
+//!
+//! Only extents inside an `mdat` box (construction method 0) or the `idat` box (method 1)
+//! are zeroed, so a damaged `iloc` can never make the scrubber overwrite box headers or
+//! the structure; anything else is refused.
 
-use crate::{Format, ScrubError, Scrubbed};
+use crate::bytes::Reader;
+use crate::report::{Category, Found};
+use crate::{Format, Report, ScrubError, Scrubbed, tiff};
 
-/// Scrub a HEIF file.
-pub(crate) fn scrub(_input: &[u8], format: Format) -> Result<Scrubbed, ScrubError> {
-    Err(ScrubError::unsupported(format, "not implemented yet"))
+/// Most boxes accepted in one list of children, and most `iinf`/`iloc` entries.
+pub(crate) const MAX_BOXES: usize = 64 * 1024;
+/// Most extents of one metadata item.
+pub(crate) const MAX_EXTENTS: usize = 1024;
+
+/// One box: its type and where its header, payload and end sit in the file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct BoxRef {
+    kind: [u8; 4],
+    payload: usize,
+    end: usize,
+}
+
+/// The child boxes of `input[start..end]` (ISO/IEC 14496-12 4.2).
+fn boxes(
+    input: &[u8],
+    start: usize,
+    end: usize,
+    format: Format,
+) -> Result<Vec<BoxRef>, ScrubError> {
+    let data = input
+        .get(..end)
+        .ok_or_else(|| ScrubError::truncated(end as u64, input.len()))?;
+    let mut r = Reader::at(data, start);
+    let mut out = Vec::new();
+    while !r.is_empty() {
+        if out.len() >= MAX_BOXES {
+            return Err(ScrubError::TooMany {
+                format,
+                what: "boxes",
+                max: MAX_BOXES as u64,
+            });
+        }
+        let box_start = r.pos();
+        // 4.2: "size is an integer that specifies the number of bytes in this box,
+        // including all its fields and contained boxes; if size is 1 then the actual size
+        // is in the field largesize; if size is 0, then this box is the last one in the
+        // file, and its contents extend to the end of the file".
+        let size = r.be_u32()?;
+        let kind = r.array::<4>()?;
+        let size = match size {
+            0 => (end - box_start) as u64,
+            1 => r.be_u64()?,
+            n => u64::from(n),
+        };
+        let header = (r.pos() - box_start) as u64;
+        if size < header {
+            return Err(ScrubError::malformed(format, "box smaller than its header"));
+        }
+        let box_end = (box_start as u64).saturating_add(size);
+        if box_end > end as u64 {
+            return Err(if end == input.len() {
+                ScrubError::truncated(box_end, input.len())
+            } else {
+                ScrubError::malformed(format, "box overruns its parent")
+            });
+        }
+        let box_end = usize::try_from(box_end).unwrap_or(end);
+        out.push(BoxRef {
+            kind,
+            payload: r.pos(),
+            end: box_end,
+        });
+        r = Reader::at(data, box_end);
+    }
+    Ok(out)
+}
+
+fn find<'b>(boxes: &'b [BoxRef], kind: &[u8; 4]) -> Option<&'b BoxRef> {
+    boxes.iter().find(|b| &b.kind == kind)
+}
+
+/// A reader over one box's payload, positioned after a FullBox's version and flags
+/// (4.2: "unsigned int(8) version; bit(24) flags").
+fn full_box<'a>(input: &'a [u8], b: &BoxRef) -> Result<(Reader<'a>, u8, u32), ScrubError> {
+    let data = input.get(..b.end).unwrap_or_default();
+    let mut r = Reader::at(data, b.payload);
+    let word = r.be_u32()?;
+    let [version, ..] = word.to_be_bytes();
+    Ok((r, version, word & 0x00FF_FFFF))
+}
+
+/// A NUL-terminated UTF-8 string (`utf8string` in 14496-12), as bytes without the NUL.
+fn c_string<'a>(r: &mut Reader<'a>) -> Result<&'a [u8], ScrubError> {
+    let rest = r.rest();
+    let len = rest.iter().position(|&b| b == 0).unwrap_or(rest.len());
+    let s = r.take(len)?;
+    if !r.is_empty() {
+        r.skip(1)?;
+    }
+    Ok(s)
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Item {
+    Exif,
+    Xmp,
+}
+
+/// 23008-12 9.2 / 14496-12 8.11.6: the Exif items and the XMP items (`mime` with content
+/// type application/rdf+xml) listed in `iinf`.
+fn metadata_items(
+    input: &[u8],
+    iinf: &BoxRef,
+    format: Format,
+) -> Result<Vec<(u32, Item)>, ScrubError> {
+    let (mut r, version, _) = full_box(input, iinf)?;
+    if version == 0 {
+        r.be_u16()?;
+    } else {
+        r.be_u32()?;
+    }
+    let mut items = Vec::new();
+    for infe in boxes(input, r.pos(), iinf.end, format)? {
+        if &infe.kind != b"infe" {
+            continue;
+        }
+        let (mut r, version, _) = full_box(input, &infe)?;
+        // 8.11.6.2: versions 0 and 1 have no item_type (they describe MIME or untyped
+        // items); 2 has a 16-bit item_ID, 3 a 32-bit one.
+        let (id, kind) = match version {
+            0 | 1 => {
+                let id = u32::from(r.be_u16()?);
+                r.be_u16()?; // item_protection_index
+                c_string(&mut r)?; // item_name
+                (id, *b"mime")
+            }
+            2 | 3 => {
+                let id = if version == 2 {
+                    u32::from(r.be_u16()?)
+                } else {
+                    r.be_u32()?
+                };
+                r.be_u16()?;
+                let kind = r.array::<4>()?;
+                c_string(&mut r)?;
+                (id, kind)
+            }
+            _ => return Err(ScrubError::unsupported(format, "infe version above 3")),
+        };
+        match &kind {
+            b"Exif" => items.push((id, Item::Exif)),
+            b"mime" => {
+                let content_type = c_string(&mut r)?;
+                if content_type.eq_ignore_ascii_case(b"application/rdf+xml") {
+                    items.push((id, Item::Xmp));
+                }
+            }
+            _ => {}
+        }
+    }
+    Ok(items)
+}
+
+/// One item's location from `iloc` (14496-12 8.11.3).
+#[derive(Debug, Default)]
+struct Location {
+    construction_method: u8,
+    data_reference_index: u16,
+    base_offset: u64,
+    extents: Vec<(u64, u64)>,
+}
+
+fn locations(
+    input: &[u8],
+    iloc: &BoxRef,
+    wanted: &[(u32, Item)],
+    format: Format,
+) -> Result<Vec<(u32, Location)>, ScrubError> {
+    let (mut r, version, _) = full_box(input, iloc)?;
+    if version > 2 {
+        return Err(ScrubError::unsupported(format, "iloc version above 2"));
+    }
+    // "unsigned int(4) offset_size; unsigned int(4) length_size; unsigned int(4)
+    // base_offset_size; unsigned int(4) index_size or reserved" — each 0, 4 or 8.
+    let [sizes, more] = r.array::<2>()?;
+    let (offset_size, length_size) = (sizes >> 4, sizes & 0x0F);
+    let base_offset_size = more >> 4;
+    let index_size = if version >= 1 { more & 0x0F } else { 0 };
+    let bad_size = || ScrubError::malformed(format, "iloc field size not 0, 4 or 8");
+    let count = if version < 2 {
+        u32::from(r.be_u16()?)
+    } else {
+        r.be_u32()?
+    };
+    if crate::bytes::usize_from(count) > MAX_BOXES {
+        return Err(ScrubError::TooMany {
+            format,
+            what: "iloc items",
+            max: MAX_BOXES as u64,
+        });
+    }
+    let mut out = Vec::new();
+    for _ in 0..count {
+        let id = if version < 2 {
+            u32::from(r.be_u16()?)
+        } else {
+            r.be_u32()?
+        };
+        let mut location = Location::default();
+        if version >= 1 {
+            // "unsigned int(12) reserved = 0; unsigned int(4) construction_method;"
+            let [_, low] = r.be_u16()?.to_be_bytes();
+            location.construction_method = low & 0x0F;
+        }
+        location.data_reference_index = r.be_u16()?;
+        location.base_offset = r.be_sized(base_offset_size)?.ok_or_else(bad_size)?;
+        let extent_count = usize::from(r.be_u16()?);
+        let keep = wanted.iter().any(|(w, _)| *w == id);
+        if keep && extent_count > MAX_EXTENTS {
+            return Err(ScrubError::TooMany {
+                format,
+                what: "extents",
+                max: MAX_EXTENTS as u64,
+            });
+        }
+        for _ in 0..extent_count {
+            if index_size > 0 {
+                r.be_sized(index_size)?.ok_or_else(bad_size)?;
+            }
+            let offset = r.be_sized(offset_size)?.ok_or_else(bad_size)?;
+            let length = r.be_sized(length_size)?.ok_or_else(bad_size)?;
+            if keep {
+                location.extents.push((offset, length));
+            }
+        }
+        if keep {
+            out.push((id, location));
+        }
+    }
+    Ok(out)
+}
+
+/// The file ranges of one item's extents, each checked to lie inside an `mdat` payload
+/// (construction method 0) or the `idat` payload (method 1).
+fn ranges(
+    location: &Location,
+    mdats: &[BoxRef],
+    idat: Option<&BoxRef>,
+    format: Format,
+) -> Result<Vec<(usize, usize)>, ScrubError> {
+    if location.data_reference_index != 0 {
+        // 8.11.3.3: "0 means 'this file'"; other data lives elsewhere, nothing to zero here.
+        return Err(ScrubError::unsupported(
+            format,
+            "metadata item in another file",
+        ));
+    }
+    let mut out = Vec::with_capacity(location.extents.len());
+    for &(offset, length) in &location.extents {
+        if length == 0 {
+            // "If the value is 0, then length of the extent is the entire length of the
+            // source referenced": not something to zero blindly.
+            return Err(ScrubError::unsupported(
+                format,
+                "metadata extent of length 0",
+            ));
+        }
+        let relative = location.base_offset.checked_add(offset);
+        let (start, containers): (Option<u64>, Vec<(usize, usize)>) = match location
+            .construction_method
+        {
+            0 => (relative, mdats.iter().map(|b| (b.payload, b.end)).collect()),
+            1 => {
+                let idat = idat
+                    .ok_or_else(|| ScrubError::malformed(format, "idat item without idat box"))?;
+                (
+                    relative.and_then(|r| r.checked_add(idat.payload as u64)),
+                    vec![(idat.payload, idat.end)],
+                )
+            }
+            _ => {
+                return Err(ScrubError::unsupported(
+                    format,
+                    "iloc construction method 2",
+                ));
+            }
+        };
+        let start =
+            start.ok_or_else(|| ScrubError::malformed(format, "extent offset overflows"))?;
+        let end = start
+            .checked_add(length)
+            .ok_or_else(|| ScrubError::malformed(format, "extent offset overflows"))?;
+        let inside = containers
+            .iter()
+            .any(|&(lo, hi)| start >= lo as u64 && end <= hi as u64);
+        if !inside {
+            return Err(ScrubError::malformed(
+                format,
+                "metadata extent outside mdat and idat",
+            ));
+        }
+        let (Ok(start), Ok(end)) = (usize::try_from(start), usize::try_from(end)) else {
+            return Err(ScrubError::malformed(format, "extent offset overflows"));
+        };
+        out.push((start, end));
+    }
+    Ok(out)
+}
+
+/// 23008-12 A.2.1: an Exif item is `unsigned int(32) exif_tiff_header_offset` then the
+/// Exif payload, whose TIFF header sits that many bytes in.
+fn inspect_exif(item: &[u8]) -> tiff::ExifInfo {
+    let mut r = Reader::new(item);
+    let tiff = r
+        .be_u32()
+        .ok()
+        .and_then(|offset| r.rest().get(crate::bytes::usize_from(offset)..))
+        .unwrap_or_default();
+    tiff::inspect(tiff)
+}
+
+/// Width and height of the primary item from its `ispe` property (23008-12 6.5.3).
+fn primary_size(input: &[u8], meta: &[BoxRef], format: Format) -> Option<(u32, u32)> {
+    let (mut r, version, _) = full_box(input, find(meta, b"pitm")?).ok()?;
+    let primary = if version == 0 {
+        u32::from(r.be_u16().ok()?)
+    } else {
+        r.be_u32().ok()?
+    };
+    let iprp = find(meta, b"iprp")?;
+    let iprp = boxes(input, iprp.payload, iprp.end, format).ok()?;
+    let ipco = find(&iprp, b"ipco")?;
+    let properties = boxes(input, ipco.payload, ipco.end, format).ok()?;
+    let (mut r, version, flags) = full_box(input, find(&iprp, b"ipma")?).ok()?;
+    // 14496-12 8.11.14 / 23008-12 9.3: entry_count, then per item its ID and a list of
+    // 1-based property indices (7 or 15 bits, the top bit marks "essential").
+    let entries = r.be_u32().ok()?;
+    for _ in 0..entries.min(u32::try_from(MAX_BOXES).unwrap_or(u32::MAX)) {
+        let id = if version < 1 {
+            u32::from(r.be_u16().ok()?)
+        } else {
+            r.be_u32().ok()?
+        };
+        let count = r.u8().ok()?;
+        for _ in 0..count {
+            let index = if flags & 1 == 1 {
+                r.be_u16().ok()? & 0x7FFF
+            } else {
+                u16::from(r.u8().ok()? & 0x7F)
+            };
+            if id != primary || index == 0 {
+                continue;
+            }
+            let property = properties.get(usize::from(index) - 1)?;
+            if &property.kind == b"ispe" {
+                let (mut r, _, _) = full_box(input, property).ok()?;
+                return Some((r.be_u32().ok()?, r.be_u32().ok()?));
+            }
+        }
+    }
+    None
+}
+
+/// Scrub a HEIC or AVIF file: see the module docs.
+pub(crate) fn scrub(input: &[u8], format: Format) -> Result<Scrubbed, ScrubError> {
+    let top = boxes(input, 0, input.len(), format)?;
+    if top.first().map(|b| &b.kind) != Some(b"ftyp") {
+        return Err(ScrubError::malformed(format, "ftyp is not the first box"));
+    }
+    let meta = find(&top, b"meta").ok_or_else(|| ScrubError::malformed(format, "no meta box"))?;
+    // meta is a FullBox: its children follow version and flags.
+    let meta = boxes(input, meta.payload.saturating_add(4), meta.end, format)?;
+    let mdats: Vec<BoxRef> = top.iter().filter(|b| &b.kind == b"mdat").copied().collect();
+    let idat = find(&meta, b"idat");
+
+    let items = match find(&meta, b"iinf") {
+        Some(iinf) => metadata_items(input, iinf, format)?,
+        None => Vec::new(),
+    };
+    let located = match find(&meta, b"iloc") {
+        Some(iloc) if !items.is_empty() => locations(input, iloc, &items, format)?,
+        _ => Vec::new(),
+    };
+
+    let mut found = Found::default();
+    let mut orientation = None;
+    let mut zero: Vec<(usize, usize)> = Vec::new();
+    for (id, kind) in &items {
+        let Some((_, location)) = located.iter().find(|(l, _)| l == id) else {
+            continue; // listed but stored nowhere: nothing to overwrite
+        };
+        let ranges = ranges(location, &mdats, idat, format)?;
+        let bytes: Vec<u8> = ranges
+            .iter()
+            .flat_map(|&(s, e)| input.get(s..e).unwrap_or_default())
+            .copied()
+            .collect();
+        if bytes.iter().all(|&b| b == 0) {
+            continue; // already scrubbed
+        }
+        match kind {
+            Item::Exif => {
+                let info = inspect_exif(&bytes);
+                found.extend(info.categories);
+                orientation = orientation.or(info.orientation);
+            }
+            Item::Xmp => found.add(Category::Xmp),
+        }
+        zero.extend(ranges);
+    }
+
+    zero.sort_unstable();
+    let mut out = input.to_vec();
+    let mut removed = 0u64;
+    let mut covered = 0usize;
+    for (start, end) in zero {
+        let start = start.max(covered);
+        if let Some(slice) = out.get_mut(start..end) {
+            slice.fill(0);
+            removed += slice.len() as u64;
+        }
+        covered = covered.max(end);
+    }
+    let size = primary_size(input, &meta, format);
+    Ok(Scrubbed {
+        report: Report {
+            format,
+            width: size.map(|s| s.0),
+            height: size.map(|s| s.1),
+            orientation,
+            removed: found.into_sorted(),
+            removed_bytes: removed,
+        },
+        bytes: out,
+    })
 }

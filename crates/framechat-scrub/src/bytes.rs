@@ -40,17 +40,6 @@ impl<'a> Reader<'a> {
         Ok(slice)
     }
 
-    /// As [`Reader::take`] for a length read from the file as a `u64`.
-    pub(crate) fn take_u64(&mut self, n: u64) -> Result<&'a [u8], ScrubError> {
-        match usize::try_from(n) {
-            Ok(n) => self.take(n),
-            Err(_) => Err(ScrubError::truncated(
-                (self.pos as u64).saturating_add(n),
-                self.data.len(),
-            )),
-        }
-    }
-
     pub(crate) fn skip(&mut self, n: usize) -> Result<(), ScrubError> {
         self.take(n).map(|_| ())
     }

@@ -1,8 +1,259 @@
-//! WEBP scrubbing (in progress).
+//! WebP (RIFF container, Google's "WebP Container Specification"): a list of RIFF chunks
+//! borrowed from the input, kept by whitelist, with the VP8X flags and RIFF size rewritten.
+//!
+//! ```text
+//! 'RIFF' size(u32 LE) 'WEBP'             size counts from 'WEBP' to the end
+//! fourcc size(u32 LE) payload [pad]      chunk, padded to an even length
+//! simple:   VP8 or VP8L, alone
+//! extended: VP8X, ICCP?, ANIM?, (ANMF... | ALPH? VP8/VP8L), EXIF?, 'XMP '?
+//! ```
+//!
+//! Kept: VP8X, ICCP, ANIM, ANMF (with only ALPH/VP8/VP8L inside), ALPH, VP8, VP8L.
+//! Dropped: EXIF, XMP and every unknown chunk. When the EXIF Orientation was not 1, a
+//! minimal EXIF chunk with only that tag is appended (the place the spec gives EXIF) and
+//! its VP8X flag set, the same policy as for JPEG and PNG.
 
-use crate::{Format, ScrubError, Scrubbed};
+use crate::bytes::Reader;
+use crate::report::{Category, Found};
+use crate::{Format, Report, ScrubError, Scrubbed, tiff};
 
-/// Scrub a WEBP file.
-pub(crate) fn scrub(_input: &[u8]) -> Result<Scrubbed, ScrubError> {
-    Err(ScrubError::unsupported(Format::Webp, "not implemented yet"))
+/// Most chunks accepted at the top level, and again inside all ANMF frames together.
+pub(crate) const MAX_CHUNKS: usize = 64 * 1024;
+
+/// VP8X flags byte: "Reserved (2 bits), ICC (I), Alpha (L), Exif (E), XMP (X),
+/// Animation (A), Reserved (1 bit)", most significant bit first.
+const FLAG_EXIF: u8 = 0x08;
+const FLAG_XMP: u8 = 0x04;
+/// ANMF: X, Y, width-1, height-1, duration (3 bytes each) and a flags byte, then frame data.
+const ANMF_HEADER: usize = 16;
+
+/// One RIFF chunk, borrowing from the input.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Chunk<'a> {
+    pub(crate) fourcc: [u8; 4],
+    pub(crate) payload: &'a [u8],
+    /// Header, payload and padding byte as in the input.
+    pub(crate) raw: &'a [u8],
+}
+
+/// Split `data` from `start` (a chunk header) to its end into RIFF chunks, counting them
+/// into `count`. Offsets in errors are relative to `data`.
+fn split_chunks<'a>(
+    data: &'a [u8],
+    start: usize,
+    count: &mut usize,
+) -> Result<Vec<Chunk<'a>>, ScrubError> {
+    let mut r = Reader::at(data, start);
+    let mut out = Vec::new();
+    while !r.is_empty() {
+        *count += 1;
+        if *count > MAX_CHUNKS {
+            return Err(ScrubError::TooMany {
+                format: Format::Webp,
+                what: "chunks",
+                max: MAX_CHUNKS as u64,
+            });
+        }
+        let start = r.pos();
+        let fourcc = r.array::<4>()?;
+        let size = crate::bytes::usize_from(r.le_u32()?);
+        let payload = r.take(size)?;
+        // RIFF: "If Chunk Size is odd, a single padding byte -- which MUST be 0 to conform
+        // with RIFF -- is added."
+        if size % 2 == 1 {
+            r.skip(1)?;
+        }
+        let raw = data.get(start..r.pos()).unwrap_or_default();
+        out.push(Chunk {
+            fourcc,
+            payload,
+            raw,
+        });
+    }
+    Ok(out)
+}
+
+/// Parse the RIFF header and its chunks; returns them and the bytes after the RIFF.
+pub(crate) fn parse(input: &[u8]) -> Result<(Vec<Chunk<'_>>, &[u8]), ScrubError> {
+    let mut r = Reader::new(input);
+    if &r.array::<4>()? != b"RIFF" {
+        return Err(ScrubError::malformed(Format::Webp, "no RIFF header"));
+    }
+    // "File Size: ... The size of the file in bytes, starting at offset 8."
+    let size = r.le_u32()?;
+    let end = 8u64.saturating_add(u64::from(size));
+    let riff = input
+        .get(..usize::try_from(end).unwrap_or(usize::MAX))
+        .ok_or_else(|| ScrubError::truncated(end, input.len()))?;
+    if riff.get(8..12) != Some(b"WEBP") || size < 4 {
+        return Err(ScrubError::malformed(Format::Webp, "no WEBP form type"));
+    }
+    let mut count = 0;
+    let chunks = split_chunks(riff, 12, &mut count)?;
+    Ok((chunks, input.get(riff.len()..).unwrap_or_default()))
+}
+
+fn too_big() -> ScrubError {
+    ScrubError::TooLarge {
+        format: Format::Webp,
+        what: "chunk",
+        len: u64::from(u32::MAX),
+        max: u64::from(u32::MAX),
+    }
+}
+
+fn write_chunk(out: &mut Vec<u8>, fourcc: &[u8; 4], payload: &[&[u8]]) -> Result<(), ScrubError> {
+    let len: usize = payload.iter().map(|p| p.len()).sum();
+    out.extend_from_slice(fourcc);
+    out.extend_from_slice(&u32::try_from(len).map_err(|_| too_big())?.to_le_bytes());
+    for part in payload {
+        out.extend_from_slice(part);
+    }
+    if len % 2 == 1 {
+        out.push(0);
+    }
+    Ok(())
+}
+
+/// What an EXIF chunk holds. The container spec puts TIFF data directly in it; some
+/// writers prefix it with JPEG's "Exif\0\0", which is accepted too.
+fn inspect_exif(payload: &[u8]) -> tiff::ExifInfo {
+    tiff::inspect(payload.strip_prefix(b"Exif\0\0").unwrap_or(payload))
+}
+
+/// Scrub a WebP: see the module docs.
+pub(crate) fn scrub(input: &[u8]) -> Result<Scrubbed, ScrubError> {
+    let (chunks, trailing) = parse(input)?;
+    let mut found = Found::default();
+    let mut orientation = None;
+    let mut big_endian = true;
+    let mut frame_chunks = 0;
+
+    let first = chunks
+        .first()
+        .ok_or_else(|| ScrubError::malformed(Format::Webp, "no chunks"))?;
+    let (vp8x, size) = match &first.fourcc {
+        b"VP8X" => {
+            // VP8X: flags (1), reserved (3), canvas width-1 (3), canvas height-1 (3).
+            let mut r = Reader::new(first.payload);
+            let flags = r.u8()?;
+            r.skip(3)?;
+            let [w0, w1, w2] = r.array::<3>()?;
+            let [h0, h1, h2] = r.array::<3>()?;
+            let w = u32::from_le_bytes([w0, w1, w2, 0]) + 1;
+            let h = u32::from_le_bytes([h0, h1, h2, 0]) + 1;
+            (Some(flags), Some((w, h)))
+        }
+        b"VP8 " => (None, vp8_size(first.payload)),
+        b"VP8L" => (None, vp8l_size(first.payload)),
+        _ => {
+            return Err(ScrubError::malformed(
+                Format::Webp,
+                "first chunk is not VP8, VP8L or VP8X",
+            ));
+        }
+    };
+
+    let mut body = Vec::with_capacity(input.len());
+    for chunk in chunks.get(1..).unwrap_or_default() {
+        match &chunk.fourcc {
+            b"ICCP" | b"ANIM" | b"ALPH" | b"VP8 " | b"VP8L" => body.extend_from_slice(chunk.raw),
+            b"ANMF" => {
+                let header = chunk.payload.get(..ANMF_HEADER).ok_or_else(|| {
+                    ScrubError::malformed(Format::Webp, "ANMF shorter than its header")
+                })?;
+                // "Frame Data: ... An optional alpha subchunk, a bitstream subchunk, an
+                // optional list of unknown chunks." Only the first two are kept.
+                let subchunks = split_chunks(chunk.payload, ANMF_HEADER, &mut frame_chunks)?;
+                let keep = |c: &Chunk<'_>| matches!(&c.fourcc, b"ALPH" | b"VP8 " | b"VP8L");
+                if subchunks.iter().all(keep) {
+                    body.extend_from_slice(chunk.raw);
+                } else {
+                    found.add(Category::Other);
+                    let mut parts: Vec<&[u8]> = vec![header];
+                    parts.extend(subchunks.iter().filter(|c| keep(c)).map(|c| c.raw));
+                    write_chunk(&mut body, b"ANMF", &parts)?;
+                }
+            }
+            b"EXIF" => {
+                let info = inspect_exif(chunk.payload);
+                found.extend(info.categories);
+                if orientation.is_none() {
+                    orientation = info.orientation;
+                    big_endian = info.big_endian;
+                }
+            }
+            b"XMP " => found.add(Category::Xmp),
+            _ => found.add(Category::Other),
+        }
+    }
+    if !trailing.is_empty() {
+        found.add(Category::TrailingData);
+    }
+
+    let mut out = Vec::with_capacity(12 + first.raw.len() + body.len() + 8 + tiff::MINIMAL_LEN);
+    out.extend_from_slice(b"RIFF\0\0\0\0WEBP");
+    let mut added = 0;
+    match vp8x {
+        Some(flags) => {
+            let minimal = orientation
+                .filter(|&o| o != 1)
+                .map(|o| tiff::minimal_exif(o, big_endian));
+            let mut flags = flags & !(FLAG_EXIF | FLAG_XMP);
+            if minimal.is_some() {
+                flags |= FLAG_EXIF;
+            }
+            let rest = first.payload.get(1..).unwrap_or_default();
+            write_chunk(&mut out, b"VP8X", &[&[flags], rest])?;
+            out.extend_from_slice(&body);
+            if let Some(tiff) = minimal {
+                write_chunk(&mut out, b"EXIF", &[&tiff])?;
+                added = 8 + tiff.len();
+            }
+        }
+        None => {
+            out.extend_from_slice(first.raw);
+            out.extend_from_slice(&body);
+        }
+    }
+    let riff_size = u32::try_from(out.len().saturating_sub(8)).map_err(|_| too_big())?;
+    if let Some(slot) = out.get_mut(4..8) {
+        slot.copy_from_slice(&riff_size.to_le_bytes());
+    }
+    let kept_len = out.len().saturating_sub(added);
+    Ok(Scrubbed {
+        report: Report {
+            format: Format::Webp,
+            width: size.map(|s| s.0),
+            height: size.map(|s| s.1),
+            orientation,
+            removed: found.into_sorted(),
+            removed_bytes: (input.len() as u64).saturating_sub(kept_len as u64),
+        },
+        bytes: out,
+    })
+}
+
+/// RFC 6386 9.1: a key frame's 3-byte frame tag, start code 9D 01 2A, then 14-bit width
+/// and 14-bit height (each with 2 bits of scale above).
+fn vp8_size(payload: &[u8]) -> Option<(u32, u32)> {
+    let mut r = Reader::new(payload);
+    r.skip(3).ok()?;
+    if r.array::<3>().ok()? != [0x9D, 0x01, 0x2A] {
+        return None;
+    }
+    let w = r.le_u16().ok()? & 0x3FFF;
+    let h = r.le_u16().ok()? & 0x3FFF;
+    Some((u32::from(w), u32::from(h)))
+}
+
+/// WebP lossless bitstream spec 3.2: signature 0x2F, then 14 bits width-1 and 14 bits
+/// height-1, least significant bits first.
+fn vp8l_size(payload: &[u8]) -> Option<(u32, u32)> {
+    let mut r = Reader::new(payload);
+    if r.u8().ok()? != 0x2F {
+        return None;
+    }
+    let bits = r.le_u32().ok()?;
+    Some(((bits & 0x3FFF) + 1, ((bits >> 14) & 0x3FFF) + 1))
 }
