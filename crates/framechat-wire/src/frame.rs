@@ -1,0 +1,243 @@
+//! One frame = one WebSocket binary message: magic byte, header length, JSON header, payload.
+//!
+//! ```text
+//! +--------+----------------+---------------------+----------------------+
+//! | magic  | header length  | header              | payload              |
+//! | 1 byte | u16 big-endian | UTF-8 JSON, N bytes | rest of the message  |
+//! | 0xFC   | N              | {"kind":"msg",...}  | attachment bytes     |
+//! +--------+----------------+---------------------+----------------------+
+//! ```
+//!
+//! The payload has no length of its own: it is whatever follows the header in
+//! the WebSocket message, which the transport already delimits.
+//!
+//! A text message from `ann` with id 1, sent at t = 0, encodes as
+//! `FC 00 56` followed by the 86 bytes
+//! `{"kind":"msg","id":"00000000000000000000000000000001","from":"ann","ts":0,"text":"hi"}`
+//! (`0x56` = 86) and no payload:
+//!
+//! ```
+//! use framechat_wire::{Frame, Header, MessageHeader, Uuid};
+//!
+//! let header = Header::Msg(MessageHeader {
+//!     id: Uuid::from_u128(1),
+//!     from: "ann".into(),
+//!     ts: 0,
+//!     text: "hi".into(),
+//!     files: vec![],
+//! });
+//! let mut bytes = Vec::new();
+//! Frame { header: header.clone(), payload: &[] }.encode(&mut bytes)?;
+//! assert_eq!(&bytes[..3], &[0xFC, 0x00, 0x56]);
+//! assert_eq!(
+//!     &bytes[3..],
+//!     br#"{"kind":"msg","id":"00000000000000000000000000000001","from":"ann","ts":0,"text":"hi"}"#
+//! );
+//! assert_eq!(Frame::decode(&bytes)?.header, header);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+use crate::error::{DecodeError, EncodeError};
+use crate::header::Header;
+
+/// First byte of every version 1 frame.
+///
+/// 0xFC never begins a UTF-8 string, so a frame cannot be mistaken for text.
+pub const MAGIC: u8 = 0xFC;
+/// Magic bytes reserved for future versions of the format (`0xFD..=0xFF`).
+pub const FUTURE_MAGIC: std::ops::RangeInclusive<u8> = 0xFD..=0xFF;
+/// Bytes before the JSON header: the magic byte and the 16-bit header length.
+pub const PREFIX_LEN: usize = 3;
+/// Largest JSON header: the 16-bit length field's maximum.
+pub const MAX_HEADER_LEN: usize = u16::MAX as usize;
+
+/// A decoded frame: its header and its payload, borrowed from the message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Frame<'a> {
+    /// The JSON header.
+    pub header: Header,
+    /// The bytes after the header.
+    pub payload: &'a [u8],
+}
+
+impl<'a> Frame<'a> {
+    /// Decodes one WebSocket binary message.
+    ///
+    /// Checks the layout, parses and validates the header, and checks the
+    /// payload length against what the header declares. Allocates only the
+    /// parsed header; the payload is borrowed.
+    ///
+    /// # Errors
+    /// A [`DecodeError`] naming the first rule the bytes break.
+    pub fn decode(bytes: &'a [u8]) -> Result<Self, DecodeError> {
+        let (header, end) = decode_header(bytes)?;
+        let payload = bytes.get(end..).unwrap_or_default();
+        check_payload(&header, payload.len())?;
+        Ok(Self { header, payload })
+    }
+
+    /// Appends the encoded frame to `out`.
+    ///
+    /// # Errors
+    /// An invalid header, one too long for the length field, or a payload
+    /// that disagrees with the header.
+    pub fn encode(&self, out: &mut Vec<u8>) -> Result<(), EncodeError> {
+        write_frame(&self.header, &[self.payload], out)
+    }
+}
+
+/// Length of the prefix plus the JSON header, read from the first
+/// [`PREFIX_LEN`] bytes: where the payload starts.
+///
+/// Lets a client copy only the header into its own memory and keep the
+/// payload where it is.
+///
+/// # Errors
+/// [`DecodeError::Empty`], [`DecodeError::NotAFrame`],
+/// [`DecodeError::UnsupportedVersion`] or [`DecodeError::Truncated`].
+pub fn header_end(prefix: &[u8]) -> Result<usize, DecodeError> {
+    let (&magic, rest) = prefix.split_first().ok_or(DecodeError::Empty)?;
+    if magic != MAGIC {
+        return Err(if FUTURE_MAGIC.contains(&magic) {
+            DecodeError::UnsupportedVersion(magic)
+        } else {
+            DecodeError::NotAFrame(magic)
+        });
+    }
+    let len_bytes: [u8; 2] =
+        rest.get(..2)
+            .and_then(|b| b.try_into().ok())
+            .ok_or(DecodeError::Truncated {
+                needed: PREFIX_LEN as u64,
+                available: prefix.len() as u64,
+            })?;
+    Ok(PREFIX_LEN + usize::from(u16::from_be_bytes(len_bytes)))
+}
+
+/// Decodes and validates the header of a frame.
+///
+/// Needs only the first [`header_end`] bytes; returns the header and the
+/// offset where the payload starts. Does not look at the payload: use
+/// [`Frame::decode`] to have its length checked too.
+///
+/// # Errors
+/// A [`DecodeError`] naming the first rule the bytes break.
+pub fn decode_header(bytes: &[u8]) -> Result<(Header, usize), DecodeError> {
+    let end = header_end(bytes)?;
+    let json = bytes.get(PREFIX_LEN..end).ok_or(DecodeError::Truncated {
+        needed: end as u64,
+        available: bytes.len() as u64,
+    })?;
+    let header: Header = serde_json::from_slice(json).map_err(|e| classify_json_error(json, e))?;
+    header.validate()?;
+    Ok((header, end))
+}
+
+/// Appends one frame made of `header` and the concatenation of `payload`.
+///
+/// The payload slices are copied once, straight into `out`.
+///
+/// # Errors
+/// An invalid header, one too long for the length field, or a payload that
+/// disagrees with the header.
+pub fn write_frame(
+    header: &Header,
+    payload: &[&[u8]],
+    out: &mut Vec<u8>,
+) -> Result<(), EncodeError> {
+    header.validate()?;
+    let payload_len: usize = payload.iter().map(|p| p.len()).sum();
+    check_payload(header, payload_len).map_err(|e| match e {
+        DecodeError::InvalidHeader(h) => EncodeError::InvalidHeader(h),
+        other => EncodeError::Payload(other),
+    })?;
+    let json = serde_json::to_vec(header).map_err(EncodeError::Json)?;
+    let len = u16::try_from(json.len()).map_err(|_| EncodeError::HeaderTooLarge {
+        len: json.len(),
+        max: MAX_HEADER_LEN,
+    })?;
+    out.reserve(PREFIX_LEN + json.len() + payload_len);
+    out.push(MAGIC);
+    out.extend_from_slice(&len.to_be_bytes());
+    out.extend_from_slice(&json);
+    for part in payload {
+        out.extend_from_slice(part);
+    }
+    Ok(())
+}
+
+/// Length of the JSON header `header` encodes to.
+///
+/// # Errors
+/// [`EncodeError::Json`] (serde_json does not fail on these types).
+pub fn header_len(header: &Header) -> Result<usize, EncodeError> {
+    let mut counter = ByteCounter(0);
+    serde_json::to_writer(&mut counter, header).map_err(EncodeError::Json)?;
+    Ok(counter.0)
+}
+
+/// Counts bytes without storing them.
+struct ByteCounter(usize);
+
+impl std::io::Write for ByteCounter {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0 = self.0.saturating_add(buf.len());
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Checks a payload length against what the header declares.
+fn check_payload(header: &Header, len: usize) -> Result<(), DecodeError> {
+    let len = len as u64;
+    match header {
+        Header::Msg(m) => {
+            let total = m.total()?;
+            if len > total {
+                return Err(DecodeError::PayloadTooLong { len, max: total });
+            }
+        }
+        Header::Chunk(c) => {
+            let end = c
+                .offset
+                .checked_add(len)
+                .filter(|end| *end <= c.total)
+                .ok_or(DecodeError::ChunkOutOfRange {
+                    offset: c.offset,
+                    len,
+                    total: c.total,
+                })?;
+            // A chunk ends the stream exactly when it is flagged last, and an
+            // empty chunk carries nothing: both would let a transfer stall.
+            if c.last != (end == c.total) || len == 0 {
+                return Err(DecodeError::LastFlagMismatch {
+                    last: c.last,
+                    end,
+                    total: c.total,
+                });
+            }
+        }
+        Header::Cancel(_) => {
+            if len != 0 {
+                return Err(DecodeError::UnexpectedPayload(len));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Tells an unknown `kind` apart from other JSON errors.
+fn classify_json_error(json: &[u8], error: serde_json::Error) -> DecodeError {
+    #[derive(serde::Deserialize)]
+    struct Probe {
+        kind: String,
+    }
+    match serde_json::from_slice::<Probe>(json) {
+        Ok(Probe { kind }) if !matches!(kind.as_str(), "msg" | "chunk" | "cancel") => {
+            DecodeError::UnknownKind(kind)
+        }
+        _ => DecodeError::InvalidJson(error),
+    }
+}

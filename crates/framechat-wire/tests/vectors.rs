@@ -1,0 +1,125 @@
+//! Golden vectors: every `tests/vectors/*.vec` file decodes to its header and payload
+//! and encodes back to the same bytes; every error vector fails with its error class.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+use std::fs;
+use std::path::Path;
+
+use framechat_wire::{DecodeError, Frame, Header};
+
+struct Vector {
+    name: String,
+    header: Option<String>,
+    payload: Option<Vec<u8>>,
+    frame: Vec<u8>,
+    error: Option<String>,
+}
+
+fn hex(s: &str) -> Vec<u8> {
+    assert!(s.len() % 2 == 0, "odd hex length");
+    (0..s.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&s[i..i + 2], 16).expect("hex digit"))
+        .collect()
+}
+
+fn load() -> Vec<Vector> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/vectors");
+    let mut vectors = Vec::new();
+    for entry in fs::read_dir(&dir).expect("vectors dir") {
+        let path = entry.expect("dir entry").path();
+        if path.extension().is_none_or(|e| e != "vec") {
+            continue;
+        }
+        let text = fs::read_to_string(&path).expect("vector file");
+        let mut v = Vector {
+            name: path.file_stem().unwrap().to_string_lossy().into_owned(),
+            header: None,
+            payload: None,
+            frame: Vec::new(),
+            error: None,
+        };
+        for line in text.lines().filter(|l| !l.starts_with('#')) {
+            let (key, value) = line.split_once(' ').unwrap_or((line, ""));
+            match key {
+                "header" => v.header = Some(value.to_owned()),
+                "payload" => v.payload = Some(hex(value)),
+                "frame" => v.frame = hex(value),
+                "error" => v.error = Some(value.to_owned()),
+                other => panic!("{}: unknown key {other}", v.name),
+            }
+        }
+        vectors.push(v);
+    }
+    vectors.sort_by(|a, b| a.name.cmp(&b.name));
+    vectors
+}
+
+fn class(e: &DecodeError) -> &'static str {
+    match e {
+        DecodeError::Empty => "empty",
+        DecodeError::NotAFrame(_) => "not_a_frame",
+        DecodeError::UnsupportedVersion(_) => "unsupported_version",
+        DecodeError::Truncated { .. } => "truncated",
+        DecodeError::InvalidJson(_) => "invalid_json",
+        DecodeError::UnknownKind(_) => "unknown_kind",
+        DecodeError::InvalidHeader(_) => "invalid_header",
+        DecodeError::PayloadTooLong { .. } => "payload_too_long",
+        DecodeError::ChunkOutOfRange { .. } => "chunk_out_of_range",
+        DecodeError::LastFlagMismatch { .. } => "last_flag_mismatch",
+        DecodeError::UnexpectedPayload(_) => "unexpected_payload",
+    }
+}
+
+#[test]
+fn valid_vectors_decode_and_encode_both_ways() {
+    let vectors = load();
+    let valid: Vec<_> = vectors.iter().filter(|v| v.error.is_none()).collect();
+    assert!(
+        valid.len() >= 8,
+        "expected the valid vectors, found {}",
+        valid.len()
+    );
+    for v in valid {
+        let header_json = v.header.as_deref().expect("header line");
+        let payload = v.payload.as_deref().expect("payload line");
+        let expected: Header = serde_json::from_str(header_json).expect("header json");
+
+        let frame = Frame::decode(&v.frame).unwrap_or_else(|e| panic!("{}: {e}", v.name));
+        assert_eq!(frame.header, expected, "{}", v.name);
+        assert_eq!(frame.payload, payload, "{}", v.name);
+
+        let mut encoded = Vec::new();
+        Frame {
+            header: expected,
+            payload,
+        }
+        .encode(&mut encoded)
+        .unwrap_or_else(|e| panic!("{}: {e}", v.name));
+        assert_eq!(encoded, v.frame, "{}: encoding differs", v.name);
+    }
+}
+
+#[test]
+fn error_vectors_fail_with_their_class() {
+    let vectors = load();
+    let invalid: Vec<_> = vectors.iter().filter(|v| v.error.is_some()).collect();
+    assert!(
+        invalid.len() >= 15,
+        "expected the error vectors, found {}",
+        invalid.len()
+    );
+    for v in invalid {
+        let want = v.error.as_deref().unwrap();
+        match Frame::decode(&v.frame) {
+            Ok(f) => panic!("{}: decoded to {:?}, expected {want}", v.name, f.header),
+            Err(e) => assert_eq!(class(&e), want, "{}: {e}", v.name),
+        }
+    }
+}
