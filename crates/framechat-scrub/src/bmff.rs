@@ -7,6 +7,9 @@
 //! ftyp | meta { hdlr pitm iinf { infe... } iloc iprp { ipco ipma } idat? } | mdat
 //! ```
 //!
+//! The report's size and orientation come from the primary item's `ispe`, `clap`, `irot`
+//! and `imir` properties, which HEIF readers apply (they ignore EXIF Orientation).
+//!
 //! Only extents inside an `mdat` box (construction method 0) or the `idat` box (method 1)
 //! are zeroed, so a damaged `iloc` can never make the scrubber overwrite box headers or
 //! the structure; anything else is refused.
@@ -327,8 +330,19 @@ fn inspect_exif(item: &[u8]) -> tiff::ExifInfo {
     tiff::inspect(tiff)
 }
 
-/// Width and height of the primary item from its `ispe` property (23008-12 6.5.3).
-fn primary_size(input: &[u8], meta: &[BoxRef], format: Format) -> Option<(u32, u32)> {
+/// How the primary item is shown: its size after the clean aperture (`clap`), before
+/// rotation, and its rotation and mirroring (`irot`, `imir`) as the equivalent EXIF
+/// orientation. HEIF readers apply these properties and ignore the Exif item's Orientation.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+struct Geometry {
+    size: Option<(u32, u32)>,
+    orientation: Option<u8>,
+}
+
+/// The primary item's properties in the order `ipma` lists them (23008-12 6.5.3 `ispe`,
+/// 6.5.9 `clap`, 6.5.10 `irot`, 6.5.12 `imir`; "transformative properties are applied in
+/// the order of their appearance").
+fn primary_geometry(input: &[u8], meta: &[BoxRef], format: Format) -> Option<Geometry> {
     let (mut r, version, _) = full_box(input, find(meta, b"pitm")?).ok()?;
     let primary = if version == 0 {
         u32::from(r.be_u16().ok()?)
@@ -343,6 +357,10 @@ fn primary_size(input: &[u8], meta: &[BoxRef], format: Format) -> Option<(u32, u
     // 14496-12 8.11.14 / 23008-12 9.3: entry_count, then per item its ID and a list of
     // 1-based property indices (7 or 15 bits, the top bit marks "essential").
     let entries = r.be_u32().ok()?;
+    let mut geometry = Geometry::default();
+    // The transform so far: mirror left-right first when `mirrored`, then turn clockwise
+    // by `turns` quarter turns.
+    let (mut turns, mut mirrored, mut transformed) = (0u8, false, false);
     for _ in 0..entries.min(u32::try_from(MAX_BOXES).unwrap_or(u32::MAX)) {
         let id = if version < 1 {
             u32::from(r.be_u16().ok()?)
@@ -359,14 +377,65 @@ fn primary_size(input: &[u8], meta: &[BoxRef], format: Format) -> Option<(u32, u
             if id != primary || index == 0 {
                 continue;
             }
-            let property = properties.get(usize::from(index) - 1)?;
-            if &property.kind == b"ispe" {
-                let (mut r, _, _) = full_box(input, property).ok()?;
-                return Some((r.be_u32().ok()?, r.be_u32().ok()?));
+            let Some(property) = properties.get(usize::from(index) - 1) else {
+                continue;
+            };
+            let data = input
+                .get(property.payload..property.end)
+                .unwrap_or_default();
+            let mut p = Reader::new(data);
+            match &property.kind {
+                // ispe is a FullBox: version and flags, image_width, image_height.
+                b"ispe" if geometry.size.is_none() => {
+                    p.skip(4).ok()?;
+                    geometry.size = Some((p.be_u32().ok()?, p.be_u32().ok()?));
+                }
+                // clap: width N/D, height N/D, horizontal and vertical offsets N/D.
+                b"clap" => {
+                    let (wn, wd, hn, hd) = (
+                        p.be_u32().ok()?,
+                        p.be_u32().ok()?,
+                        p.be_u32().ok()?,
+                        p.be_u32().ok()?,
+                    );
+                    if let (Some(w), Some(h)) = (wn.checked_div(wd), hn.checked_div(hd)) {
+                        geometry.size = Some((w, h));
+                    }
+                }
+                // irot: 6 reserved bits, 2 bits angle; "angle * 90 specifies the angle (in
+                // anti-clockwise direction) in units of degrees".
+                b"irot" => {
+                    let angle = p.u8().ok()? & 0x03;
+                    turns = (turns + 4 - angle) % 4;
+                    transformed = true;
+                }
+                // imir: 7 reserved bits, 1 bit axis; 0 = "vertical axis" (left-right
+                // mirror), 1 = horizontal axis (top-bottom, i.e. left-right then a half turn).
+                b"imir" => {
+                    let axis = p.u8().ok()? & 0x01;
+                    turns = (4 - turns + 2 * axis) % 4;
+                    mirrored = !mirrored;
+                    transformed = true;
+                }
+                _ => {}
             }
         }
     }
-    None
+    if transformed {
+        // EXIF 2.32 Orientation: 1 normal, 2 mirrored, 3 half turn, 4 mirrored + half turn,
+        // 5 mirrored + 3/4 turn clockwise, 6 1/4 turn, 7 mirrored + 1/4 turn, 8 3/4 turn.
+        geometry.orientation = Some(match (turns, mirrored) {
+            (0, false) => 1,
+            (0, true) => 2,
+            (2, false) => 3,
+            (2, true) => 4,
+            (3, true) => 5,
+            (1, false) => 6,
+            (1, true) => 7,
+            _ => 8,
+        });
+    }
+    Some(geometry)
 }
 
 /// Scrub a HEIC or AVIF file: see the module docs.
@@ -391,7 +460,6 @@ pub(crate) fn scrub(input: &[u8], format: Format) -> Result<Scrubbed, ScrubError
     };
 
     let mut found = Found::default();
-    let mut orientation = None;
     let mut zero: Vec<(usize, usize)> = Vec::new();
     for (id, kind) in &items {
         let Some((_, location)) = located.iter().find(|(l, _)| l == id) else {
@@ -408,9 +476,7 @@ pub(crate) fn scrub(input: &[u8], format: Format) -> Result<Scrubbed, ScrubError
         }
         match kind {
             Item::Exif => {
-                let info = inspect_exif(&bytes);
-                found.extend(info.categories);
-                orientation = orientation.or(info.orientation);
+                found.extend(inspect_exif(&bytes).categories);
             }
             Item::Xmp => found.add(Category::Xmp),
         }
@@ -429,13 +495,13 @@ pub(crate) fn scrub(input: &[u8], format: Format) -> Result<Scrubbed, ScrubError
         }
         covered = covered.max(end);
     }
-    let size = primary_size(input, &meta, format);
+    let geometry = primary_geometry(input, &meta, format).unwrap_or_default();
     Ok(Scrubbed {
         report: Report {
             format,
-            width: size.map(|s| s.0),
-            height: size.map(|s| s.1),
-            orientation,
+            width: geometry.size.map(|s| s.0),
+            height: geometry.size.map(|s| s.1),
+            orientation: geometry.orientation,
             removed: found.into_sorted(),
             removed_bytes: removed,
         },

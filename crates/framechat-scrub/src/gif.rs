@@ -62,8 +62,30 @@ fn application(id: &[u8]) -> Option<Category> {
     }
 }
 
-/// Scrub a GIF: see the module docs.
-pub(crate) fn scrub(input: &[u8]) -> Result<Scrubbed, ScrubError> {
+/// One block after the screen descriptor, borrowing from the input.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Block<'a> {
+    /// `None` for an image, else the extension label.
+    pub(crate) label: Option<u8>,
+    /// For an application extension: identifier and authentication code.
+    pub(crate) application: &'a [u8],
+    /// The whole block as in the input.
+    pub(crate) raw: &'a [u8],
+}
+
+/// A parsed GIF: header with screen descriptor and global colour table, the blocks up
+/// to the trailer, and what follows the trailer.
+#[derive(Debug)]
+pub(crate) struct Gif<'a> {
+    pub(crate) header: &'a [u8],
+    pub(crate) width: u16,
+    pub(crate) height: u16,
+    pub(crate) blocks: Vec<Block<'a>>,
+    pub(crate) trailing: &'a [u8],
+}
+
+/// Split a GIF into blocks up to its trailer.
+pub(crate) fn parse(input: &[u8]) -> Result<Gif<'_>, ScrubError> {
     let mut r = Reader::new(input);
     let signature = r.array::<6>()?;
     if &signature != b"GIF87a" && &signature != b"GIF89a" {
@@ -75,15 +97,10 @@ pub(crate) fn scrub(input: &[u8]) -> Result<Scrubbed, ScrubError> {
     let packed = r.u8()?;
     r.skip(2)?;
     skip_colour_table(&mut r, packed)?;
-
-    let mut out = Vec::with_capacity(input.len());
-    out.extend_from_slice(input.get(..r.pos()).unwrap_or_default());
-    let mut found = Found::default();
-    let mut images = 0usize;
-    let mut blocks = 0usize;
+    let header = input.get(..r.pos()).unwrap_or_default();
+    let mut blocks = Vec::new();
     loop {
-        blocks += 1;
-        if blocks > MAX_BLOCKS {
+        if blocks.len() >= MAX_BLOCKS {
             return Err(ScrubError::TooMany {
                 format: Format::Gif,
                 what: "blocks",
@@ -91,11 +108,9 @@ pub(crate) fn scrub(input: &[u8]) -> Result<Scrubbed, ScrubError> {
             });
         }
         let start = r.pos();
-        let keep = match r.u8()? {
-            TRAILER => {
-                out.push(TRAILER);
-                break;
-            }
+        let mut application: &[u8] = &[];
+        let label = match r.u8()? {
+            TRAILER => break,
             IMAGE => {
                 // GIF89a 20: left, top, width, height (2 bytes each), packed fields;
                 // 22: LZW minimum code size, then the image data sub-blocks.
@@ -104,51 +119,74 @@ pub(crate) fn scrub(input: &[u8]) -> Result<Scrubbed, ScrubError> {
                 skip_colour_table(&mut r, packed)?;
                 r.skip(1)?;
                 skip_sub_blocks(&mut r)?;
-                images += 1;
-                true
+                None
             }
             EXTENSION => {
                 let label = r.u8()?;
-                let verdict = match label {
-                    GRAPHIC_CONTROL => None,
-                    COMMENT => Some(Category::Comment),
-                    // Text drawn over the image; no browser renders it, so it is hidden text.
-                    PLAIN_TEXT => Some(Category::Comment),
-                    APPLICATION => {
-                        // GIF89a 26: the first sub-block holds the 8-byte identifier and
-                        // 3-byte authentication code.
-                        let size = r.u8()?;
-                        let id = r.take(usize::from(size))?;
-                        application(id)
-                    }
-                    _ => Some(Category::Other),
-                };
-                skip_sub_blocks(&mut r)?;
-                match verdict {
-                    None => true,
-                    Some(category) => {
-                        found.add(category);
-                        false
-                    }
+                if label == APPLICATION {
+                    // GIF89a 26: the first sub-block holds the 8-byte identifier and
+                    // 3-byte authentication code.
+                    let size = r.u8()?;
+                    application = r.take(usize::from(size))?;
                 }
+                skip_sub_blocks(&mut r)?;
+                Some(label)
             }
             _ => return Err(ScrubError::malformed(Format::Gif, "unknown block")),
         };
-        if keep {
-            out.extend_from_slice(input.get(start..r.pos()).unwrap_or_default());
+        let raw = input.get(start..r.pos()).unwrap_or_default();
+        blocks.push(Block {
+            label,
+            application,
+            raw,
+        });
+    }
+    Ok(Gif {
+        header,
+        width,
+        height,
+        blocks,
+        trailing: r.rest(),
+    })
+}
+
+/// Scrub a GIF: see the module docs.
+pub(crate) fn scrub(input: &[u8]) -> Result<Scrubbed, ScrubError> {
+    let gif = parse(input)?;
+    let mut out = Vec::with_capacity(input.len());
+    out.extend_from_slice(gif.header);
+    let mut found = Found::default();
+    let mut images = 0usize;
+    for block in &gif.blocks {
+        let verdict = match block.label {
+            None => {
+                images += 1;
+                None
+            }
+            Some(GRAPHIC_CONTROL) => None,
+            Some(COMMENT) => Some(Category::Comment),
+            // Text drawn over the image; no browser renders it, so it is hidden text.
+            Some(PLAIN_TEXT) => Some(Category::Comment),
+            Some(APPLICATION) => application(block.application),
+            Some(_) => Some(Category::Other),
+        };
+        match verdict {
+            None => out.extend_from_slice(block.raw),
+            Some(category) => found.add(category),
         }
     }
+    out.push(TRAILER);
     if images == 0 {
         return Err(ScrubError::malformed(Format::Gif, "no image"));
     }
-    if !r.is_empty() {
+    if !gif.trailing.is_empty() {
         found.add(Category::TrailingData);
     }
     Ok(Scrubbed {
         report: Report {
             format: Format::Gif,
-            width: Some(u32::from(width)),
-            height: Some(u32::from(height)),
+            width: Some(u32::from(gif.width)),
+            height: Some(u32::from(gif.height)),
             orientation: None,
             removed: found.into_sorted(),
             removed_bytes: (input.len() as u64).saturating_sub(out.len() as u64),
