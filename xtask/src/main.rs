@@ -1,2 +1,46 @@
-//! Project automation: `cargo xtask run | test | bench`.
-fn main() {}
+//! Project automation: `cargo xtask setup | run | test | fuzz`.
+//!
+//! - `setup` installs what a fresh machine lacks (and skips what is there).
+//! - `run` builds the client, starts the relay serving it, prints the URL.
+//! - `test` runs every test the project has.
+//! - `fuzz` runs the cargo-fuzz targets for a while.
+
+mod fuzz;
+mod run;
+mod setup;
+mod test;
+mod util;
+
+use anyhow::Result;
+use clap::{Parser, Subcommand};
+
+#[derive(Debug, Parser)]
+#[command(name = "cargo xtask", about = "framechat's project commands")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Install every tool the tests need (also done by `run` and `test`).
+    Setup,
+    /// Build the client in release, start the relay serving it, print the URL.
+    Run(run::RunArgs),
+    /// Run every test: fmt, clippy, native, browser, end-to-end, fuzz seeds.
+    Test(test::TestArgs),
+    /// Run the fuzz targets for a while.
+    Fuzz(fuzz::FuzzArgs),
+}
+
+fn main() -> Result<()> {
+    match Cli::parse().command {
+        Command::Setup => {
+            setup::ensure(setup::Need::Tests)?;
+            setup::ensure_fuzz()
+        }
+        Command::Run(args) => run::run(&args),
+        Command::Test(args) => test::test(&args),
+        Command::Fuzz(args) => fuzz::fuzz(&args),
+    }
+}

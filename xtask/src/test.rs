@@ -1,0 +1,94 @@
+//! `cargo xtask test`: every check the project has, in order of cost. Formatting and
+//! lints, native tests of every crate, the client's browser tests in headless Chromium
+//! against a real relay, the end-to-end tests of the release build, and the fuzz targets
+//! over their committed seeds.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use anyhow::Result;
+
+use crate::setup::{self, Need};
+use crate::util::{Spawned, cmd, free_port, root, run, section, wait_for_port};
+
+/// Options of `cargo xtask test`.
+#[derive(Debug, clap::Args)]
+pub struct TestArgs {
+    /// Skip the browser tests and end-to-end tests (native checks only).
+    #[arg(long)]
+    pub native_only: bool,
+    /// Skip running the fuzz targets over their seeds.
+    #[arg(long)]
+    pub no_fuzz: bool,
+}
+
+pub fn test(args: &TestArgs) -> Result<()> {
+    setup::ensure(Need::Tests)?;
+
+    section("formatting");
+    run(cmd("cargo").args(["fmt", "--all", "--check"]))?;
+
+    section("clippy (native, every crate and target)");
+    run(cmd("cargo").args(["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"]))?;
+
+    section("clippy (the client, wasm32)");
+    run(cmd("cargo").args([
+        "clippy",
+        "-p",
+        "framechat",
+        "--target",
+        "wasm32-unknown-unknown",
+        "--all-targets",
+        "--",
+        "-D",
+        "warnings",
+    ]))?;
+
+    section("native tests: wire, scrub, relay, xtask, client state");
+    run(cmd("cargo").args(["test", "--workspace"]))?;
+
+    if !args.native_only {
+        browser_tests()?;
+        end_to_end()?;
+    }
+    if !args.no_fuzz {
+        crate::fuzz::seeds_only()?;
+    }
+    section("all tests passed");
+    Ok(())
+}
+
+/// The client's `wasm_bindgen_test` tests in headless Chromium, with a real
+/// relay to talk to.
+fn browser_tests() -> Result<()> {
+    section("browser tests (wasm_bindgen_test in headless Chromium)");
+    run(cmd("cargo").args(["build", "-p", "framechat-relay", "--bin", "framechat-relay"]))?;
+    let port = free_port()?;
+    let addr = SocketAddr::from(([127, 0, 0, 1], port));
+    let relay_bin = root().join("target/debug/framechat-relay");
+    let mut relay = Spawned::start(cmd(&relay_bin).args(["--listen", &addr.to_string()]))?;
+    wait_for_port(addr, Duration::from_secs(30), &mut relay)?;
+    run(cmd("cargo")
+        .args(["test", "--target", "wasm32-unknown-unknown", "-p", "framechat"])
+        .env("CHROMEDRIVER", "/usr/bin/chromedriver")
+        .env("FRAMECHAT_TEST_WS", format!("ws://{addr}/ws/chat/"))
+        .env("WASM_BINDGEN_TEST_TIMEOUT", "120"))?;
+    drop(relay);
+    Ok(())
+}
+
+/// Builds the release client and the relay, then runs the end-to-end tests
+/// (Node's test runner driving Chromium through playwright-core).
+fn end_to_end() -> Result<()> {
+    section("end-to-end tests (release build, real relay, two or more browser pages)");
+    let dist = crate::run::build_client()?;
+    let relay = crate::run::build_relay()?;
+    let e2e = root().join("tests/e2e");
+    run(cmd("node")
+        .args(["--test", "--test-concurrency=1"])
+        .current_dir(&e2e)
+        .env("FRAMECHAT_DIST", &dist)
+        .env("FRAMECHAT_RELAY_BIN", &relay)
+        .env("CHROMIUM", "/usr/bin/chromium"))?;
+    Ok(())
+}

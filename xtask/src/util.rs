@@ -1,0 +1,100 @@
+//! Small process helpers: run a command and check it, find a free port, wait for a server,
+//! and a child process that is killed when dropped.
+
+use std::ffi::OsStr;
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, bail};
+
+/// The repository root (the parent of `xtask/`).
+pub fn root() -> PathBuf {
+    let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
+    manifest.parent().unwrap_or(manifest).to_path_buf()
+}
+
+/// Prints a section heading, so a long log is easy to scan.
+pub fn section(title: &str) {
+    eprintln!("\n==> {title}");
+}
+
+/// A command with the project's environment: run from the root, with the
+/// project's tool folders first on `PATH`.
+pub fn cmd(program: impl AsRef<OsStr>) -> Command {
+    let mut c = Command::new(program);
+    c.current_dir(root());
+    c.env("PATH", crate::setup::tool_path());
+    c
+}
+
+/// Runs `c` to completion, echoing it first; fails on a non-zero exit.
+pub fn run(c: &mut Command) -> Result<()> {
+    eprintln!("$ {}", show(c));
+    let status = c
+        .status()
+        .with_context(|| format!("could not start {}", show(c)))?;
+    if !status.success() {
+        bail!("{} failed with {status}", show(c));
+    }
+    Ok(())
+}
+
+/// Runs `c` and returns its trimmed standard output, or `None` if it could
+/// not start or failed. For probing whether a tool is installed.
+pub fn probe(c: &mut Command) -> Option<String> {
+    let out = c.stderr(Stdio::null()).output().ok()?;
+    out.status
+        .success()
+        .then(|| String::from_utf8_lossy(&out.stdout).trim().to_owned())
+}
+
+fn show(c: &Command) -> String {
+    let mut s = c.get_program().to_string_lossy().into_owned();
+    for arg in c.get_args() {
+        s.push(' ');
+        s.push_str(&arg.to_string_lossy());
+    }
+    s
+}
+
+/// A port on 127.0.0.1 that was free a moment ago.
+pub fn free_port() -> Result<u16> {
+    let listener = TcpListener::bind("127.0.0.1:0").context("binding a probe port")?;
+    Ok(listener.local_addr()?.port())
+}
+
+/// Waits until something accepts TCP connections on `addr`.
+pub fn wait_for_port(addr: SocketAddr, within: Duration, child: &mut Spawned) -> Result<()> {
+    let deadline = Instant::now() + within;
+    while Instant::now() < deadline {
+        if TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_ok() {
+            return Ok(());
+        }
+        if let Some(status) = child.0.try_wait()? {
+            bail!("{} exited with {status} before listening on {addr}", child.1);
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    bail!("{} did not listen on {addr} within {within:?}", child.1)
+}
+
+/// A background process, killed and reaped when dropped.
+pub struct Spawned(pub Child, pub String);
+
+impl Spawned {
+    pub fn start(c: &mut Command) -> Result<Self> {
+        let name = show(c);
+        eprintln!("$ {name} &");
+        let child = c.spawn().with_context(|| format!("could not start {name}"))?;
+        Ok(Self(child, name))
+    }
+}
+
+impl Drop for Spawned {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
