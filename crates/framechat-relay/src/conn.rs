@@ -61,19 +61,27 @@ pub(crate) async fn run(socket: WebSocket, hub: Arc<Hub>, room: String, _guard: 
 
     let end = relay(&hub, &mut joined, &mut sink, &mut stream).await;
 
-    // Stop new messages first, then release what is still queued.
+    // No new messages from the room from here on.
     hub.leave(&joined.room, id);
     joined.rx.close();
-    while let Ok(msg) = joined.rx.try_recv() {
-        hub.dequeued(&joined.shared, message_len(&msg));
-    }
 
     match end {
         End::Kick(kick) => {
             tracing::info!(room = %room, client = id, code = kick.code, reason = kick.reason, "closing client");
-            // Send our close frame, then read until the client's reply (RFC
-            // 6455 §7.1.1: the server closes TCP after the handshake).
+            // A slow consumer's queue is dropped (that is the point); otherwise
+            // what the room already queued for this client goes out before the
+            // close frame. Then read until the client's close reply (RFC 6455
+            // §7.1.1: the server closes TCP after the handshake).
+            let flush = kick.code != close_code::SLOW_CONSUMER;
             let _ = tokio::time::timeout(timeout, async {
+                if flush {
+                    while let Ok(msg) = joined.rx.try_recv() {
+                        hub.dequeued(&joined.shared, message_len(&msg));
+                        if sink.send(msg).await.is_err() {
+                            return;
+                        }
+                    }
+                }
                 if sink.send(close_message(kick)).await.is_err() {
                     return;
                 }
@@ -91,6 +99,9 @@ pub(crate) async fn run(socket: WebSocket, hub: Arc<Hub>, room: String, _guard: 
             let _ = tokio::time::timeout(timeout, sink.close()).await;
         }
         End::Broken => tracing::info!(room = %room, client = id, "connection lost"),
+    }
+    while let Ok(msg) = joined.rx.try_recv() {
+        hub.dequeued(&joined.shared, message_len(&msg));
     }
 }
 
