@@ -1,0 +1,1 @@
+//! The scrubber compiled for the browser benchmarks.
