@@ -508,3 +508,151 @@ pub(crate) fn scrub(input: &[u8], format: Format) -> Result<Scrubbed, ScrubError
         bytes: out,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::check;
+    use Category::*;
+
+    fn bx(kind: &[u8; 4], payload: &[u8]) -> Vec<u8> {
+        let mut out = u32::try_from(payload.len() + 8)
+            .unwrap()
+            .to_be_bytes()
+            .to_vec();
+        out.extend_from_slice(kind);
+        out.extend_from_slice(payload);
+        out
+    }
+
+    fn full(kind: &[u8; 4], version: u8, payload: &[u8]) -> Vec<u8> {
+        let mut p = vec![version, 0, 0, 0];
+        p.extend_from_slice(payload);
+        bx(kind, &p)
+    }
+
+    fn infe(id: u16, kind: &[u8; 4], content_type: &str) -> Vec<u8> {
+        let mut p = id.to_be_bytes().to_vec();
+        p.extend_from_slice(&[0, 0]);
+        p.extend_from_slice(kind);
+        p.push(0); // empty item_name
+        if kind == b"mime" {
+            p.extend_from_slice(content_type.as_bytes());
+            p.push(0);
+        }
+        full(b"infe", 2, &p)
+    }
+
+    /// ftyp, meta (pitm, iinf, iloc, iprp with ispe + irot), mdat holding an image, an Exif
+    /// item and an XMP item; iloc v0 with 4-byte offsets and lengths.
+    fn heif(exif: &[u8], xmp: &[u8], mdat_extra: usize) -> (Vec<u8>, std::ops::Range<usize>) {
+        let image = b"IMAGEDATA".to_vec();
+        let ftyp = bx(b"ftyp", b"heic\0\0\0\0mif1heic");
+        let iinf = {
+            let mut p = 3u16.to_be_bytes().to_vec();
+            p.extend(infe(1, b"hvc1", ""));
+            p.extend(infe(2, b"Exif", ""));
+            p.extend(infe(3, b"mime", "application/rdf+xml"));
+            full(b"iinf", 0, &p)
+        };
+        let ipco = bx(
+            b"ipco",
+            &[
+                full(b"ispe", 0, &[0, 0, 0, 64, 0, 0, 0, 48]),
+                bx(b"irot", &[1]),
+            ]
+            .concat(),
+        );
+        let ipma = full(b"ipma", 0, &[0, 0, 0, 1, 0, 1, 2, 0x81, 0x82]);
+        let iprp = bx(b"iprp", &[ipco, ipma].concat());
+        let pitm = full(b"pitm", 0, &[0, 1]);
+        let iloc_len = 12 + 2 + 2 + 3 * (2 + 2 + 2 + 8);
+        let meta_len = 12 + pitm.len() + iinf.len() + iloc_len + iprp.len();
+        let mdat_start = ftyp.len() + meta_len + 8;
+        let offsets = [
+            mdat_start,
+            mdat_start + image.len(),
+            mdat_start + image.len() + exif.len(),
+        ];
+        let lengths = [image.len(), exif.len(), xmp.len()];
+        let mut p = vec![0x44, 0x00, 0, 3];
+        for (i, (offset, length)) in offsets.iter().zip(lengths).enumerate() {
+            p.extend_from_slice(&u16::try_from(i + 1).unwrap().to_be_bytes());
+            p.extend_from_slice(&[0, 0, 0, 1]); // data_reference_index 0, one extent
+            p.extend_from_slice(&u32::try_from(*offset).unwrap().to_be_bytes());
+            p.extend_from_slice(&u32::try_from(length).unwrap().to_be_bytes());
+        }
+        let iloc = full(b"iloc", 0, &p);
+        assert_eq!(iloc.len(), iloc_len);
+        let meta = full(b"meta", 0, &[pitm, iinf, iloc, iprp].concat());
+        let mut mdat = [image, exif.to_vec(), xmp.to_vec()].concat();
+        mdat.extend(std::iter::repeat_n(0xEE, mdat_extra));
+        let file = [ftyp, meta, bx(b"mdat", &mdat)].concat();
+        let metadata = mdat_start + 9..mdat_start + 9 + exif.len() + xmp.len();
+        (file, metadata)
+    }
+
+    fn exif_item() -> Vec<u8> {
+        let mut item = vec![0, 0, 0, 6];
+        item.extend_from_slice(b"Exif\0\0");
+        item.extend_from_slice(&crate::testing::hex(
+            "4D4D002A 00000008 0002 0110 0002 00000003 41620000 9C9D 0001 00000001 41000000 00000000",
+        ));
+        item
+    }
+
+    #[test]
+    fn zeroes_exif_and_xmp_in_place() {
+        let (file, metadata) = heif(&exif_item(), b"<x:xmpmeta/>", 4);
+        let mut expected = file.clone();
+        expected[metadata.clone()].fill(0);
+        check(&file, Ok((&expected, &[Device, Author, Xmp])));
+        let out = crate::scrub(&file).unwrap();
+        assert_eq!(out.report.format, Format::Heic);
+        assert_eq!(out.report.removed_bytes, metadata.len() as u64);
+        // irot angle 1 is a quarter turn anticlockwise: EXIF orientation 8.
+        assert_eq!(
+            (out.report.width, out.report.height, out.report.orientation),
+            (Some(64), Some(48), Some(8))
+        );
+        assert_eq!(out.report.display_size(), Some((48, 64)));
+    }
+
+    #[test]
+    fn refuses_what_it_cannot_parse() {
+        let (file, _) = heif(&exif_item(), b"<x/>", 0);
+        let e = |what| Err(ScrubError::malformed(Format::Heic, what));
+        // Cut inside mdat: the box claims more than there is.
+        check(
+            &file[..file.len() - 1],
+            Err(ScrubError::Truncated {
+                needed: file.len() as u64,
+                available: file.len() as u64 - 1,
+            }),
+        );
+        // An Exif extent pointing into the meta box instead of mdat.
+        let mut outside = file.clone();
+        let at = outside.windows(4).position(|w| w == b"iloc").unwrap() + 8 + 4 + 14 + 6;
+        outside[at..at + 4].copy_from_slice(&40u32.to_be_bytes());
+        check(&outside, e("metadata extent outside mdat and idat"));
+        // Exif extent of length 0 would mean "to the end of the file".
+        let mut zero_len = file.clone();
+        zero_len[at + 4..at + 8].fill(0);
+        check(
+            &zero_len,
+            Err(ScrubError::unsupported(
+                Format::Heic,
+                "metadata extent of length 0",
+            )),
+        );
+        // A box smaller than its header, and no meta at all.
+        let mut small = file.clone();
+        let meta = small.windows(4).position(|w| w == b"meta").unwrap() - 4;
+        small[meta..meta + 4].copy_from_slice(&4u32.to_be_bytes());
+        check(&small, e("box smaller than its header"));
+        check(
+            &[bx(b"ftyp", b"heic\0\0\0\0"), bx(b"mdat", b"")].concat(),
+            e("no meta box"),
+        );
+    }
+}

@@ -171,3 +171,83 @@ pub fn sniff_mime(bytes: &[u8]) -> Option<&'static str> {
     }
     Some("video/mp4")
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::hex;
+
+    #[test]
+    fn sniffs_magic_bytes_only() {
+        let table: [(&str, Option<Format>, Option<&str>); 16] = [
+            ("FFD8FFE0", Some(Format::Jpeg), Some("image/jpeg")),
+            ("FFD8", None, None),
+            ("89504E470D0A1A0A", Some(Format::Png), Some("image/png")),
+            ("\"GIF87a\"", Some(Format::Gif), Some("image/gif")),
+            (
+                "\"RIFF\" 00000000 \"WEBP\"",
+                Some(Format::Webp),
+                Some("image/webp"),
+            ),
+            ("\"RIFF\" 00000000 \"WAVE\"", None, Some("audio/wav")),
+            (
+                "00000018 \"ftypheic\" 00000000 \"mif1heic\"",
+                Some(Format::Heic),
+                Some("image/heic"),
+            ),
+            (
+                "00000018 \"ftypmif1\" 00000000 \"mif1avif\"",
+                Some(Format::Avif),
+                Some("image/avif"),
+            ),
+            (
+                "0000001C \"ftypavis\" 00000000 \"avismsf1miaf\"",
+                Some(Format::Avif),
+                Some("image/avif"),
+            ),
+            (
+                "00000018 \"ftypisom\" 00000000 \"isomiso2\"",
+                None,
+                Some("video/mp4"),
+            ),
+            (
+                "00000014 \"ftypqt  \" 00000000 \"qt  \"",
+                None,
+                Some("video/quicktime"),
+            ),
+            // A brand beyond the ftyp box's size does not count.
+            (
+                "00000010 \"ftypisom\" 00000000 \"heic\"",
+                None,
+                Some("video/mp4"),
+            ),
+            ("\"%PDF-1.7\"", None, Some("application/pdf")),
+            ("504B0304", None, Some("application/zip")),
+            ("\"<svg xmlns=\"", None, None),
+            ("", None, None),
+        ];
+        for (input, format, mime) in table {
+            let bytes = hex(input);
+            assert_eq!(Format::sniff(&bytes), format, "{input}");
+            assert_eq!(sniff_mime(&bytes), mime, "{input}");
+        }
+    }
+
+    #[test]
+    fn names_and_serde_forms() {
+        assert_eq!(serde_json::to_string(&Format::Webp).unwrap(), "\"webp\"");
+        assert_eq!(Format::Heic.to_string(), "HEIC");
+        assert_eq!(
+            crate::ScrubError::malformed(Format::Png, "no IDAT chunk").to_string(),
+            "malformed PNG file: no IDAT chunk"
+        );
+        assert_eq!(
+            crate::ScrubError::Truncated {
+                needed: 10,
+                available: 4
+            }
+            .to_string(),
+            "truncated image: needs 10 bytes, only 4 available"
+        );
+    }
+}

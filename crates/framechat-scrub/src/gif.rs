@@ -194,3 +194,86 @@ pub(crate) fn scrub(input: &[u8]) -> Result<Scrubbed, ScrubError> {
         bytes: out,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::{check, hex};
+    use Category::*;
+
+    /// Header, 2x1 screen, a 2-colour global table.
+    const HEADER: &str = "\"GIF89a\" 0200 0100 80 00 00 000000 FFFFFF";
+    const GCE: &str = "21F9 04 00 0A00 00 00";
+    const IMAGE: &str = "2C 0000 0000 0200 0100 00 02 02 4C01 00";
+    const LOOP: &str = "21FF 0B \"NETSCAPE2.0\" 03 01 0000 00";
+    const TRAILER: &str = "3B";
+
+    fn gif(parts: &[&str]) -> Vec<u8> {
+        hex(&parts.join(" "))
+    }
+
+    #[test]
+    fn keeps_frames_and_looping_drops_the_rest() {
+        let clean = gif(&[HEADER, LOOP, GCE, IMAGE, GCE, IMAGE, TRAILER]);
+        check(&clean, Ok((&clean, &[])));
+        check(
+            &gif(&[
+                HEADER,
+                LOOP,
+                "21FE 03 \"abc\" 00", // comment
+                // XMP: raw packet then the 258-byte "magic trailer" ending in 00 00 is
+                // shortened here to a valid sub-block sequence.
+                "21FF 0B \"XMP DataXMP\" 05 \"<x/>!\" 00",
+                "21FF 0B \"MGK8BIM0000\" 01 00 00",
+                "21FF 0B \"ANIMEXTS1.0\" 03 01 0000 00",
+                GCE,
+                "21 01 0C 000000000100010008080100 02 \"hi\" 00", // plain text
+                IMAGE,
+                "21 77 01 00 00", // unknown extension
+                TRAILER,
+                "\"after\"",
+            ]),
+            Ok((
+                &gif(&[
+                    HEADER,
+                    LOOP,
+                    "21FF 0B \"ANIMEXTS1.0\" 03 01 0000 00",
+                    GCE,
+                    IMAGE,
+                    TRAILER,
+                ]),
+                &[Comment, TrailingData, Xmp, Iptc, Other],
+            )),
+        );
+        // A local colour table inside an image descriptor.
+        let local = gif(&[
+            HEADER,
+            "2C 0000 0000 0200 0100 80 000000 FF0000 02 02 4C01 00",
+            TRAILER,
+        ]);
+        check(&local, Ok((&local, &[])));
+    }
+
+    #[test]
+    fn refuses_what_it_cannot_parse() {
+        let truncated = |needed, available| Err(ScrubError::Truncated { needed, available });
+        check(&gif(&[HEADER, IMAGE]), truncated(35, 34));
+        check(
+            &gif(&[HEADER, "2C 0000 0000 0200 0100 00 02 05 4C01"]),
+            truncated(36, 33),
+        );
+        check(&gif(&[HEADER, "2C 0000"]), truncated(28, 22));
+        check(
+            &gif(&[HEADER, "99", TRAILER]),
+            Err(ScrubError::malformed(Format::Gif, "unknown block")),
+        );
+        check(
+            &gif(&[HEADER, GCE, TRAILER]),
+            Err(ScrubError::malformed(Format::Gif, "no image")),
+        );
+        check(
+            &hex("\"GIF89a\" 0200 0100 87 00 00 000000"),
+            truncated(781, 16),
+        );
+    }
+}

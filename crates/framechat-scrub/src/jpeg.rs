@@ -272,7 +272,6 @@ pub(crate) fn scrub(input: &[u8]) -> Result<Scrubbed, ScrubError> {
         .map(|o| tiff::minimal_exif(o, big_endian));
     let mut out = Vec::with_capacity(input.len() + 4 + EXIF.len() + 1 + tiff::MINIMAL_LEN);
     out.extend_from_slice(&[0xFF, SOI]);
-    let mut added = 0;
     let mut kept = kept.into_iter().peekable();
     // The minimal EXIF goes right after SOI, or after APP0 JFIF when it leads (JFIF 1.02:
     // "the APP0 marker is used to identify a JPEG FIF file" and follows SOI immediately).
@@ -289,14 +288,12 @@ pub(crate) fn scrub(input: &[u8]) -> Result<Scrubbed, ScrubError> {
         out.extend_from_slice(EXIF);
         out.push(0);
         out.extend_from_slice(&tiff);
-        added = len + 2;
     }
     for (segment, strip) in kept {
         write_segment(&mut out, &segment, strip)?;
     }
     out.extend_from_slice(&[0xFF, EOI]);
 
-    let kept_len = out.len().saturating_sub(added);
     let (width, height) = match size {
         Some((w, h)) => (Some(w), (h != 0).then_some(h)),
         None => (None, None),
@@ -308,7 +305,7 @@ pub(crate) fn scrub(input: &[u8]) -> Result<Scrubbed, ScrubError> {
             height,
             orientation,
             removed: found.into_sorted(),
-            removed_bytes: (input.len() as u64).saturating_sub(kept_len as u64),
+            removed_bytes: (input.len() as u64).saturating_sub(out.len() as u64),
         },
         bytes: out,
     })
@@ -341,4 +338,203 @@ fn write_segment(
     }
     out.extend_from_slice(segment.ecs);
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::{check, hex};
+    use Category::*;
+
+    const SOI: &str = "FFD8";
+    const JFIF: &str = "FFE0 0010 \"JFIF\" 00 0101 00 0001 0001 0000";
+    const SOF0: &str = "FFC0 000B 08 0030 0040 01 011100";
+    const DQT: &str = "FFDB 0004 0102";
+    const DHT: &str = "FFC4 0004 0304";
+    const DRI: &str = "FFDD 0004 0002";
+    /// SOS, then entropy-coded data with a stuffed FF00 and a restart marker RST0.
+    const SCAN: &str = "FFDA 0008 01 0100 003F00  12 FF00 34 FFD0 56";
+    const EOI: &str = "FFD9";
+    /// APP1 EXIF, big endian: Make "Ab", GPS IFD with one entry, Orientation 6.
+    const EXIF_APP1: &str = "FFE1 004C \"Exif\" 0000
+        4D4D002A 00000008 0003 010F 0002 00000003 41620000 0112 0003 00000001 00060000
+        8825 0004 00000001 00000032 00000000
+        0001 0001 0002 00000002 4E000000 00000000";
+    /// What replaces it: APP1 EXIF with Orientation 6 alone.
+    const MINIMAL_APP1: &str = "FFE1 0022 \"Exif\" 0000
+        4D4D002A 00000008 0001 0112 0003 00000001 00060000 00000000";
+    const ICC_1: &str = "FFE2 0011 \"ICC_PROFILE\" 00 0102 AA";
+    const ICC_2: &str = "FFE2 0011 \"ICC_PROFILE\" 00 0202 BB";
+    const ADOBE: &str = "FFEE 000E \"Adobe\" 0064 0000 0000 01";
+
+    fn jpeg(parts: &[&str]) -> Vec<u8> {
+        hex(&parts.join(" "))
+    }
+
+    #[test]
+    fn keeps_image_data_and_colour_drops_the_rest() {
+        let clean = jpeg(&[SOI, JFIF, DQT, SOF0, DHT, SCAN, EOI]);
+        check(&clean, Ok((&clean, &[])));
+        // Every kind of metadata segment, a second scan (progressive), trailing bytes.
+        check(
+            &jpeg(&[
+                SOI,
+                JFIF,
+                EXIF_APP1,
+                ICC_1,
+                ICC_2,
+                ADOBE,
+                "FFE1 0021 \"http://ns.adobe.com/xap/1.0/\" 00 3C3E", // XMP
+                "FFED 0008 \"PS3.0\" 00",                             // APP13
+                "FFE2 000A \"MPF\" 00 0000 0000",                     // MPF
+                "FFEB 0004 0000",                                     // APP11 (JUMBF, C2PA)
+                "FFFE 0004 \"hi\"",                                   // COM
+                DQT,
+                SOF0,
+                DHT,
+                DRI,
+                SCAN,
+                DHT,
+                SCAN,
+                EOI,
+                "AABB",
+            ]),
+            Ok((
+                &jpeg(&[
+                    SOI,
+                    JFIF,
+                    MINIMAL_APP1,
+                    ICC_1,
+                    ICC_2,
+                    ADOBE,
+                    DQT,
+                    SOF0,
+                    DHT,
+                    DRI,
+                    SCAN,
+                    DHT,
+                    SCAN,
+                    EOI,
+                ]),
+                &[Location, Device, Comment, TrailingData, Xmp, Iptc, Other],
+            )),
+        );
+        // Without APP0 the minimal EXIF goes right after SOI; fill bytes before markers go.
+        check(
+            &jpeg(&[SOI, "FFFF", DQT, EXIF_APP1, SOF0, SCAN, "FFFF", EOI]),
+            Ok((
+                &jpeg(&[SOI, MINIMAL_APP1, DQT, SOF0, SCAN, EOI]),
+                &[Location, Device],
+            )),
+        );
+        // A JFIF thumbnail (1x1 RGB) is cut off; JFXX thumbnails go.
+        check(
+            &jpeg(&[
+                SOI,
+                "FFE0 0013 \"JFIF\" 00 0101 00 0001 0001 0101 FF0000",
+                "FFE0 0008 \"JFXX\" 00 10",
+                SOF0,
+                SCAN,
+                EOI,
+            ]),
+            Ok((&jpeg(&[SOI, JFIF, SOF0, SCAN, EOI]), &[Thumbnail])),
+        );
+        // Orientation 1 needs no EXIF at all.
+        check(
+            &jpeg(&[
+                SOI,
+                "FFE1 0022 \"Exif\" 0000 4D4D002A 00000008 0001 0112 0003 00000001 00010000 00000000",
+                SOF0,
+                SCAN,
+                EOI,
+            ]),
+            Ok((&jpeg(&[SOI, SOF0, SCAN, EOI]), &[])),
+        );
+        // Fill bytes inside entropy-coded data before RSTn stay part of the data.
+        let fill = jpeg(&[SOI, SOF0, "FFDA 0008 01 0100 003F00 11 FFFFD1 22", EOI]);
+        check(&fill, Ok((&fill, &[])));
+    }
+
+    #[test]
+    fn reads_size_and_orientation() {
+        let out = crate::scrub(&jpeg(&[SOI, EXIF_APP1, SOF0, SCAN, EOI])).unwrap();
+        assert_eq!((out.report.width, out.report.height), (Some(64), Some(48)));
+        assert_eq!(out.report.orientation, Some(6));
+        assert_eq!(out.report.display_size(), Some((48, 64)));
+    }
+
+    #[test]
+    fn refuses_what_it_cannot_parse() {
+        let truncated = |needed, available| Err(ScrubError::Truncated { needed, available });
+        // A COM segment whose length runs past the end.
+        check(&hex("FFD8 FFFE 0004 68"), truncated(8, 7));
+        check(
+            &hex("FFD8 FFFE 0001"),
+            Err(ScrubError::malformed(
+                Format::Jpeg,
+                "segment length below 2",
+            )),
+        );
+        // Entropy-coded data that never ends, and a file that stops before EOI.
+        let no_eoi = jpeg(&[SOI, SOF0, SCAN]);
+        check(
+            &no_eoi,
+            truncated(no_eoi.len() as u64 + 2, no_eoi.len() as u64),
+        );
+        check(&jpeg(&[SOI, SOF0]), truncated(16, 15));
+        check(
+            &jpeg(&[SOI, DQT, "00", EOI]),
+            Err(ScrubError::malformed(Format::Jpeg, "expected a marker")),
+        );
+        check(
+            &jpeg(&[SOI, "FFD0", EOI]),
+            Err(ScrubError::malformed(Format::Jpeg, "marker out of place")),
+        );
+        check(
+            &jpeg(&[SOI, "FFD8", EOI]),
+            Err(ScrubError::malformed(Format::Jpeg, "marker out of place")),
+        );
+        check(
+            &jpeg(&[SOI, "FF02 0002", EOI]),
+            Err(ScrubError::malformed(Format::Jpeg, "reserved marker")),
+        );
+        check(
+            &jpeg(&[SOI, "FFF7 0002", EOI]),
+            Err(ScrubError::unsupported(
+                Format::Jpeg,
+                "JPEG extension marker",
+            )),
+        );
+        check(
+            &jpeg(&[SOI, SCAN, EOI]),
+            Err(ScrubError::malformed(
+                Format::Jpeg,
+                "scan before frame header",
+            )),
+        );
+        check(
+            &jpeg(&[SOI, SOF0, EOI]),
+            Err(ScrubError::malformed(Format::Jpeg, "no scan")),
+        );
+        let mut many = hex(SOI);
+        for _ in 0..=MAX_SEGMENTS {
+            many.extend_from_slice(&hex("FFFE 0002"));
+        }
+        check(
+            &many,
+            Err(ScrubError::TooMany {
+                format: Format::Jpeg,
+                what: "segments",
+                max: MAX_SEGMENTS as u64,
+            }),
+        );
+    }
+
+    #[test]
+    fn every_strict_prefix_is_an_error() {
+        let full = jpeg(&[SOI, JFIF, EXIF_APP1, SOF0, DHT, SCAN, EOI]);
+        for len in 0..full.len() {
+            assert!(crate::scrub(&full[..len]).is_err(), "prefix of {len} bytes");
+        }
+    }
 }

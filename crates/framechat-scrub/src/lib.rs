@@ -77,3 +77,68 @@ pub fn scrub(input: &[u8]) -> Result<Scrubbed, ScrubError> {
         Format::Heic | Format::Avif => bmff::scrub(input, format),
     }
 }
+
+/// Helpers for the inline tests: hex vectors and the table-driven `check`.
+#[cfg(test)]
+pub(crate) mod testing {
+    use crate::{Category, ScrubError, scrub};
+
+    /// Bytes from hex digits; whitespace is ignored, and `"text"` in quotes is taken as ASCII.
+    pub(crate) fn hex(s: &str) -> Vec<u8> {
+        let mut out = Vec::new();
+        for (i, part) in s.split('"').enumerate() {
+            if i % 2 == 1 {
+                out.extend_from_slice(part.as_bytes());
+                continue;
+            }
+            let digits: String = part.split_whitespace().collect();
+            assert!(digits.len() % 2 == 0, "odd hex: {part}");
+            for pair in digits.as_bytes().chunks(2) {
+                let pair = std::str::from_utf8(pair).unwrap();
+                out.push(u8::from_str_radix(pair, 16).unwrap());
+            }
+        }
+        out
+    }
+
+    /// Scrub `input` and compare with `expected`: the output bytes and removed categories,
+    /// or the error. A successful output must also scrub to itself with nothing removed.
+    #[track_caller]
+    pub(crate) fn check(input: &[u8], expected: Result<(&[u8], &[Category]), ScrubError>) {
+        let got = scrub(input);
+        match (&got, expected) {
+            (Ok(out), Ok((bytes, removed))) => {
+                assert_eq!(
+                    hexdump(&out.bytes),
+                    hexdump(bytes),
+                    "output of {}",
+                    hexdump(input)
+                );
+                assert_eq!(
+                    out.report.removed,
+                    removed,
+                    "removed from {}",
+                    hexdump(input)
+                );
+                let again = scrub(&out.bytes).unwrap();
+                assert_eq!(again.bytes, out.bytes, "not idempotent");
+                assert_eq!(
+                    again.report.removed,
+                    vec![],
+                    "second pass removed something"
+                );
+                assert_eq!(again.report.removed_bytes, 0);
+            }
+            (Err(e), Err(expected)) => assert_eq!(*e, expected, "error for {}", hexdump(input)),
+            (got, expected) => panic!("for {}: got {got:?}, expected {expected:?}", hexdump(input)),
+        }
+    }
+
+    pub(crate) fn hexdump(bytes: &[u8]) -> String {
+        bytes
+            .iter()
+            .map(|b| format!("{b:02X}"))
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
+}

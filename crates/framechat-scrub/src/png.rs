@@ -179,14 +179,12 @@ pub(crate) fn scrub(input: &[u8]) -> Result<Scrubbed, ScrubError> {
     let mut kept = kept.into_iter();
     // IHDR is first (checked above), then the minimal eXIf.
     out.extend_from_slice(kept.next().unwrap_or_default());
-    let added = minimal.map_or(0, |chunk| {
+    if let Some(chunk) = minimal {
         out.extend_from_slice(&chunk);
-        chunk.len()
-    });
+    }
     for raw in kept {
         out.extend_from_slice(raw);
     }
-    let kept_len = out.len().saturating_sub(added);
     Ok(Scrubbed {
         report: Report {
             format: Format::Png,
@@ -194,7 +192,7 @@ pub(crate) fn scrub(input: &[u8]) -> Result<Scrubbed, ScrubError> {
             height: size.map(|s| s.1),
             orientation,
             removed: found.into_sorted(),
-            removed_bytes: (input.len() as u64).saturating_sub(kept_len as u64),
+            removed_bytes: (input.len() as u64).saturating_sub(out.len() as u64),
         },
         bytes: out,
     })
@@ -253,4 +251,185 @@ pub(crate) fn crc32(data: &[u8]) -> u32 {
         crc = TABLE.get(index).copied().unwrap_or(0) ^ (crc >> 8);
     }
     crc ^ 0xFFFF_FFFF
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::{check, hex};
+    use Category::*;
+
+    /// A chunk with its length and CRC.
+    fn chunk(kind: &[u8; 4], data: &[u8]) -> Vec<u8> {
+        let mut out = u32::try_from(data.len()).unwrap().to_be_bytes().to_vec();
+        out.extend_from_slice(kind);
+        out.extend_from_slice(data);
+        let crc = crc32(&out[4..]);
+        out.extend_from_slice(&crc.to_be_bytes());
+        out
+    }
+
+    fn png(chunks: &[Vec<u8>]) -> Vec<u8> {
+        let mut out = SIGNATURE.to_vec();
+        for c in chunks {
+            out.extend_from_slice(c);
+        }
+        out
+    }
+
+    fn ihdr() -> Vec<u8> {
+        chunk(b"IHDR", &hex("00000040 00000030 08 02 00 00 00"))
+    }
+    fn idat() -> Vec<u8> {
+        chunk(b"IDAT", &hex("78DA 6300 0000 0100 01"))
+    }
+    fn iend() -> Vec<u8> {
+        chunk(b"IEND", &[])
+    }
+
+    #[test]
+    fn crc_matches_the_spec() {
+        // The IEND chunk every PNG ends with: 00000000 49454E44 AE426082.
+        assert_eq!(crc32(b"IEND"), 0xAE42_6082);
+        assert_eq!(iend(), hex("00000000 49454E44 AE426082"));
+    }
+
+    #[test]
+    fn keeps_pixels_and_colour_drops_text_time_exif() {
+        let colour = [
+            chunk(b"gAMA", &hex("0000B18F")),
+            chunk(b"iCCP", &hex("\"sRGB\" 00 00 789C")),
+            chunk(b"pHYs", &hex("00000B13 00000B13 01")),
+        ];
+        let clean = png(&[
+            ihdr(),
+            colour[0].clone(),
+            colour[1].clone(),
+            idat(),
+            idat(),
+            iend(),
+        ]);
+        check(&clean, Ok((&clean, &[])));
+        let exif = hex(
+            "4D4D002A 00000008 0002 0112 0003 00000001 00060000 8825 0004 00000001 00000026 00000000
+             0001 0001 0002 00000002 4E000000 00000000",
+        );
+        let minimal = chunk(b"eXIf", &crate::tiff::minimal_exif(6, true));
+        assert_eq!(
+            minimal,
+            exif_chunk(&crate::tiff::minimal_exif(6, true)).to_vec()
+        );
+        let mut input = png(&[
+            ihdr(),
+            chunk(b"tEXt", b"Author\0Ada"),
+            chunk(b"zTXt", b"Comment\0\0x"),
+            chunk(b"iTXt", b"XML:com.adobe.xmp\0\0\0\0\0<x/>"),
+            chunk(b"tIME", &hex("07E8 05 06 07 08 09")),
+            colour[0].clone(),
+            chunk(b"eXIf", &exif),
+            colour[2].clone(),
+            idat(),
+            chunk(b"prVt", b"private"),
+            iend(),
+        ]);
+        input.extend_from_slice(b"trailing");
+        check(
+            &input,
+            Ok((
+                &png(&[
+                    ihdr(),
+                    minimal,
+                    colour[0].clone(),
+                    colour[2].clone(),
+                    idat(),
+                    iend(),
+                ]),
+                &[
+                    Location,
+                    DateTime,
+                    Author,
+                    Comment,
+                    TrailingData,
+                    Xmp,
+                    Other,
+                ],
+            )),
+        );
+        let out = crate::scrub(&input).unwrap();
+        assert_eq!(out.report.orientation, Some(6));
+        assert_eq!((out.report.width, out.report.height), (Some(64), Some(48)));
+    }
+
+    #[test]
+    fn keeps_apng_chunks() {
+        let apng = png(&[
+            ihdr(),
+            chunk(b"acTL", &hex("00000002 00000000")),
+            chunk(b"fcTL", &[0; 26]),
+            idat(),
+            chunk(b"fcTL", &[0; 26]),
+            chunk(b"fdAT", &hex("00000003 78DA")),
+            chunk(b"tEXt", b"Title\0x"),
+            iend(),
+        ]);
+        let expected: Vec<u8> = apng[..apng.len() - 12 - 19]
+            .iter()
+            .chain(&iend())
+            .copied()
+            .collect();
+        check(&apng, Ok((&expected, &[Comment])));
+    }
+
+    #[test]
+    fn refuses_what_it_cannot_parse() {
+        let e = |what| Err(ScrubError::malformed(Format::Png, what));
+        check(
+            &png(&[ihdr(), idat()]),
+            Err(ScrubError::Truncated {
+                needed: 58,
+                available: 54,
+            }),
+        );
+        check(
+            &png(&[idat(), ihdr(), iend()]),
+            e("IHDR is not the first chunk"),
+        );
+        check(
+            &png(&[ihdr(), ihdr(), idat(), iend()]),
+            e("IHDR is not the first chunk"),
+        );
+        check(
+            &png(&[chunk(b"IHDR", &[0; 12]), idat(), iend()]),
+            e("IHDR is not 13 bytes"),
+        );
+        check(&png(&[ihdr(), iend()]), e("no IDAT chunk"));
+        check(
+            &png(&[ihdr(), chunk(b"a1cd", b""), idat(), iend()]),
+            e("chunk type is not four letters"),
+        );
+        check(
+            &png(&[ihdr(), chunk(b"ABCD", b""), idat(), iend()]),
+            Err(ScrubError::unsupported(
+                Format::Png,
+                "unknown critical chunk",
+            )),
+        );
+        check(
+            &png(&[ihdr(), hex("80000000 \"IDAT\"")]),
+            Err(ScrubError::TooLarge {
+                format: Format::Png,
+                what: "chunk",
+                len: 1 << 31,
+                max: (1 << 31) - 1,
+            }),
+        );
+        // A length that runs past the end of the file.
+        check(
+            &png(&[ihdr(), hex("00001000 \"IDAT\" 00")]),
+            Err(ScrubError::Truncated {
+                needed: 4137,
+                available: 42,
+            }),
+        );
+    }
 }

@@ -93,7 +93,9 @@ pub struct Report {
     pub orientation: Option<u8>,
     /// What was removed: sorted, without duplicates, empty when the file was clean.
     pub removed: Vec<Category>,
-    /// Bytes of the input not carried into the output (zeroed bytes for HEIC and AVIF).
+    /// How many bytes of metadata went: the output is this much smaller than the input
+    /// (net of the few bytes a kept Orientation takes). For HEIC and AVIF, whose size does
+    /// not change, the number of bytes overwritten with zeros.
     pub removed_bytes: u64,
 }
 
@@ -149,5 +151,66 @@ impl Found {
             .zip(self.seen)
             .filter_map(|(category, seen)| seen.then_some(category))
             .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_match_serde_and_labels_read_well() {
+        for category in Category::ALL {
+            let json = serde_json::to_string(&category).unwrap();
+            assert_eq!(json, format!("\"{}\"", category.code()));
+            assert!(!category.label().is_empty());
+        }
+        assert_eq!(Category::DateTime.code(), "date_time");
+        assert_eq!(
+            Category::Device.label(),
+            "camera make, model and serial number"
+        );
+        let mut sorted = Category::ALL.to_vec();
+        sorted.sort();
+        assert_eq!(sorted, Category::ALL);
+    }
+
+    #[test]
+    fn found_sorts_and_deduplicates() {
+        let mut found = Found::default();
+        found.extend([
+            Category::Other,
+            Category::Location,
+            Category::Other,
+            Category::Xmp,
+        ]);
+        assert_eq!(
+            found.into_sorted(),
+            vec![Category::Location, Category::Xmp, Category::Other]
+        );
+    }
+
+    #[test]
+    fn display_size_turns_for_orientations_5_to_8() {
+        let mut report = Report {
+            format: Format::Jpeg,
+            width: Some(4),
+            height: Some(3),
+            orientation: None,
+            removed: vec![],
+            removed_bytes: 0,
+        };
+        for (orientation, size) in [
+            (None, (4, 3)),
+            (Some(1), (4, 3)),
+            (Some(4), (4, 3)),
+            (Some(5), (3, 4)),
+            (Some(8), (3, 4)),
+        ] {
+            report.orientation = orientation;
+            assert_eq!(report.display_size(), Some(size));
+        }
+        report.height = None;
+        assert_eq!(report.display_size(), None);
     }
 }

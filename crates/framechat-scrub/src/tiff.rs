@@ -253,14 +253,7 @@ pub(crate) fn minimal_exif(orientation: u8, big_endian: bool) -> [u8; MINIMAL_LE
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn hex(s: &str) -> Vec<u8> {
-        let s: String = s.split_whitespace().collect();
-        (0..s.len())
-            .step_by(2)
-            .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
-            .collect()
-    }
+    use crate::testing::hex;
 
     #[test]
     fn minimal_exif_is_byte_exact_in_both_orders() {

@@ -193,7 +193,6 @@ pub(crate) fn scrub(input: &[u8]) -> Result<Scrubbed, ScrubError> {
 
     let mut out = Vec::with_capacity(12 + first.raw.len() + body.len() + 8 + tiff::MINIMAL_LEN);
     out.extend_from_slice(b"RIFF\0\0\0\0WEBP");
-    let mut added = 0;
     match vp8x {
         Some(flags) => {
             let minimal = orientation
@@ -208,7 +207,6 @@ pub(crate) fn scrub(input: &[u8]) -> Result<Scrubbed, ScrubError> {
             out.extend_from_slice(&body);
             if let Some(tiff) = minimal {
                 write_chunk(&mut out, b"EXIF", &[&tiff])?;
-                added = 8 + tiff.len();
             }
         }
         None => {
@@ -220,7 +218,6 @@ pub(crate) fn scrub(input: &[u8]) -> Result<Scrubbed, ScrubError> {
     if let Some(slot) = out.get_mut(4..8) {
         slot.copy_from_slice(&riff_size.to_le_bytes());
     }
-    let kept_len = out.len().saturating_sub(added);
     Ok(Scrubbed {
         report: Report {
             format: Format::Webp,
@@ -228,7 +225,7 @@ pub(crate) fn scrub(input: &[u8]) -> Result<Scrubbed, ScrubError> {
             height: size.map(|s| s.1),
             orientation,
             removed: found.into_sorted(),
-            removed_bytes: (input.len() as u64).saturating_sub(kept_len as u64),
+            removed_bytes: (input.len() as u64).saturating_sub(out.len() as u64),
         },
         bytes: out,
     })
@@ -256,4 +253,165 @@ fn vp8l_size(payload: &[u8]) -> Option<(u32, u32)> {
     }
     let bits = r.le_u32().ok()?;
     Some(((bits & 0x3FFF) + 1, ((bits >> 14) & 0x3FFF) + 1))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::{check, hex};
+    use Category::*;
+
+    fn chunk(fourcc: &[u8; 4], payload: &[u8]) -> Vec<u8> {
+        let mut out = Vec::new();
+        write_chunk(&mut out, fourcc, &[payload]).unwrap();
+        out
+    }
+
+    fn riff(chunks: &[Vec<u8>]) -> Vec<u8> {
+        let body: Vec<u8> = chunks.concat();
+        let mut out = b"RIFF".to_vec();
+        out.extend_from_slice(&u32::try_from(body.len() + 4).unwrap().to_le_bytes());
+        out.extend_from_slice(b"WEBP");
+        out.extend_from_slice(&body);
+        out
+    }
+
+    /// VP8X with the given flags, canvas 64x48.
+    fn vp8x(flags: u8) -> Vec<u8> {
+        let mut payload = vec![flags, 0, 0, 0];
+        payload.extend_from_slice(&hex("3F0000 2F0000"));
+        chunk(b"VP8X", &payload)
+    }
+    /// A VP8L header for 64x48: signature, then (w-1) | (h-1) << 14.
+    fn vp8l() -> Vec<u8> {
+        let bits: u32 = 63 | (47 << 14);
+        let mut payload = vec![0x2F];
+        payload.extend_from_slice(&bits.to_le_bytes());
+        chunk(b"VP8L", &payload)
+    }
+    /// A VP8 key frame header for 64x48 (odd length: padded).
+    fn vp8() -> Vec<u8> {
+        chunk(b"VP8 ", &hex("000000 9D012A 4000 3000 AA"))
+    }
+    fn exif(orientation: u16) -> Vec<u8> {
+        let tiff = hex(&format!(
+            "4D4D002A 00000008 0002 0112 0003 00000001 {orientation:04X}0000 8825 0004 00000001 00000026 00000000
+             0001 0001 0002 00000002 4E000000 00000000"
+        ));
+        chunk(b"EXIF", &tiff)
+    }
+
+    #[test]
+    fn simple_files_stay_as_they_are() {
+        for image in [vp8l(), vp8()] {
+            let file = riff(&[image]);
+            check(&file, Ok((&file, &[])));
+            let out = crate::scrub(&file).unwrap();
+            assert_eq!((out.report.width, out.report.height), (Some(64), Some(48)));
+        }
+    }
+
+    #[test]
+    fn drops_exif_and_xmp_and_fixes_flags_and_size() {
+        // ICC (0x20) + Alpha (0x10) + EXIF (0x08) + XMP (0x04).
+        let iccp = chunk(b"ICCP", b"profile");
+        let alph = chunk(b"ALPH", b"\x00alpha");
+        let mut input = riff(&[
+            vp8x(0x3C),
+            iccp.clone(),
+            alph.clone(),
+            vp8(),
+            exif(1),
+            chunk(b"XMP ", b"<x:xmpmeta/>"),
+            chunk(b"ABCD", b"?"),
+        ]);
+        input.extend_from_slice(b"junk");
+        check(
+            &input,
+            Ok((
+                &riff(&[vp8x(0x30), iccp, alph, vp8()]),
+                &[Location, TrailingData, Xmp, Other],
+            )),
+        );
+        // Orientation 6: a minimal EXIF chunk at the end and the EXIF flag set.
+        let minimal = chunk(b"EXIF", &crate::tiff::minimal_exif(6, true));
+        check(
+            &riff(&[vp8x(0x08), vp8l(), exif(6)]),
+            Ok((&riff(&[vp8x(0x08), vp8l(), minimal]), &[Location])),
+        );
+        // Writers that prefix "Exif\0\0" are understood too.
+        let mut prefixed = b"Exif\0\0".to_vec();
+        prefixed.extend_from_slice(&crate::tiff::minimal_exif(3, false));
+        let out = crate::scrub(&riff(&[vp8x(0x08), vp8l(), chunk(b"EXIF", &prefixed)])).unwrap();
+        assert_eq!(out.report.orientation, Some(3));
+    }
+
+    #[test]
+    fn animation_keeps_frames_and_drops_unknown_frame_chunks() {
+        let anim = chunk(b"ANIM", &hex("00000000 0000"));
+        let frame_header = hex("000000 000000 3F0000 2F0000 640000 00");
+        let anmf = |extra: &[u8]| {
+            let mut payload = frame_header.clone();
+            payload.extend_from_slice(&chunk(b"ALPH", b"a"));
+            payload.extend_from_slice(&vp8());
+            payload.extend_from_slice(extra);
+            chunk(b"ANMF", &payload)
+        };
+        let input = riff(&[
+            vp8x(0x12),
+            anim.clone(),
+            anmf(&[]),
+            anmf(&chunk(b"ZZZZ", b"hidden")),
+        ]);
+        check(
+            &input,
+            Ok((&riff(&[vp8x(0x12), anim, anmf(&[]), anmf(&[])]), &[Other])),
+        );
+    }
+
+    #[test]
+    fn refuses_what_it_cannot_parse() {
+        let mut long = riff(&[vp8l()]);
+        long[4] += 10;
+        check(
+            &long,
+            Err(ScrubError::Truncated {
+                needed: 36,
+                available: 26,
+            }),
+        );
+        check(
+            &riff(&[exif(1)]),
+            Err(ScrubError::malformed(
+                Format::Webp,
+                "first chunk is not VP8, VP8L or VP8X",
+            )),
+        );
+        check(
+            &riff(&[]),
+            Err(ScrubError::malformed(Format::Webp, "no chunks")),
+        );
+        check(
+            &riff(&[chunk(b"VP8X", b"\0\0")]),
+            Err(ScrubError::Truncated {
+                needed: 4,
+                available: 2,
+            }),
+        );
+        // A chunk whose size runs past the RIFF.
+        check(
+            &riff(&[hex("\"VP8L\" 10000000 2F")]),
+            Err(ScrubError::Truncated {
+                needed: 36,
+                available: 21,
+            }),
+        );
+        check(
+            &riff(&[vp8x(0x02), chunk(b"ANMF", b"short")]),
+            Err(ScrubError::malformed(
+                Format::Webp,
+                "ANMF shorter than its header",
+            )),
+        );
+    }
 }
