@@ -105,13 +105,35 @@ async fn main() -> anyhow::Result<()> {
         .with_context(|| format!("cannot listen on {listen}"))?;
     let addr = listener.local_addr().context("no local address")?;
     println!("framechat relay on http://{addr}/ (rooms at ws://{addr}/ws/chat/<room>/)");
-    let shutdown = async {
+    framechat_relay::serve(listener, config, shutdown_signal())
+        .await
+        .context("relay failed")
+}
+
+/// Resolves on Ctrl-C, or on SIGTERM on Unix (what `kill` and service managers send).
+async fn shutdown_signal() {
+    let ctrl_c = async {
         if let Err(err) = tokio::signal::ctrl_c().await {
-            tracing::error!(%err, "cannot listen for Ctrl-C; running until killed");
+            tracing::error!(%err, "cannot listen for Ctrl-C");
             std::future::pending::<()>().await;
         }
     };
-    framechat_relay::serve(listener, config, shutdown)
-        .await
-        .context("relay failed")
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut sig) => {
+                sig.recv().await;
+            }
+            Err(err) => {
+                tracing::error!(%err, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {}
+        () = term => {}
+    }
 }
