@@ -1,1 +1,13 @@
-//! framechat: the Yew chat client.
+//! framechat: the Yew chat client that sends pictures as binary WebSocket frames, metadata removed.
+//!
+//! `state` is pure; only `net`, `media` and `embed` touch the browser.
+
+pub mod app;
+pub mod components;
+pub mod embed;
+pub mod error;
+pub mod media;
+pub mod net;
+pub mod state;
+
+pub use error::AppError;

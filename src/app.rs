@@ -1,0 +1,181 @@
+//! The root component: owns the chat state, the composer's attachments and the connection.
+
+use std::rc::Rc;
+
+use framechat_wire::Uuid;
+use yew::prelude::*;
+
+use crate::components::{Badge, Composer, MessageList, NamePrompt, ViewRequest, Viewer};
+use crate::embed;
+use crate::media::{self, DraftAction, Drafts, Picked, Prep, Prepared};
+use crate::net::{Client, NetConfig};
+use crate::state::{Action, ChatState, Config};
+
+/// Attachments per message; the receiver's limit is this many maximum-size files.
+pub const MAX_FILES: usize = 10;
+
+#[derive(Properties, PartialEq)]
+pub struct AppProps {
+    pub config: Config,
+}
+
+/// Why the composer cannot send yet, if it cannot.
+fn problem(drafts: &[Rc<Prepared>], name: Option<&str>) -> Option<String> {
+    if name.is_none() {
+        return Some("Choose a display name first.".into());
+    }
+    if drafts.len() > MAX_FILES {
+        return Some(format!("At most {MAX_FILES} attachments per message."));
+    }
+    for p in drafts {
+        match &p.prep {
+            Prep::Reading => return Some(format!("Removing metadata from {}…", p.name)),
+            Prep::Unscrubbable { allowed: false, .. } => {
+                return Some(format!(
+                    "{}: its metadata could not be removed. Remove it, or choose “Send original anyway”.",
+                    p.name
+                ));
+            }
+            Prep::Rejected(reason) => return Some(format!("{}: {reason}. Remove it to send.", p.name)),
+            _ => {}
+        }
+    }
+    None
+}
+
+#[function_component(App)]
+pub fn app(props: &AppProps) -> Html {
+    let config = &props.config;
+    let chat = use_reducer(ChatState::default);
+    let drafts = use_reducer(Drafts::default);
+    let name = use_state(|| config.name.clone());
+    let client = use_state(|| None::<Client>);
+    let viewing = use_state(|| None::<ViewRequest>);
+    let dragging = use_state(|| false);
+    let offset = use_memo((), |_| embed::local_offset_minutes());
+
+    {
+        let dispatcher = chat.dispatcher();
+        let client = client.clone();
+        use_effect_with(config.clone(), move |cfg| {
+            let net = NetConfig {
+                url: cfg.ws_url.clone(),
+                frame_budget: cfg.frame_budget,
+                max_message_bytes: cfg.max_file_size.saturating_mul(MAX_FILES as u64),
+            };
+            let c = Client::connect(net, Callback::from(move |a: Action| dispatcher.dispatch(a)));
+            client.set(Some(c.clone()));
+            move || c.close()
+        });
+    }
+
+    let on_files = {
+        let drafts = drafts.clone();
+        let max = config.max_file_size;
+        Callback::from(move |files: Vec<Picked>| {
+            for file in files {
+                let placeholder = media::placeholder(&file);
+                let key = placeholder.key;
+                drafts.dispatch(DraftAction::Add(placeholder));
+                let drafts = drafts.clone();
+                wasm_bindgen_futures::spawn_local(async move {
+                    let ready = media::prepare(file, key, max).await;
+                    drafts.dispatch(DraftAction::Ready(ready));
+                });
+            }
+        })
+    };
+    let on_remove = {
+        let drafts = drafts.clone();
+        Callback::from(move |key: u32| drafts.dispatch(DraftAction::Remove(key)))
+    };
+    let on_allow = {
+        let drafts = drafts.clone();
+        Callback::from(move |key: u32| drafts.dispatch(DraftAction::AllowOriginal(key)))
+    };
+    let on_send = {
+        let drafts = drafts.clone();
+        let client = client.clone();
+        let name = name.clone();
+        let chat = chat.dispatcher();
+        Callback::from(move |text: String| {
+            let (Some(c), Some(from)) = (client.as_ref(), name.as_deref()) else { return };
+            match c.send(from, text, &drafts.items) {
+                Ok(_) => drafts.dispatch(DraftAction::Clear),
+                Err(e) => chat.dispatch(Action::Notice(format!("not sent: {e}"))),
+            }
+        })
+    };
+    let on_cancel = {
+        let client = client.clone();
+        Callback::from(move |id: Uuid| {
+            if let Some(c) = client.as_ref() {
+                c.cancel(id);
+            }
+        })
+    };
+    let on_name = {
+        let name = name.clone();
+        Callback::from(move |n: String| {
+            embed::store_name(&n);
+            name.set(Some(n));
+        })
+    };
+    let on_open = {
+        let viewing = viewing.clone();
+        Callback::from(move |r: ViewRequest| viewing.set(Some(r)))
+    };
+    let on_close_viewer = {
+        let viewing = viewing.clone();
+        Callback::from(move |()| viewing.set(None))
+    };
+
+    // Drag and drop anywhere on the chat.
+    let ondragover = {
+        let dragging = dragging.clone();
+        Callback::from(move |e: DragEvent| {
+            if media::drag_has_files(&e) {
+                e.prevent_default();
+                if !*dragging {
+                    dragging.set(true);
+                }
+            }
+        })
+    };
+    let ondragleave = {
+        let dragging = dragging.clone();
+        Callback::from(move |_: DragEvent| dragging.set(false))
+    };
+    let ondrop = {
+        let dragging = dragging.clone();
+        let on_files = on_files.clone();
+        Callback::from(move |e: DragEvent| {
+            e.prevent_default();
+            dragging.set(false);
+            let files = media::files_from_drop(&e);
+            if !files.is_empty() {
+                on_files.emit(files);
+            }
+        })
+    };
+
+    let problem = problem(&drafts.items, name.as_deref());
+    html! {
+        <div class={classes!("framechat", dragging.then_some("fc-dragging"))} {ondragover} {ondragleave} {ondrop}>
+            <header class="fc-header">
+                <div class="fc-room">
+                    <span class="fc-hash" aria-hidden="true">{ "#" }</span>
+                    <h1 class="fc-room-name">{ &config.room }</h1>
+                </div>
+                <Badge conn={chat.conn} />
+                if let Some(n) = name.as_ref() { <span class="fc-me" title="your display name">{ n }</span> }
+            </header>
+            <MessageList entries={chat.entries.clone()} offset={*offset} {on_open} {on_cancel} />
+            if *dragging { <div class="fc-dropzone" aria-hidden="true">{ "Drop files to attach — metadata is removed before sending" }</div> }
+            <Composer drafts={drafts.items.clone()} {problem} max_file_size={config.max_file_size}
+                {on_send} {on_files} {on_remove} {on_allow} />
+            if name.is_none() { <NamePrompt on_submit={on_name} /> }
+            if let Some(req) = (*viewing).clone() { <Viewer request={req} on_close={on_close_viewer} /> }
+        </div>
+    }
+}

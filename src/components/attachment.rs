@@ -1,0 +1,108 @@
+//! One attachment in a message: an image (size reserved while it arrives) or a download link.
+
+use yew::prelude::*;
+
+use super::ViewRequest;
+use crate::state::{FileEntry, file_kind_icon, human_size};
+
+#[derive(Properties, PartialEq)]
+pub struct AttachmentProps {
+    pub file: FileEntry,
+    /// (done, total) bytes while sending or receiving.
+    pub progress: Option<(u64, u64)>,
+    pub failed: bool,
+    pub on_open: Callback<ViewRequest>,
+}
+
+fn percent(done: u64, total: u64) -> u64 {
+    if total == 0 { 100 } else { done.saturating_mul(100) / total }
+}
+
+/// Largest box an inline image gets, CSS pixels.
+const BOX_W: u64 = 280;
+const BOX_H: u64 = 360;
+
+/// `aspect-ratio` and width from the header's width/height, so the list does not jump.
+fn ratio_style(file: &FileEntry) -> Option<String> {
+    match (file.width, file.height) {
+        (Some(w), Some(h)) if w > 0 && h > 0 => {
+            let width = BOX_W.min(BOX_H * u64::from(w) / u64::from(h)).max(48);
+            Some(format!("aspect-ratio: {w} / {h}; width: {width}px;"))
+        }
+        _ => None,
+    }
+}
+
+fn progress_bar(name: &str, done: u64, total: u64) -> Html {
+    let pct = percent(done, total);
+    html! {
+        <div class="fc-progress">
+            <progress max={total.to_string()} value={done.to_string()} aria-label={format!("{name}: {pct}%")}></progress>
+            <span class="fc-progress-text">{ format!("{pct}% · {} of {}", human_size(done), human_size(total)) }</span>
+        </div>
+    }
+}
+
+#[function_component(AttachmentView)]
+pub fn attachment_view(props: &AttachmentProps) -> Html {
+    let file = &props.file;
+    let reserved = ratio_style(file);
+    let progress = props.progress.map(|(done, total)| progress_bar(&file.name, done, total));
+    match &file.media {
+        Some(media) if media.inline => {
+            let onclick = {
+                let req = ViewRequest { url: media.url.clone(), alt: file.name.clone() };
+                let on_open = props.on_open.clone();
+                Callback::from(move |_| on_open.emit(req.clone()))
+            };
+            html! {
+                <figure class="fc-image">
+                    <button type="button" class="fc-thumb" style={reserved} {onclick}
+                        aria-label={format!("Open {} full size", file.name)}>
+                        <img src={media.url.clone()} alt={file.name.clone()} loading="lazy"
+                            width={file.width.map(|w| w.to_string())} height={file.height.map(|h| h.to_string())} />
+                    </button>
+                    { progress.unwrap_or_default() }
+                </figure>
+            }
+        }
+        Some(media) => html! {
+            <div class="fc-file">
+                <a class="fc-file-link" href={media.url.clone()} download={file.name.clone()}>
+                    <span class="fc-file-icon" aria-hidden="true">{ file_kind_icon(&file.name) }</span>
+                    <span class="fc-file-name">{ &file.name }</span>
+                    <span class="fc-file-size">{ human_size(file.size) }</span>
+                </a>
+                { progress.unwrap_or_default() }
+            </div>
+        },
+        None if reserved.is_some() && !file.evicted => html! {
+            // An image on its way (or that failed): hold its place at the final size.
+            <figure class="fc-image">
+                <div class="fc-thumb fc-placeholder" style={reserved} role="img"
+                    aria-label={format!("{} (arriving)", file.name)}>
+                    if props.failed { <span class="fc-placeholder-text">{ "not received" }</span> }
+                </div>
+                { progress.unwrap_or_default() }
+            </figure>
+        },
+        None => {
+            let note = if file.evicted {
+                Some("no longer available")
+            } else if props.failed {
+                Some("not received")
+            } else {
+                None
+            };
+            html! {
+                <div class="fc-file fc-file-pending">
+                    <span class="fc-file-icon" aria-hidden="true">{ file_kind_icon(&file.name) }</span>
+                    <span class="fc-file-name">{ &file.name }</span>
+                    <span class="fc-file-size">{ human_size(file.size) }</span>
+                    if let Some(note) = note { <span class="fc-file-note">{ note }</span> }
+                    { progress.unwrap_or_default() }
+                </div>
+            }
+        }
+    }
+}

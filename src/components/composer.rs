@@ -1,0 +1,106 @@
+//! The composer: text, attachments (pick, paste; drops arrive through the app), previews, send.
+
+use std::rc::Rc;
+
+use yew::prelude::*;
+
+use super::PendingCard;
+use crate::embed;
+use crate::media::{self, Picked, Prepared};
+
+#[derive(Properties, PartialEq)]
+pub struct ComposerProps {
+    pub drafts: Vec<Rc<Prepared>>,
+    /// Why the message cannot go out yet (shown; Send is refused while set).
+    pub problem: Option<String>,
+    pub max_file_size: u64,
+    pub on_send: Callback<String>,
+    pub on_files: Callback<Vec<Picked>>,
+    pub on_remove: Callback<u32>,
+    pub on_allow: Callback<u32>,
+}
+
+#[function_component(Composer)]
+pub fn composer(props: &ComposerProps) -> Html {
+    let text = use_node_ref();
+    let picker = use_node_ref();
+    let submit = {
+        let text = text.clone();
+        let on_send = props.on_send.clone();
+        let ready = props.problem.is_none();
+        let has_files = !props.drafts.is_empty();
+        Callback::from(move |()| {
+            let value = embed::field_value(&text);
+            if !ready || (value.trim().is_empty() && !has_files) {
+                return;
+            }
+            on_send.emit(value.trim_end().to_string());
+            embed::set_field_value(&text, "");
+            embed::focus(&text);
+        })
+    };
+    let onkeydown = {
+        let submit = submit.clone();
+        Callback::from(move |e: KeyboardEvent| {
+            // Enter sends, Shift+Enter is a new line; never while an IME is composing.
+            if e.key() == "Enter" && !e.shift_key() && !e.is_composing() {
+                e.prevent_default();
+                submit.emit(());
+            }
+        })
+    };
+    let onsubmit = {
+        let submit = submit.clone();
+        Callback::from(move |e: SubmitEvent| {
+            e.prevent_default();
+            submit.emit(());
+        })
+    };
+    let onpaste = {
+        let on_files = props.on_files.clone();
+        Callback::from(move |e: Event| {
+            let files = media::files_from_paste(&e);
+            if !files.is_empty() {
+                e.prevent_default();
+                on_files.emit(files);
+            }
+        })
+    };
+    let onchange = {
+        let on_files = props.on_files.clone();
+        Callback::from(move |e: Event| {
+            let files = media::files_from_input(&e);
+            if !files.is_empty() {
+                on_files.emit(files);
+            }
+        })
+    };
+    let attach = {
+        let picker = picker.clone();
+        Callback::from(move |_: MouseEvent| embed::click(&picker))
+    };
+    let cards = props.drafts.iter().map(|p| {
+        html! { <PendingCard key={p.key} item={p.clone()} on_remove={props.on_remove.clone()} on_allow={props.on_allow.clone()} /> }
+    });
+    let limit = crate::state::human_size(props.max_file_size);
+    html! {
+        <form class="fc-composer" {onsubmit}>
+            if !props.drafts.is_empty() {
+                <ul class="fc-pending-list" aria-label="Attachments">{ for cards }</ul>
+            }
+            if let Some(problem) = &props.problem {
+                <p class="fc-problem" role="alert">{ problem }</p>
+            }
+            <div class="fc-compose-row">
+                <button type="button" class="fc-btn fc-btn-icon fc-attach" onclick={attach}
+                    aria-label={format!("Attach files (up to {limit} each)")} title={format!("Attach files (up to {limit} each)")}>
+                    { "📎" }
+                </button>
+                <input ref={picker} type="file" multiple=true class="fc-hidden" {onchange} tabindex="-1" aria-hidden="true" />
+                <textarea ref={text} class="fc-input fc-text-input" rows="1" placeholder="Message — Enter sends, Shift+Enter for a new line"
+                    aria-label="Message" {onkeydown} {onpaste} />
+                <button type="submit" class="fc-btn fc-btn-primary fc-send" disabled={props.problem.is_some()}>{ "Send" }</button>
+            </div>
+        </form>
+    }
+}

@@ -1,0 +1,377 @@
+//! Files in and out: picked File -> bytes -> scrub -> Blob to send; received parts -> Blob -> object URL.
+//!
+//! Copies across the JS/WASM boundary are counted ([`copy_stats`]): a picked image enters WASM
+//! once (the scrubber needs it) and its scrubbed bytes leave once (as the Blob that is both
+//! shown and sliced into frames); a non-image file never enters WASM; a received file does not
+//! enter WASM at all except its frame headers and 32 sniffed bytes.
+
+use std::rc::Rc;
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+
+use framechat_scrub::{ScrubError, scrub, sniff_mime};
+use framechat_wire::{Attachment, Part, split_parts};
+use gloo::file::{Blob, File, ObjectUrl};
+use wasm_bindgen::JsCast;
+use yew::Reducible;
+
+use crate::error::AppError;
+use crate::state::Media;
+
+static INTO_WASM: AtomicU64 = AtomicU64::new(0);
+static OUT_OF_WASM: AtomicU64 = AtomicU64::new(0);
+static LIVE_URLS: AtomicU64 = AtomicU64::new(0);
+static NEXT_KEY: AtomicU32 = AtomicU32::new(1);
+
+/// Bytes copied from JS into WASM memory and out of it since start, and live object URLs.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct CopyStats {
+    pub into_wasm: u64,
+    pub out_of_wasm: u64,
+    pub live_urls: u64,
+}
+
+pub fn copy_stats() -> CopyStats {
+    CopyStats {
+        into_wasm: INTO_WASM.load(Ordering::Relaxed),
+        out_of_wasm: OUT_OF_WASM.load(Ordering::Relaxed),
+        live_urls: LIVE_URLS.load(Ordering::Relaxed),
+    }
+}
+
+pub(crate) fn count_in(n: u64) {
+    INTO_WASM.fetch_add(n, Ordering::Relaxed);
+}
+
+pub(crate) fn count_out(n: u64) {
+    OUT_OF_WASM.fetch_add(n, Ordering::Relaxed);
+}
+
+/// Formats the browser renders that the scrubber knows; everything else is a download.
+fn renderable(mime: &str) -> bool {
+    matches!(mime, "image/jpeg" | "image/png" | "image/gif" | "image/webp" | "image/avif")
+}
+
+/// An object URL that counts itself, so tests can see that URLs are revoked.
+struct UrlOwner(#[allow(dead_code)] ObjectUrl);
+
+impl Drop for UrlOwner {
+    fn drop(&mut self) {
+        LIVE_URLS.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+/// A blob: URL for `blob`, revoked when the last clone of the returned [`Media`] drops.
+pub fn media_for(blob: Blob, inline: bool) -> Media {
+    let url = ObjectUrl::from(blob);
+    let text = url.to_string();
+    LIVE_URLS.fetch_add(1, Ordering::Relaxed);
+    Media::new(text, inline, Rc::new(UrlOwner(url)))
+}
+
+/// A file the user picked, dropped or pasted.
+#[derive(Clone, Debug)]
+pub struct Picked(File);
+
+impl Picked {
+    pub fn name(&self) -> String {
+        self.0.name()
+    }
+    pub fn size(&self) -> u64 {
+        self.0.size()
+    }
+}
+
+impl From<web_sys::File> for Picked {
+    fn from(f: web_sys::File) -> Self {
+        Picked(File::from(f))
+    }
+}
+
+fn from_list(list: Option<web_sys::FileList>) -> Vec<Picked> {
+    let Some(list) = list else { return Vec::new() };
+    (0..list.length()).filter_map(|i| list.get(i)).map(Picked::from).collect()
+}
+
+/// Files of an `<input type=file>` change; clears the input so the same file can be picked again.
+pub fn files_from_input(e: &web_sys::Event) -> Vec<Picked> {
+    let Some(input) = e.target().and_then(|t| t.dyn_into::<web_sys::HtmlInputElement>().ok()) else {
+        return Vec::new();
+    };
+    let files = from_list(input.files());
+    input.set_value("");
+    files
+}
+
+pub fn files_from_drop(e: &web_sys::DragEvent) -> Vec<Picked> {
+    from_list(e.data_transfer().and_then(|d| d.files()))
+}
+
+/// Files pasted from the clipboard (yew hands paste over as a plain `Event`).
+pub fn files_from_paste(e: &web_sys::Event) -> Vec<Picked> {
+    let Some(e) = e.dyn_ref::<web_sys::ClipboardEvent>() else { return Vec::new() };
+    from_list(e.clipboard_data().and_then(|d| d.files()))
+}
+
+/// Whether a drag carries files (to highlight the drop zone).
+pub fn drag_has_files(e: &web_sys::DragEvent) -> bool {
+    e.data_transfer().map(|d| d.types().includes(&"Files".into(), 0)).unwrap_or(false)
+}
+
+/// What the composer knows about one attachment.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Prep {
+    Reading,
+    /// An image, scrubbed: these category codes were removed.
+    Clean { removed: Vec<String>, removed_bytes: u64 },
+    /// Not an image format we scrub: sent as a plain file.
+    Plain,
+    /// Magic bytes say image, but the scrubber could not parse it. Sent only if `allowed`.
+    Unscrubbable { reason: String, allowed: bool },
+    /// Cannot be sent (too large, unreadable).
+    Rejected(String),
+}
+
+/// One attachment in the composer.
+#[derive(Clone, Debug)]
+pub struct Prepared {
+    pub key: u32,
+    pub name: String,
+    pub original_size: u64,
+    pub prep: Prep,
+    /// Inline preview for images, download link otherwise (also what the sender's chat shows).
+    pub media: Option<Media>,
+    /// Bytes to send: the scrubbed Blob, or the original File for plain files.
+    body: Option<Blob>,
+    pub mime: String,
+    pub width: Option<u32>,
+    pub height: Option<u32>,
+}
+
+impl PartialEq for Prepared {
+    fn eq(&self, o: &Self) -> bool {
+        self.key == o.key && self.prep == o.prep && self.media == o.media && self.size() == o.size()
+    }
+}
+
+impl Prepared {
+    fn new(file: &Picked, key: u32) -> Self {
+        Self {
+            key,
+            name: file.name(),
+            original_size: file.size(),
+            prep: Prep::Reading,
+            media: None,
+            body: None,
+            mime: String::new(),
+            width: None,
+            height: None,
+        }
+    }
+
+    /// Size of what will be sent.
+    pub fn size(&self) -> u64 {
+        self.body.as_ref().map_or(self.original_size, Blob::size)
+    }
+
+    /// Ready and allowed to go out.
+    pub fn sendable(&self) -> bool {
+        match &self.prep {
+            Prep::Clean { .. } | Prep::Plain => self.body.is_some(),
+            Prep::Unscrubbable { allowed, .. } => *allowed && self.body.is_some(),
+            Prep::Reading | Prep::Rejected(_) => false,
+        }
+    }
+
+    pub fn is_image(&self) -> bool {
+        matches!(self.prep, Prep::Clean { .. } | Prep::Unscrubbable { .. })
+    }
+
+    /// The header entry for this file.
+    pub fn attachment(&self) -> Attachment {
+        let removed = match &self.prep {
+            Prep::Clean { removed, .. } => removed.clone(),
+            _ => Vec::new(),
+        };
+        Attachment {
+            name: self.name.clone(),
+            mime: self.mime.clone(),
+            size: self.size(),
+            width: self.width,
+            height: self.height,
+            removed,
+        }
+    }
+
+    pub(crate) fn body(&self) -> Option<web_sys::Blob> {
+        self.body.clone().map(web_sys::Blob::from)
+    }
+}
+
+/// A placeholder shown while the file is read and scrubbed.
+pub fn placeholder(file: &Picked) -> Prepared {
+    Prepared::new(file, NEXT_KEY.fetch_add(1, Ordering::Relaxed))
+}
+
+fn read_err(e: gloo::file::FileReadError) -> AppError {
+    AppError::Read(e.to_string())
+}
+
+/// Read and scrub one file. Non-images are never read whole; images enter WASM once.
+pub async fn prepare(file: Picked, key: u32, max_size: u64) -> Prepared {
+    let mut p = Prepared::new(&file, key);
+    match prepare_inner(&file, &mut p, max_size).await {
+        Ok(()) => p,
+        Err(e) => {
+            p.prep = Prep::Rejected(e.to_string());
+            p.body = None;
+            p.media = None;
+            p
+        }
+    }
+}
+
+async fn prepare_inner(file: &Picked, p: &mut Prepared, max_size: u64) -> Result<(), AppError> {
+    let size = file.size();
+    if size > max_size {
+        return Err(AppError::TooLarge { size, max: max_size });
+    }
+    let head = gloo::file::futures::read_as_bytes(&file.0.slice(0, 32)).await.map_err(read_err)?;
+    count_in(head.len() as u64);
+    let declared = file.0.raw_mime_type();
+    let Some(sniffed) = sniff_mime(&head) else {
+        return Ok(plain(file, p, declared));
+    };
+    let bytes = gloo::file::futures::read_as_bytes(&file.0).await.map_err(read_err)?;
+    count_in(bytes.len() as u64);
+    match scrub(&bytes) {
+        Ok(clean) => {
+            drop(bytes);
+            let mime = clean.report.format.mime();
+            count_out(clean.bytes.len() as u64);
+            let blob = Blob::new_with_options(clean.bytes.as_slice(), Some(mime));
+            let (width, height) = clean.report.display_size().unzip();
+            p.media = Some(media_for(blob.clone(), renderable(mime)));
+            p.body = Some(blob);
+            p.mime = mime.to_string();
+            p.width = width;
+            p.height = height;
+            p.prep = Prep::Clean {
+                removed: clean.report.removed.iter().map(|c| c.code().to_string()).collect(),
+                removed_bytes: clean.report.removed_bytes,
+            };
+            Ok(())
+        }
+        Err(ScrubError::NotAnImage) => Ok(plain(file, p, declared)),
+        Err(e) => {
+            // It IS an image we could not clean: keep the original, but never send it silently.
+            let original = Blob::from(file.0.clone());
+            p.media = Some(media_for(original.clone(), false));
+            p.body = Some(original);
+            p.mime = sniffed.to_string();
+            p.prep = Prep::Unscrubbable { reason: e.to_string(), allowed: false };
+            Ok(())
+        }
+    }
+}
+
+fn plain(file: &Picked, p: &mut Prepared, declared: String) {
+    let blob = Blob::from(file.0.clone());
+    p.media = Some(media_for(blob.clone(), false));
+    p.body = Some(blob);
+    p.mime = if declared.is_empty() { "application/octet-stream".into() } else { declared };
+    p.prep = Prep::Plain;
+}
+
+/// The composer's attachments.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Drafts {
+    pub items: Vec<Rc<Prepared>>,
+}
+
+pub enum DraftAction {
+    Add(Prepared),
+    /// Replace the entry with the same key (ignored if it was removed meanwhile).
+    Ready(Prepared),
+    Remove(u32),
+    /// The user chose "send original anyway" for an unscrubbable image.
+    AllowOriginal(u32),
+    Clear,
+}
+
+impl Reducible for Drafts {
+    type Action = DraftAction;
+
+    fn reduce(self: Rc<Self>, action: DraftAction) -> Rc<Self> {
+        let mut next = Rc::unwrap_or_clone(self);
+        match action {
+            DraftAction::Add(p) => next.items.push(Rc::new(p)),
+            DraftAction::Ready(p) => {
+                if let Some(slot) = next.items.iter_mut().find(|i| i.key == p.key) {
+                    *slot = Rc::new(p);
+                }
+            }
+            DraftAction::Remove(key) => next.items.retain(|i| i.key != key),
+            DraftAction::AllowOriginal(key) => {
+                if let Some(slot) = next.items.iter_mut().find(|i| i.key == key) {
+                    let p = Rc::make_mut(slot);
+                    if let Prep::Unscrubbable { allowed, .. } = &mut p.prep {
+                        *allowed = true;
+                    }
+                }
+            }
+            DraftAction::Clear => next.items.clear(),
+        }
+        Rc::new(next)
+    }
+}
+
+/// A received payload slice, kept in JS memory (a view into the frame's ArrayBuffer).
+pub struct JsPart(pub js_sys::Uint8Array);
+
+impl Part for JsPart {
+    fn byte_len(&self) -> u64 {
+        u64::from(self.0.length())
+    }
+}
+
+/// Build one Blob per attachment from the received parts, typed by magic bytes.
+pub fn received_media(files: &[Attachment], parts: &[JsPart]) -> Vec<Option<Media>> {
+    let sizes: Vec<u64> = files.iter().map(|f| f.size).collect();
+    let lens: Vec<u64> = parts.iter().map(Part::byte_len).collect();
+    split_parts(&sizes, &lens)
+        .into_iter()
+        .map(|spans| {
+            let seq = js_sys::Array::new();
+            for s in &spans {
+                let part = parts.get(s.part)?;
+                let start = u32::try_from(s.start).ok()?;
+                let end = u32::try_from(s.end).ok()?;
+                seq.push(&part.0.subarray(start, end));
+            }
+            let head = first_bytes(&seq, 32);
+            let (mime, inline) = match sniff_mime(&head) {
+                Some(m) if renderable(m) => (m, true),
+                _ => ("application/octet-stream", false),
+            };
+            let props = web_sys::BlobPropertyBag::new();
+            props.set_type(mime);
+            let blob = web_sys::Blob::new_with_u8_array_sequence_and_options(&seq, &props).ok()?;
+            Some(media_for(Blob::from(blob), inline))
+        })
+        .collect()
+}
+
+/// Copy at most `n` leading bytes of a sequence of Uint8Arrays into WASM (for sniffing).
+fn first_bytes(seq: &js_sys::Array, n: u32) -> Vec<u8> {
+    let mut out = Vec::with_capacity(n as usize);
+    for v in seq.iter() {
+        let Ok(arr) = v.dyn_into::<js_sys::Uint8Array>() else { break };
+        let want = n.saturating_sub(out.len() as u32).min(arr.length());
+        if want == 0 {
+            break;
+        }
+        out.extend(arr.subarray(0, want).to_vec());
+    }
+    count_in(out.len() as u64);
+    out
+}

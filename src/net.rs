@@ -1,0 +1,687 @@
+//! WebSocket glue: bytes <-> frames, reconnect with backoff, the two-level outbox, backpressure.
+//!
+//! Sending: a message becomes planned frames (`framechat_wire::plan`). Each frame goes out as a
+//! Blob made of the header bytes and slices of the attachments' Blobs, so file bytes are not
+//! copied again. Text-only messages and cancels sit in the `urgent` queue and always go first;
+//! chunked messages sit in `bulk` and are sent only while `bufferedAmount` is under
+//! [`WATERMARK`]. A message is confirmed once the socket buffer drained after its last frame
+//! (or its echo came back); unconfirmed and half-sent messages are re-sent from the start after
+//! a reconnect, with the same id (receivers dedupe and restart).
+//!
+//! Receiving: only the frame header is copied into WASM; payloads stay in JS as Uint8Array
+//! views until `media::received_media` turns them into Blobs.
+
+use std::cell::RefCell;
+use std::collections::{HashSet, VecDeque};
+use std::rc::{Rc, Weak};
+
+use framechat_wire::{
+    CancelHeader, Event, Header, Limits, MessageHeader, PlannedFrame, Reassembler, Uuid, decode_header, header_end,
+    plan, write_frame,
+};
+use gloo::events::EventListener;
+use gloo::timers::callback::{Interval, Timeout};
+use js_sys::{ArrayBuffer, Uint8Array};
+use wasm_bindgen::JsCast;
+use wasm_bindgen::closure::Closure;
+use web_sys::{BinaryType, CloseEvent, MessageEvent, WebSocket};
+use yew::Callback;
+
+use crate::error::AppError;
+use crate::media::{JsPart, Prepared, count_in, count_out, received_media};
+use crate::state::{Action, Conn};
+
+/// Chunk frames are handed to the socket only while less than this is buffered.
+pub const WATERMARK: u32 = 1024 * 1024;
+const PUMP_RETRY_MS: u32 = 8;
+const BACKOFF_BASE_MS: f64 = 500.0;
+const BACKOFF_CAP_MS: f64 = 15_000.0;
+/// After this many failed attempts in a row the badge says offline (retries continue).
+const OFFLINE_AFTER: u32 = 4;
+const EXPIRE_EVERY_MS: u32 = 5_000;
+const KNOWN_IDS: usize = 10_000;
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct NetConfig {
+    pub url: String,
+    pub frame_budget: usize,
+    pub max_message_bytes: u64,
+}
+
+/// Current time, unix milliseconds.
+pub fn now_ms() -> u64 {
+    js_sys::Date::now() as u64
+}
+
+/// A UUID v7 from the clock and `crypto.getRandomValues`.
+pub fn new_id() -> Result<Uuid, AppError> {
+    let mut random = [0u8; 10];
+    let window = web_sys::window().ok_or_else(|| AppError::Js("no window".into()))?;
+    window.crypto()?.get_random_values_with_u8_array(&mut random)?;
+    Ok(uuid::Builder::from_unix_timestamp_millis(now_ms(), &random).into_uuid())
+}
+
+/// Capped exponential backoff with jitter (half fixed, half random).
+pub fn backoff_ms(attempt: u32, random01: f64) -> u32 {
+    let exp = BACKOFF_BASE_MS * 2f64.powi(attempt.min(16) as i32);
+    let capped = exp.min(BACKOFF_CAP_MS);
+    (capped / 2.0 + capped / 2.0 * random01.clamp(0.0, 1.0)) as u32
+}
+
+/// A message in the outbox.
+struct OutMsg {
+    id: Uuid,
+    frames: Vec<PlannedFrame>,
+    files: Vec<web_sys::Blob>,
+    sizes: Vec<u64>,
+    total: u64,
+    /// Index of the next frame to hand to the socket.
+    next: usize,
+    /// Some frame of it went out at some point (a cancel must then be announced).
+    started: bool,
+    from: String,
+}
+
+enum Urgent {
+    Text(OutMsg),
+    Cancel(CancelHeader),
+}
+
+/// Ids never processed twice: own messages and completed incoming ones. Bounded.
+#[derive(Default)]
+struct KnownIds {
+    set: HashSet<Uuid>,
+    order: VecDeque<Uuid>,
+}
+
+impl KnownIds {
+    fn insert(&mut self, id: Uuid) {
+        if self.set.insert(id) {
+            self.order.push_back(id);
+            if self.order.len() > KNOWN_IDS {
+                if let Some(old) = self.order.pop_front() {
+                    self.set.remove(&old);
+                }
+            }
+        }
+    }
+    fn contains(&self, id: &Uuid) -> bool {
+        self.set.contains(id)
+    }
+}
+
+struct Socket {
+    ws: WebSocket,
+    _on_open: Closure<dyn FnMut(web_sys::Event)>,
+    _on_message: Closure<dyn FnMut(MessageEvent)>,
+    _on_close: Closure<dyn FnMut(CloseEvent)>,
+}
+
+impl Drop for Socket {
+    fn drop(&mut self) {
+        self.ws.set_onopen(None);
+        self.ws.set_onmessage(None);
+        self.ws.set_onclose(None);
+        // Closing an already closed socket is harmless; nothing to report on teardown.
+        let _ = self.ws.close();
+    }
+}
+
+struct Inner {
+    cfg: NetConfig,
+    dispatch: Callback<Action>,
+    actions: Vec<Action>,
+    socket: Option<Socket>,
+    open: bool,
+    attempt: u32,
+    closed: bool,
+    reconnect: Option<Timeout>,
+    pump_timer: Option<Timeout>,
+    _expiry: Option<Interval>,
+    _online: Option<EventListener>,
+    urgent: VecDeque<Urgent>,
+    bulk: VecDeque<OutMsg>,
+    unconfirmed: Vec<OutMsg>,
+    reasm: Reassembler<JsPart>,
+    own: KnownIds,
+    done: KnownIds,
+    /// Incoming transfers we have announced (so a failure marks an existing message).
+    active: HashSet<Uuid>,
+    /// Ids we already showed a notice for (one per stray transfer).
+    noticed: KnownIds,
+}
+
+/// The connection to one room. Cloning shares it; `close` (or unmount) ends it.
+#[derive(Clone)]
+pub struct Client {
+    inner: Rc<RefCell<Inner>>,
+}
+
+impl PartialEq for Client {
+    fn eq(&self, other: &Self) -> bool {
+        Rc::ptr_eq(&self.inner, &other.inner)
+    }
+}
+
+impl Client {
+    /// Start connecting; every change is reported through `dispatch`.
+    pub fn connect(cfg: NetConfig, dispatch: Callback<Action>) -> Client {
+        let limits = Limits { max_message_bytes: cfg.max_message_bytes, ..Limits::default() };
+        let inner = Rc::new(RefCell::new(Inner {
+            cfg,
+            dispatch,
+            actions: Vec::new(),
+            socket: None,
+            open: false,
+            attempt: 0,
+            closed: false,
+            reconnect: None,
+            pump_timer: None,
+            _expiry: None,
+            _online: None,
+            urgent: VecDeque::new(),
+            bulk: VecDeque::new(),
+            unconfirmed: Vec::new(),
+            reasm: Reassembler::new(limits),
+            own: KnownIds::default(),
+            done: KnownIds::default(),
+            active: HashSet::new(),
+            noticed: KnownIds::default(),
+        }));
+        let weak = Rc::downgrade(&inner);
+        let expiry = Interval::new(EXPIRE_EVERY_MS, move || with(&weak, Inner::expire));
+        let weak = Rc::downgrade(&inner);
+        let online = web_sys::window().map(|w| {
+            EventListener::new(&w, "online", move |_| {
+                if let Some(rc) = weak.upgrade() {
+                    let idle = rc.borrow().socket.is_none();
+                    if idle {
+                        open_socket(&rc);
+                    }
+                }
+            })
+        });
+        {
+            let mut i = inner.borrow_mut();
+            i._expiry = Some(expiry);
+            i._online = online;
+        }
+        open_socket(&inner);
+        Client { inner }
+    }
+
+    /// Queue a message; returns its id. Attachments must be `sendable`.
+    pub fn send(&self, from: &str, text: String, files: &[Rc<Prepared>]) -> Result<Uuid, AppError> {
+        let id = new_id()?;
+        let header = MessageHeader {
+            id,
+            from: from.to_string(),
+            ts: now_ms(),
+            text,
+            files: files.iter().map(|f| f.attachment()).collect(),
+        };
+        let budget = self.inner.borrow().cfg.frame_budget;
+        let frames = plan(&header, budget)?;
+        let mut bodies = Vec::with_capacity(files.len());
+        for f in files {
+            bodies.push(f.body().ok_or_else(|| AppError::Encode(format!("{} is not ready", f.name)))?);
+        }
+        let sizes: Vec<u64> = header.files.iter().map(|a| a.size).collect();
+        let total = sizes.iter().sum();
+        let media = files.iter().map(|f| f.media.clone()).collect();
+        let msg = OutMsg { id, frames, files: bodies, sizes, total, next: 0, started: false, from: from.to_string() };
+        {
+            let mut i = self.inner.borrow_mut();
+            i.own.insert(id);
+            let queued = !i.open;
+            i.actions.push(Action::Local { header, media, queued });
+            if files.is_empty() {
+                i.urgent.push_back(Urgent::Text(msg));
+            } else {
+                i.bulk.push_back(msg);
+            }
+        }
+        pump(&self.inner);
+        Ok(id)
+    }
+
+    /// Stop sending an own message; receivers that saw part of it get a `cancel` frame.
+    pub fn cancel(&self, id: Uuid) {
+        {
+            let mut i = self.inner.borrow_mut();
+            let mut found = None;
+            if let Some(pos) = i.bulk.iter().position(|m| m.id == id) {
+                found = i.bulk.remove(pos);
+            } else if let Some(pos) = i.urgent.iter().position(|u| matches!(u, Urgent::Text(m) if m.id == id)) {
+                if let Some(Urgent::Text(m)) = i.urgent.remove(pos) {
+                    found = Some(m);
+                }
+            }
+            let Some(m) = found else { return };
+            if m.started {
+                i.urgent.push_back(Urgent::Cancel(CancelHeader { id, from: m.from.clone() }));
+            }
+            i.actions.push(Action::Cancelled { id });
+        }
+        pump(&self.inner);
+    }
+
+    /// Close the socket and stop reconnecting (unmount).
+    pub fn close(&self) {
+        let mut i = self.inner.borrow_mut();
+        i.closed = true;
+        i.socket = None;
+        i.open = false;
+        i.reconnect = None;
+        i.pump_timer = None;
+        i._expiry = None;
+        i._online = None;
+        i.actions.clear();
+    }
+
+    /// Bytes waiting in the socket's send buffer (tests and diagnostics).
+    pub fn buffered_amount(&self) -> u32 {
+        self.inner.borrow().socket.as_ref().map_or(0, |s| s.ws.buffered_amount())
+    }
+}
+
+/// Run `f` on the live client, then report the actions it produced (outside the borrow, so a
+/// synchronous re-render can call back into the client).
+fn with(weak: &Weak<RefCell<Inner>>, f: impl FnOnce(&mut Inner)) {
+    if let Some(rc) = weak.upgrade() {
+        f(&mut rc.borrow_mut());
+        flush(&rc);
+    }
+}
+
+fn flush(rc: &Rc<RefCell<Inner>>) {
+    let (actions, dispatch) = {
+        let mut i = rc.borrow_mut();
+        (std::mem::take(&mut i.actions), i.dispatch.clone())
+    };
+    for a in actions {
+        dispatch.emit(a);
+    }
+}
+
+fn open_socket(rc: &Rc<RefCell<Inner>>) {
+    {
+        let mut i = rc.borrow_mut();
+        if i.closed {
+            return;
+        }
+        i.reconnect = None;
+        i.socket = None;
+        let conn = if i.attempt == 0 { Conn::Connecting } else { i.lost_conn() };
+        i.actions.push(Action::Conn(conn));
+        match make_socket(rc, &i.cfg.url) {
+            Ok(s) => i.socket = Some(s),
+            Err(e) => {
+                let notice = format!("cannot connect to {}: {e}", i.cfg.url);
+                i.actions.push(Action::Notice(notice));
+                drop(i);
+                on_closed(rc);
+                return;
+            }
+        }
+    }
+    flush(rc);
+}
+
+fn make_socket(rc: &Rc<RefCell<Inner>>, url: &str) -> Result<Socket, AppError> {
+    let ws = WebSocket::new(url)?;
+    ws.set_binary_type(BinaryType::Arraybuffer);
+    let weak = Rc::downgrade(rc);
+    let on_open = Closure::<dyn FnMut(web_sys::Event)>::new(move |_| {
+        if let Some(rc) = weak.upgrade() {
+            {
+                let mut i = rc.borrow_mut();
+                i.open = true;
+                i.attempt = 0;
+                i.actions.push(Action::Conn(Conn::Online));
+            }
+            pump(&rc);
+        }
+    });
+    let weak = Rc::downgrade(rc);
+    let on_message = Closure::<dyn FnMut(MessageEvent)>::new(move |ev: MessageEvent| {
+        let data = ev.data();
+        with(&weak, |i| match data.dyn_into::<ArrayBuffer>() {
+            Ok(buf) => i.on_frame(&Uint8Array::new(&buf)),
+            Err(_) => i.actions.push(Action::Notice("ignored a text message (not a framechat frame)".into())),
+        });
+    });
+    let weak = Rc::downgrade(rc);
+    let on_close = Closure::<dyn FnMut(CloseEvent)>::new(move |_| {
+        if let Some(rc) = weak.upgrade() {
+            on_closed(&rc);
+        }
+    });
+    ws.set_onopen(Some(on_open.as_ref().unchecked_ref()));
+    ws.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
+    ws.set_onclose(Some(on_close.as_ref().unchecked_ref()));
+    Ok(Socket { ws, _on_open: on_open, _on_message: on_message, _on_close: on_close })
+}
+
+fn on_closed(rc: &Rc<RefCell<Inner>>) {
+    {
+        let mut i = rc.borrow_mut();
+        if i.closed {
+            return;
+        }
+        i.socket = None;
+        i.open = false;
+        i.pump_timer = None;
+        i.requeue();
+        i.attempt = i.attempt.saturating_add(1);
+        let delay = backoff_ms(i.attempt - 1, js_sys::Math::random());
+        let conn = i.lost_conn();
+        i.actions.push(Action::Conn(conn));
+        let weak = Rc::downgrade(rc);
+        i.reconnect = Some(Timeout::new(delay, move || {
+            if let Some(rc) = weak.upgrade() {
+                open_socket(&rc);
+            }
+        }));
+    }
+    flush(rc);
+}
+
+/// Send what the queues and the socket buffer allow; re-arm a timer when waiting on the buffer.
+fn pump(rc: &Rc<RefCell<Inner>>) {
+    let retry = {
+        let mut i = rc.borrow_mut();
+        i.pump_timer = None;
+        match i.pump_once() {
+            Ok(retry) => retry,
+            Err(e) => {
+                i.actions.push(Action::Notice(e.to_string()));
+                true
+            }
+        }
+    };
+    if retry {
+        let weak = Rc::downgrade(rc);
+        let timer = Timeout::new(PUMP_RETRY_MS, move || {
+            if let Some(rc) = weak.upgrade() {
+                pump(&rc);
+            }
+        });
+        rc.borrow_mut().pump_timer = Some(timer);
+    }
+    flush(rc);
+}
+
+impl Inner {
+    fn lost_conn(&self) -> Conn {
+        let online = web_sys::window().map(|w| w.navigator().on_line()).unwrap_or(true);
+        if !online || self.attempt >= OFFLINE_AFTER { Conn::Offline } else { Conn::Reconnecting { attempt: self.attempt } }
+    }
+
+    /// After a lost connection: everything not confirmed goes back, in order, to be re-sent whole.
+    fn requeue(&mut self) {
+        let mut texts = Vec::new();
+        let mut files = Vec::new();
+        for mut m in self.unconfirmed.drain(..) {
+            m.next = 0;
+            if m.total == 0 { texts.push(m) } else { files.push(m) }
+        }
+        if let Some(front) = self.bulk.front_mut() {
+            front.next = 0;
+        }
+        for m in files.into_iter().rev() {
+            self.bulk.push_front(m);
+        }
+        for m in texts.into_iter().rev() {
+            self.urgent.push_front(Urgent::Text(m));
+        }
+        let ids: Vec<Uuid> = self
+            .urgent
+            .iter()
+            .filter_map(|u| if let Urgent::Text(m) = u { Some(m.id) } else { None })
+            .chain(self.bulk.iter().map(|m| m.id))
+            .collect();
+        for id in ids {
+            self.actions.push(Action::Requeued { id });
+        }
+    }
+
+    /// One pass; returns whether to try again shortly.
+    fn pump_once(&mut self) -> Result<bool, AppError> {
+        let Some(ws) = self.socket.as_ref().map(|s| s.ws.clone()) else { return Ok(false) };
+        if !self.open || ws.ready_state() != WebSocket::OPEN {
+            return Ok(false);
+        }
+        loop {
+            if let Some(u) = self.urgent.pop_front() {
+                match u {
+                    Urgent::Text(mut m) => {
+                        for f in &m.frames {
+                            send_frame(&ws, f, &m.files, &m.sizes)?;
+                        }
+                        m.next = m.frames.len();
+                        m.started = true;
+                        self.unconfirmed.push(m);
+                    }
+                    Urgent::Cancel(c) => {
+                        let mut bytes = Vec::new();
+                        write_frame(&Header::Cancel(c), &[], &mut bytes)?;
+                        count_out(bytes.len() as u64);
+                        ws.send_with_u8_array(&bytes)?;
+                    }
+                }
+                continue;
+            }
+            let buffered = ws.buffered_amount();
+            let Some(m) = self.bulk.front_mut() else { break };
+            if buffered >= WATERMARK {
+                let handed = m.frames.get(m.next.wrapping_sub(1)).map_or(0, |f| f.range.end);
+                let sent = handed.saturating_sub(u64::from(buffered));
+                self.actions.push(Action::SendProgress { id: m.id, sent, total: m.total });
+                return Ok(true);
+            }
+            let Some(frame) = m.frames.get(m.next) else {
+                if let Some(done) = self.bulk.pop_front() {
+                    self.unconfirmed.push(done);
+                }
+                continue;
+            };
+            send_frame(&ws, frame, &m.files, &m.sizes)?;
+            m.next += 1;
+            m.started = true;
+            let handed = frame.range.end;
+            let sent = handed.saturating_sub(u64::from(ws.buffered_amount()));
+            self.actions.push(Action::SendProgress { id: m.id, sent, total: m.total });
+            if m.next == m.frames.len() {
+                if let Some(done) = self.bulk.pop_front() {
+                    self.unconfirmed.push(done);
+                }
+            }
+        }
+        // Everything handed over; confirm once the buffer has drained.
+        if self.unconfirmed.is_empty() {
+            return Ok(false);
+        }
+        if ws.buffered_amount() == 0 {
+            for m in self.unconfirmed.drain(..) {
+                self.actions.push(Action::SendProgress { id: m.id, sent: m.total, total: m.total });
+                self.actions.push(Action::Sent { id: m.id });
+            }
+            Ok(false)
+        } else {
+            if let Some(m) = self.unconfirmed.last() {
+                let sent = m.total.saturating_sub(u64::from(ws.buffered_amount()));
+                self.actions.push(Action::SendProgress { id: m.id, sent, total: m.total });
+            }
+            Ok(true)
+        }
+    }
+
+    fn on_frame(&mut self, frame: &Uint8Array) {
+        let now = now_ms();
+        let len = frame.length();
+        let mut prefix = [0u8; 3];
+        if len < 3 {
+            self.actions.push(Action::Notice(format!("ignored a {len}-byte frame that could not be decoded")));
+            return;
+        }
+        frame.subarray(0, 3).copy_to(&mut prefix);
+        let end = match header_end(&prefix).map(u32::try_from) {
+            Ok(Ok(end)) if end <= len => end,
+            Ok(_) => {
+                self.actions.push(Action::Notice("ignored a truncated frame".into()));
+                return;
+            }
+            Err(e) => {
+                self.actions.push(Action::Notice(format!("ignored a frame that could not be decoded: {e}")));
+                return;
+            }
+        };
+        let head = frame.subarray(0, end).to_vec();
+        count_in(head.len() as u64);
+        let (header, at) = match decode_header(&head) {
+            Ok(ok) => ok,
+            Err(e) => {
+                self.actions.push(Action::Notice(format!("ignored a frame that could not be decoded: {e}")));
+                return;
+            }
+        };
+        let at = u32::try_from(at).unwrap_or(end).min(len);
+        let (id, from) = match &header {
+            Header::Msg(m) => (m.id, m.from.clone()),
+            Header::Chunk(c) => (c.id, c.from.clone()),
+            Header::Cancel(c) => (c.id, c.from.clone()),
+        };
+        if self.own.contains(&id) {
+            self.on_echo(&header, id);
+            return;
+        }
+        if self.done.contains(&id) {
+            return;
+        }
+        let payload = JsPart(frame.subarray(at, len));
+        match self.reasm.push(header, payload, now) {
+            Ok(Event::Started { header, received, total }) => {
+                self.active.insert(header.id);
+                self.actions.push(Action::Started { header, received, total });
+            }
+            Ok(Event::Progress { key, received, total }) => {
+                self.actions.push(Action::Progress { id: key.id, received, total });
+            }
+            Ok(Event::Complete { header, parts }) => {
+                self.active.remove(&header.id);
+                self.done.insert(header.id);
+                let media = received_media(&header.files, &parts);
+                self.actions.push(Action::Complete { header, media });
+            }
+            Ok(Event::Cancelled { key }) => {
+                self.active.remove(&key.id);
+                self.actions.push(Action::Cancelled { id: key.id });
+            }
+            Err(e) => match e.key() {
+                Some(key) if self.active.remove(&key.id) => {
+                    self.actions.push(Action::Failed { id: key.id, reason: e.to_string() });
+                }
+                Some(key) => {
+                    if !self.noticed.contains(&key.id) {
+                        self.noticed.insert(key.id);
+                        self.actions.push(Action::Notice(format!("ignored part of a message from {from}: {e}")));
+                    }
+                }
+                None => self.actions.push(Action::Notice(format!("ignored a frame: {e}"))),
+            },
+        }
+    }
+
+    /// Our own frame came back (servers that echo): it proves delivery of a finished message.
+    fn on_echo(&mut self, header: &Header, id: Uuid) {
+        let last = match header {
+            Header::Msg(_) => self.unconfirmed.iter().any(|m| m.id == id && m.frames.len() == 1),
+            Header::Chunk(c) => c.last,
+            Header::Cancel(_) => false,
+        };
+        if !last {
+            return;
+        }
+        if let Some(pos) = self.unconfirmed.iter().position(|m| m.id == id) {
+            let m = self.unconfirmed.remove(pos);
+            self.actions.push(Action::SendProgress { id, sent: m.total, total: m.total });
+            self.actions.push(Action::Sent { id });
+        }
+    }
+
+    fn expire(&mut self) {
+        for key in self.reasm.expire(now_ms()) {
+            if self.active.remove(&key.id) {
+                self.actions.push(Action::Failed { id: key.id, reason: "the transfer stalled".into() });
+            }
+        }
+    }
+}
+
+/// The frame's prefix and JSON header alone (its payload follows as Blob slices).
+///
+/// `write_frame` checks the payload against the header, so it cannot write a chunk's header
+/// without its bytes; this writes the same layout: magic, u16 BE header length, JSON.
+pub fn encode_header(header: &Header) -> Result<Vec<u8>, AppError> {
+    header.validate().map_err(|e| AppError::Encode(e.to_string()))?;
+    let json = serde_json::to_vec(header).map_err(|e| AppError::Encode(e.to_string()))?;
+    let len = u16::try_from(json.len()).map_err(|_| AppError::Encode(format!("header of {} bytes", json.len())))?;
+    let mut out = Vec::with_capacity(framechat_wire::PREFIX_LEN + json.len());
+    out.push(framechat_wire::MAGIC);
+    out.extend_from_slice(&len.to_be_bytes());
+    out.extend_from_slice(&json);
+    Ok(out)
+}
+
+/// Hand one planned frame to the socket: header bytes from WASM, payload as Blob slices.
+fn send_frame(ws: &WebSocket, frame: &PlannedFrame, files: &[web_sys::Blob], sizes: &[u64]) -> Result<(), AppError> {
+    let head = encode_header(&frame.header)?;
+    count_out(head.len() as u64);
+    if frame.range.is_empty() {
+        ws.send_with_u8_array(&head)?;
+        return Ok(());
+    }
+    let seq = js_sys::Array::new();
+    seq.push(&Uint8Array::from(head.as_slice()));
+    let mut base = 0u64;
+    for (blob, &size) in files.iter().zip(sizes) {
+        let (start, end) = (base, base.saturating_add(size));
+        base = end;
+        let a = frame.range.start.max(start);
+        let b = frame.range.end.min(end);
+        if a < b {
+            let slice: web_sys::Blob = blob.slice_with_f64_and_f64((a - start) as f64, (b - start) as f64)?;
+            seq.push(&slice);
+        }
+    }
+    let blob = web_sys::Blob::new_with_blob_sequence(&seq)?;
+    ws.send_with_blob(&blob)?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_grows_caps_and_jitters() {
+        assert_eq!(backoff_ms(0, 0.0), 250);
+        assert_eq!(backoff_ms(0, 1.0), 500);
+        assert_eq!(backoff_ms(3, 1.0), 4000);
+        assert_eq!(backoff_ms(10, 1.0), 15_000);
+        assert_eq!(backoff_ms(40, 0.0), 7_500);
+        assert!(backoff_ms(5, 0.5) > backoff_ms(4, 0.5));
+    }
+
+    #[test]
+    fn known_ids_are_bounded() {
+        let mut k = KnownIds::default();
+        for n in 0..(KNOWN_IDS as u128 + 5) {
+            k.insert(Uuid::from_u128(n));
+        }
+        assert_eq!(k.set.len(), KNOWN_IDS);
+        assert!(!k.contains(&Uuid::from_u128(0)));
+        assert!(k.contains(&Uuid::from_u128(KNOWN_IDS as u128 + 4)));
+    }
+}

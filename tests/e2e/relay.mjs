@@ -1,0 +1,49 @@
+// Fallback relay for the end-to-end tests and manual runs when the Rust relay binary is not
+// given: serves a static dist/ folder and relays every WebSocket message of /ws/chat/<room>/
+// to every client of that room, sender included (like framechat-relay, without its limits).
+//
+//   node relay.mjs [port] [dist]      (port 0 picks a free one; prints "listening on <port>")
+import http from 'node:http';
+import fs from 'node:fs';
+import path from 'node:path';
+import { WebSocketServer } from 'ws';
+
+const TYPES = { '.html': 'text/html', '.js': 'text/javascript', '.wasm': 'application/wasm', '.css': 'text/css' };
+
+export function startRelay({ port = 0, dist = null } = {}) {
+  const rooms = new Map();
+  const server = http.createServer((req, res) => {
+    if (!dist) { res.writeHead(404).end(); return; }
+    const url = new URL(req.url, 'http://x');
+    let file = path.join(dist, path.normalize(decodeURIComponent(url.pathname)).replace(/^(\.\.[/\\])+/, ''));
+    if (file.endsWith(path.sep) || !path.extname(file)) file = path.join(dist, 'index.html');
+    fs.readFile(file, (err, data) => {
+      if (err) { res.writeHead(404).end(); return; }
+      res.writeHead(200, { 'content-type': TYPES[path.extname(file)] ?? 'application/octet-stream' }).end(data);
+    });
+  });
+  const wss = new WebSocketServer({ noServer: true, perMessageDeflate: false, maxPayload: 16 << 20 });
+  server.on('upgrade', (req, socket, head) => {
+    const m = /^\/ws\/chat\/([^/]+)\/?$/.exec(new URL(req.url, 'http://x').pathname);
+    if (!m) { socket.destroy(); return; }
+    wss.handleUpgrade(req, socket, head, (ws) => {
+      const room = m[1];
+      if (!rooms.has(room)) rooms.set(room, new Set());
+      const peers = rooms.get(room);
+      peers.add(ws);
+      ws.on('message', (data, isBinary) => {
+        for (const p of peers) if (p.readyState === 1) p.send(data, { binary: isBinary });
+      });
+      ws.on('close', () => peers.delete(ws));
+    });
+  });
+  return new Promise((resolve) => server.listen(port, '127.0.0.1', () => resolve({
+    port: server.address().port,
+    close: () => new Promise((r) => { for (const c of wss.clients) c.terminate(); server.close(() => r()); }),
+  })));
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  const relay = await startRelay({ port: Number(process.argv[2] ?? 8080), dist: process.argv[3] ?? null });
+  console.log(`listening on ${relay.port}`);
+}
