@@ -479,3 +479,85 @@ async fn graceful_shutdown_closes_clients_with_1001_and_serve_returns() {
     // The listener is gone.
     assert!(tokio::net::TcpStream::connect(addr).await.is_err());
 }
+
+fn valid_frame(text: &str) -> Message {
+    use framechat_wire::{Frame, Header, MessageHeader, Uuid};
+    let header = Header::Msg(MessageHeader {
+        id: Uuid::from_u128(1),
+        from: "ann".into(),
+        ts: 0,
+        text: text.into(),
+        files: vec![],
+    });
+    let mut bytes = Vec::new();
+    let frame = Frame {
+        header,
+        payload: &[],
+    };
+    let encoded = frame.encode(&mut bytes);
+    assert!(encoded.is_ok(), "{encoded:?}");
+    Message::binary(bytes)
+}
+
+#[tokio::test]
+async fn validate_drops_invalid_frames_and_relays_valid_ones() {
+    let server = start(Config {
+        validate: true,
+        max_invalid_frames: 0,
+        ..open_config()
+    })
+    .await;
+    // Join without text markers (they would be dropped): a valid frame
+    // coming back proves the sender has joined.
+    let mut a = connect_url(&server.url("valid")).await;
+    send(&mut a, valid_frame("a here")).await;
+    assert_eq!(recv(&mut a).await, valid_frame("a here"));
+    let mut b = connect_url(&server.url("valid")).await;
+    send(&mut b, valid_frame("b here")).await;
+    assert_eq!(recv(&mut a).await, valid_frame("b here"));
+    assert_eq!(recv(&mut b).await, valid_frame("b here"));
+
+    let mut truncated = match valid_frame("cut") {
+        Message::Binary(b) => b.to_vec(),
+        other => panic!("{other:?}"),
+    };
+    truncated.pop();
+    for bad in [
+        Message::binary(vec![1, 2, 3]),
+        Message::binary(Vec::new()),
+        Message::binary(truncated),
+        Message::binary(vec![0xFC, 0, 2, b'{', b'}']),
+        Message::text("not a frame"),
+    ] {
+        send(&mut a, bad).await;
+    }
+    send(&mut a, valid_frame("after")).await;
+    // Only the valid frame arrives, right after the earlier traffic.
+    assert_eq!(recv(&mut b).await, valid_frame("after"));
+    assert_eq!(recv(&mut a).await, valid_frame("after"));
+    assert_eq!(server.relay.stats().invalid_frames, 5);
+}
+
+#[tokio::test]
+async fn validate_closes_after_repeated_invalid_frames() {
+    let server = start(Config {
+        validate: true,
+        max_invalid_frames: 3,
+        ..open_config()
+    })
+    .await;
+    let mut a = connect_url(&server.url("invalid")).await;
+    for _ in 0..3 {
+        send(&mut a, Message::binary(vec![0; 8])).await;
+    }
+    let (code, data) = read_until_close(&mut a).await;
+    assert_eq!((code, data), (Some(close_code::INVALID_PAYLOAD), 0));
+}
+
+#[tokio::test]
+async fn without_validate_anything_is_relayed_as_opaque_bytes() {
+    let server = start(open_config()).await;
+    let mut a = join_all(&server, "opaque", 1).await.remove(0);
+    send(&mut a, Message::binary(vec![1, 2, 3])).await;
+    assert_eq!(recv(&mut a).await, Message::binary(vec![1, 2, 3]));
+}
