@@ -254,6 +254,30 @@ mod tests {
         check(&local, Ok((&local, &[])));
     }
 
+    /// Images and their graphic control extensions, in order.
+    fn frames(bytes: &[u8]) -> Vec<Block<'_>> {
+        let gif = parse(bytes).unwrap();
+        gif.blocks
+            .into_iter()
+            .filter(|b| matches!(b.label, None | Some(GRAPHIC_CONTROL)))
+            .collect()
+    }
+
+    #[test]
+    fn fixture_image_data_is_byte_identical() {
+        for (name, input, output) in crate::testing::scrubbed(Format::Gif) {
+            let before = parse(input).unwrap();
+            let after = parse(&output).unwrap();
+            assert_eq!(before.header, after.header, "{name}");
+            assert!(frames(input).len() > 2, "{name}");
+            assert_eq!(frames(input), frames(&output), "{name}");
+            assert!(
+                after.blocks.iter().any(|b| b.application == b"NETSCAPE2.0"),
+                "{name}"
+            );
+        }
+    }
+
     #[test]
     fn refuses_what_it_cannot_parse() {
         let truncated = |needed, available| Err(ScrubError::Truncated { needed, available });

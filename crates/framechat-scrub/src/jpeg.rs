@@ -530,6 +530,47 @@ mod tests {
         );
     }
 
+    /// Everything but APPn and COM: tables, frame header, every scan with its data.
+    fn image_data(bytes: &[u8]) -> Vec<Segment<'_>> {
+        let jpeg = parse(bytes).unwrap();
+        jpeg.segments
+            .into_iter()
+            .filter(|s| !matches!(s.marker, 0xE0..=0xEF | COM))
+            .collect()
+    }
+
+    /// ICC profile parts and Adobe segments, in order.
+    fn colour(bytes: &[u8]) -> Vec<Segment<'_>> {
+        let jpeg = parse(bytes).unwrap();
+        jpeg.segments
+            .into_iter()
+            .filter(|s| {
+                (s.marker == APP2 && s.payload.starts_with(ICC))
+                    || (s.marker == APP14 && s.payload.starts_with(super::ADOBE))
+            })
+            .collect()
+    }
+
+    #[test]
+    fn fixture_image_data_is_byte_identical() {
+        for (name, input, output) in crate::testing::scrubbed(Format::Jpeg) {
+            let before = image_data(input);
+            assert!(
+                before.iter().any(|s| s.marker == SOS && !s.ecs.is_empty()),
+                "{name}"
+            );
+            assert_eq!(before, image_data(&output), "{name}");
+            assert_eq!(colour(input), colour(&output), "{name}");
+        }
+        let (_, full, output) = &crate::testing::scrubbed(Format::Jpeg)[0];
+        assert_eq!(
+            colour(full).len(),
+            3,
+            "the ICC profile comes in three parts"
+        );
+        assert_eq!(colour(output).len(), 3);
+    }
+
     #[test]
     fn every_strict_prefix_is_an_error() {
         let full = jpeg(&[SOI, JFIF, EXIF_APP1, SOF0, DHT, SCAN, EOI]);

@@ -134,6 +134,62 @@ pub(crate) mod testing {
         }
     }
 
+    /// The committed fixtures, by name.
+    pub(crate) const FIXTURES: [(&str, &[u8]); 11] = [
+        (
+            "jpeg_full.jpg",
+            include_bytes!("../tests/fixtures/jpeg_full.jpg"),
+        ),
+        (
+            "jpeg_progressive.jpg",
+            include_bytes!("../tests/fixtures/jpeg_progressive.jpg"),
+        ),
+        (
+            "jpeg_clean.jpg",
+            include_bytes!("../tests/fixtures/jpeg_clean.jpg"),
+        ),
+        (
+            "png_full.png",
+            include_bytes!("../tests/fixtures/png_full.png"),
+        ),
+        ("apng.png", include_bytes!("../tests/fixtures/apng.png")),
+        (
+            "webp_lossy.webp",
+            include_bytes!("../tests/fixtures/webp_lossy.webp"),
+        ),
+        (
+            "webp_alpha.webp",
+            include_bytes!("../tests/fixtures/webp_alpha.webp"),
+        ),
+        (
+            "webp_anim.webp",
+            include_bytes!("../tests/fixtures/webp_anim.webp"),
+        ),
+        (
+            "gif_anim.gif",
+            include_bytes!("../tests/fixtures/gif_anim.gif"),
+        ),
+        (
+            "heic_meta.heic",
+            include_bytes!("../tests/fixtures/heic_meta.heic"),
+        ),
+        (
+            "avif_meta.avif",
+            include_bytes!("../tests/fixtures/avif_meta.avif"),
+        ),
+    ];
+
+    /// The fixtures of one format, scrubbed: (name, input, output).
+    pub(crate) fn scrubbed(format: crate::Format) -> Vec<(&'static str, &'static [u8], Vec<u8>)> {
+        let found: Vec<_> = FIXTURES
+            .iter()
+            .filter(|(_, bytes)| crate::Format::sniff(bytes) == Some(format))
+            .map(|&(name, bytes)| (name, bytes, scrub(bytes).unwrap().bytes))
+            .collect();
+        assert!(!found.is_empty(), "no {format} fixture");
+        found
+    }
+
     pub(crate) fn hexdump(bytes: &[u8]) -> String {
         bytes
             .iter()

@@ -381,6 +381,21 @@ mod tests {
     }
 
     #[test]
+    fn fixture_image_data_is_byte_identical() {
+        for (name, input, output) in crate::testing::scrubbed(Format::Png) {
+            let (before, _) = parse(input).unwrap();
+            let (after, _) = parse(&output).unwrap();
+            let kept: Vec<_> = before
+                .iter()
+                .filter(|c| NEEDED.contains(&&c.kind) || KEEP.contains(&&c.kind))
+                .collect();
+            let after: Vec<_> = after.iter().filter(|c| &c.kind != b"eXIf").collect();
+            assert!(kept.iter().any(|c| &c.kind == b"IDAT"), "{name}");
+            assert_eq!(kept, after, "{name}");
+        }
+    }
+
+    #[test]
     fn refuses_what_it_cannot_parse() {
         let e = |what| Err(ScrubError::malformed(Format::Png, what));
         check(

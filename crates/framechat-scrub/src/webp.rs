@@ -155,9 +155,14 @@ pub(crate) fn scrub(input: &[u8]) -> Result<Scrubbed, ScrubError> {
     };
 
     let mut body = Vec::with_capacity(input.len());
+    let mut images = usize::from(vp8x.is_none());
     for chunk in chunks.get(1..).unwrap_or_default() {
         match &chunk.fourcc {
-            b"ICCP" | b"ANIM" | b"ALPH" | b"VP8 " | b"VP8L" => body.extend_from_slice(chunk.raw),
+            b"ICCP" | b"ANIM" | b"ALPH" => body.extend_from_slice(chunk.raw),
+            b"VP8 " | b"VP8L" => {
+                images += 1;
+                body.extend_from_slice(chunk.raw);
+            }
             b"ANMF" => {
                 let header = chunk.payload.get(..ANMF_HEADER).ok_or_else(|| {
                     ScrubError::malformed(Format::Webp, "ANMF shorter than its header")
@@ -166,6 +171,18 @@ pub(crate) fn scrub(input: &[u8]) -> Result<Scrubbed, ScrubError> {
                 // optional list of unknown chunks." Only the first two are kept.
                 let subchunks = split_chunks(chunk.payload, ANMF_HEADER, &mut frame_chunks)?;
                 let keep = |c: &Chunk<'_>| matches!(&c.fourcc, b"ALPH" | b"VP8 " | b"VP8L");
+                // "A bitstream subchunk for the frame": a frame without one is broken, and
+                // passing it on would hand the receiver a file that does not decode.
+                if !subchunks
+                    .iter()
+                    .any(|c| matches!(&c.fourcc, b"VP8 " | b"VP8L"))
+                {
+                    return Err(ScrubError::malformed(
+                        Format::Webp,
+                        "ANMF frame without a bitstream",
+                    ));
+                }
+                images += 1;
                 if subchunks.iter().all(keep) {
                     body.extend_from_slice(chunk.raw);
                 } else {
@@ -186,6 +203,9 @@ pub(crate) fn scrub(input: &[u8]) -> Result<Scrubbed, ScrubError> {
             b"XMP " => found.add(Category::Xmp),
             _ => found.add(Category::Other),
         }
+    }
+    if images == 0 {
+        return Err(ScrubError::malformed(Format::Webp, "no image data"));
     }
     if !trailing.is_empty() {
         found.add(Category::TrailingData);
@@ -367,6 +387,47 @@ mod tests {
             &input,
             Ok((&riff(&[vp8x(0x12), anim, anmf(&[]), anmf(&[])]), &[Other])),
         );
+    }
+
+    /// Image data chunks at the top level and inside ANMF frames, in order.
+    fn image_data(bytes: &[u8]) -> Vec<([u8; 4], Vec<u8>)> {
+        let (chunks, _) = parse(bytes).unwrap();
+        let mut out = Vec::new();
+        for chunk in chunks {
+            match &chunk.fourcc {
+                b"ANMF" => {
+                    out.push((*b"ANMF", chunk.payload[..ANMF_HEADER].to_vec()));
+                    for sub in split_chunks(chunk.payload, ANMF_HEADER, &mut 0).unwrap() {
+                        out.push((sub.fourcc, sub.payload.to_vec()));
+                    }
+                }
+                b"VP8 " | b"VP8L" | b"ALPH" | b"ICCP" | b"ANIM" => {
+                    out.push((chunk.fourcc, chunk.payload.to_vec()));
+                }
+                _ => {}
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn fixture_image_data_is_byte_identical() {
+        for (name, input, output) in crate::testing::scrubbed(Format::Webp) {
+            assert_eq!(image_data(input), image_data(&output), "{name}");
+            // Alpha and animation flags stay; EXIF only for the kept orientation, no XMP.
+            let (before, _) = parse(input).unwrap();
+            let (after, _) = parse(&output).unwrap();
+            let flags = |c: &[Chunk<'_>]| c[0].payload[0];
+            assert_eq!(flags(&before) & 0x32, flags(&after) & 0x32, "{name}");
+            assert_eq!(flags(&after) & FLAG_XMP, 0, "{name}");
+            let has_exif = after.iter().any(|c| &c.fourcc == b"EXIF");
+            assert_eq!(flags(&after) & FLAG_EXIF != 0, has_exif, "{name}");
+            // The RIFF size is the file size minus 8.
+            assert_eq!(
+                u32::from_le_bytes(output[4..8].try_into().unwrap()) as usize,
+                output.len() - 8
+            );
+        }
     }
 
     #[test]

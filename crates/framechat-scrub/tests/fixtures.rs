@@ -1,5 +1,6 @@
 //! The committed fixtures (tests/fixtures/make_fixtures.py) scrubbed for real: what the
 //! report says, what exiftool still finds, decoded pixels, idempotence, and the CLI.
+#![allow(clippy::panic, clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failure
 
 use std::collections::BTreeMap;
 use std::io::Cursor;

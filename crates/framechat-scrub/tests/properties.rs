@@ -1,0 +1,151 @@
+//! Properties on untrusted bytes: nothing panics, and whatever the scrubber accepts it
+//! writes as a file that parses again, scrubs to itself and decodes to the same pixels.
+#![allow(clippy::panic, clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failure
+
+use std::path::Path;
+
+use framechat_scrub::{Format, scrub, sniff_mime};
+use proptest::prelude::*;
+use proptest::sample::Index;
+
+const FIXTURES: [&str; 11] = [
+    "jpeg_full.jpg",
+    "jpeg_progressive.jpg",
+    "jpeg_clean.jpg",
+    "png_full.png",
+    "apng.png",
+    "webp_lossy.webp",
+    "webp_alpha.webp",
+    "webp_anim.webp",
+    "gif_anim.gif",
+    "heic_meta.heic",
+    "avif_meta.avif",
+];
+
+fn fixture(name: &str) -> Vec<u8> {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(name);
+    std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+/// Magic bytes that steer random input into each parser.
+const MAGIC: [&[u8]; 6] = [
+    b"\xFF\xD8\xFF",
+    b"\x89PNG\r\n\x1a\n",
+    b"RIFF\x00\x01\x00\x00WEBP",
+    b"GIF89a",
+    b"\x00\x00\x00\x18ftypheic\x00\x00\x00\x00mif1heic",
+    b"\x00\x00\x00\x18ftypavif\x00\x00\x00\x00mif1avif",
+];
+
+/// The scrubber may refuse `bytes`; if it accepts them, its output must be a file it
+/// accepts again unchanged with nothing left to remove, and when the input decodes, the
+/// output must decode too, to the same pixels.
+///
+/// JPEG is held to the same size only: on corrupt progressive streams the image crate's
+/// JPEG decoder (zune-jpeg) gives pixels that depend on where dropped bytes sat (found by
+/// this test: a DHT turned into an APP4 by one flipped bit; libjpeg decodes input and
+/// output identically). Unmutated fixtures are compared pixel for pixel in fixtures.rs.
+fn accepted_output_is_sound(bytes: &[u8]) -> Result<(), TestCaseError> {
+    let Ok(out) = scrub(bytes) else {
+        return Ok(());
+    };
+    let again = scrub(&out.bytes)
+        .map_err(|e| TestCaseError::fail(format!("output does not parse: {e}")))?;
+    prop_assert_eq!(&again.bytes, &out.bytes, "not idempotent");
+    prop_assert_eq!(again.report.removed, vec![]);
+    prop_assert_eq!(Format::sniff(&out.bytes), Some(out.report.format));
+    let format = match out.report.format {
+        Format::Jpeg => image::ImageFormat::Jpeg,
+        Format::Png => image::ImageFormat::Png,
+        Format::Webp => image::ImageFormat::WebP,
+        Format::Gif => image::ImageFormat::Gif,
+        Format::Heic | Format::Avif => return Ok(()),
+    };
+    if let Ok(before) = image::load_from_memory_with_format(bytes, format) {
+        let after = image::load_from_memory_with_format(&out.bytes, format)
+            .map_err(|e| TestCaseError::fail(format!("input decodes, output does not: {e}")))?;
+        prop_assert_eq!(
+            (before.width(), before.height()),
+            (after.width(), after.height())
+        );
+        if format != image::ImageFormat::Jpeg {
+            prop_assert!(before.as_bytes() == after.as_bytes(), "pixels differ");
+        }
+    }
+    Ok(())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 2000, ..ProptestConfig::default() })]
+
+    #[test]
+    fn arbitrary_bytes_never_panic(bytes in prop::collection::vec(any::<u8>(), 0..600)) {
+        let _ = sniff_mime(&bytes);
+        let _ = Format::sniff(&bytes);
+        accepted_output_is_sound(&bytes)?;
+    }
+
+    #[test]
+    fn arbitrary_bytes_behind_magic_never_panic(
+        magic in 0..MAGIC.len(),
+        bytes in prop::collection::vec(any::<u8>(), 0..600),
+    ) {
+        let mut input = MAGIC[magic].to_vec();
+        input.extend_from_slice(&bytes);
+        accepted_output_is_sound(&input)?;
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 600, ..ProptestConfig::default() })]
+
+    #[test]
+    fn flipped_bytes_in_fixtures_never_panic(
+        which in 0..FIXTURES.len(),
+        flips in prop::collection::vec((any::<Index>(), 1..=255u8), 1..6),
+    ) {
+        let mut input = fixture(FIXTURES[which]);
+        for (at, xor) in flips {
+            let at = at.index(input.len());
+            input[at] ^= xor;
+        }
+        accepted_output_is_sound(&input)?;
+    }
+
+    #[test]
+    fn spliced_fixtures_never_panic(
+        which in 0..FIXTURES.len(),
+        cut in any::<Index>(),
+        remove in 0..64usize,
+        insert in prop::collection::vec(any::<u8>(), 0..16),
+    ) {
+        let mut input = fixture(FIXTURES[which]);
+        let at = cut.index(input.len());
+        let end = (at + remove).min(input.len());
+        input.splice(at..end, insert);
+        accepted_output_is_sound(&input)?;
+    }
+}
+
+#[test]
+fn every_truncation_of_every_fixture_is_an_error_or_sound() {
+    for name in FIXTURES {
+        let input = fixture(name);
+        let mut accepted = 0;
+        for len in 0..input.len() {
+            let prefix = &input[..len];
+            if scrub(prefix).is_ok() {
+                accepted += 1;
+            }
+            accepted_output_is_sound(prefix).unwrap_or_else(|e| panic!("{name} cut at {len}: {e}"));
+        }
+        // Only cuts inside data after the end of the image may be accepted.
+        let trailing = input.len() - scrub(&input).map(|o| o.bytes.len()).unwrap_or(0);
+        assert!(
+            accepted <= trailing,
+            "{name}: {accepted} truncations accepted"
+        );
+    }
+}
