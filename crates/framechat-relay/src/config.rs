@@ -20,7 +20,8 @@ pub mod close_code {
     /// "received data within a message that was not consistent with the type of
     /// the message": sent after too many frames failed `--validate`.
     pub const INVALID_PAYLOAD: u16 = 1007;
-    /// "received a message that violates its policy": the client exceeded its
+    /// "received a message that violates its policy": with
+    /// [`RateMode::Close`](super::RateMode::Close), the client exceeded its
     /// rate limit (messages/s or bytes/s beyond its burst).
     pub const POLICY_VIOLATION: u16 = 1008;
     /// "received a message that is too big for it to process": a message
@@ -34,6 +35,20 @@ pub mod close_code {
     /// the room down or buffering without bound. Reconnecting replays the
     /// room's history.
     pub const SLOW_CONSUMER: u16 = 4000;
+}
+
+/// What the relay does with a client that sends faster than its rate limit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum RateMode {
+    /// Stop reading from that client until its buckets refill. TCP
+    /// backpressure slows the sender (a browser's `bufferedAmount` grows and
+    /// framechat's outbox waits); nothing is dropped and nobody is closed.
+    /// Right for an image chat, whose bursts are legitimate.
+    #[default]
+    Throttle,
+    /// Close the client with 1008 (policy violation) as soon as a message
+    /// exceeds the burst.
+    Close,
 }
 
 /// Every knob of the relay. [`Config::default`] lets a room of image-sharing
@@ -50,6 +65,8 @@ pub struct Config {
     pub max_rooms: usize,
     /// Most clients in one room; one more closes with 1013.
     pub max_clients_per_room: usize,
+    /// Throttle or close a client over its rate limit.
+    pub rate_mode: RateMode,
     /// Sustained messages per second a client may send (token bucket). 0 = no limit.
     pub rate_messages_per_sec: u32,
     /// Messages a client may send in a burst above the sustained rate.
@@ -85,9 +102,10 @@ impl Default for Config {
             max_message_size: MIB,
             max_rooms: 256,
             max_clients_per_room: 64,
-            rate_messages_per_sec: 20,
-            rate_burst_messages: 100,
-            rate_bytes_per_sec: 4 * MIB,
+            rate_mode: RateMode::Throttle,
+            rate_messages_per_sec: 50,
+            rate_burst_messages: 200,
+            rate_bytes_per_sec: 8 * MIB,
             rate_burst_bytes: 32 * MIB,
             queue_messages: 256,
             queue_bytes: 16 * MIB,

@@ -10,7 +10,7 @@ use futures_util::{SinkExt, StreamExt};
 use tokio::sync::{mpsc, watch};
 use tokio_tungstenite::tungstenite;
 
-use crate::config::close_code;
+use crate::config::{RateMode, close_code};
 use crate::hub::{ClientShared, ConnectionGuard, Hub, Joined, Kick, Room, message_len};
 use crate::rate::{Exceeded, RateLimit};
 
@@ -188,22 +188,42 @@ async fn read_loop(hub: &Hub, room: &Room, id: u64, stream: &mut Stream) -> End 
             Err(_) => return End::Broken,
         };
         let len = message_len(&msg);
-        if let Err(which) = rate.check(len, Instant::now()) {
-            hub.rate_limited
-                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-            tracing::warn!(
-                room = room.name(),
-                client = id,
-                ?which,
-                "rate limit exceeded"
-            );
-            return End::Kick(Kick {
-                code: close_code::POLICY_VIOLATION,
-                reason: match which {
-                    Exceeded::Messages => "rate limit: too many messages",
-                    Exceeded::Bytes => "rate limit: too many bytes",
-                },
-            });
+        match cfg.rate_mode {
+            RateMode::Close => {
+                if let Err(which) = rate.check(len, Instant::now()) {
+                    hub.rate_limited
+                        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    tracing::warn!(
+                        room = room.name(),
+                        client = id,
+                        ?which,
+                        "rate limit exceeded, closing"
+                    );
+                    return End::Kick(Kick {
+                        code: close_code::POLICY_VIOLATION,
+                        reason: match which {
+                            Exceeded::Messages => "rate limit: too many messages",
+                            Exceeded::Bytes => "rate limit: too many bytes",
+                        },
+                    });
+                }
+            }
+            RateMode::Throttle => {
+                let wait = rate.reserve(len, Instant::now());
+                if !wait.is_zero() {
+                    // Not reading meanwhile is the throttle: the client's
+                    // socket fills and its sends slow down.
+                    hub.rate_limited
+                        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    tracing::debug!(
+                        room = room.name(),
+                        client = id,
+                        ?wait,
+                        "rate limit: throttling"
+                    );
+                    tokio::time::sleep(wait).await;
+                }
+            }
         }
         if cfg.validate {
             if let Err(why) = crate::validate::check(&msg) {

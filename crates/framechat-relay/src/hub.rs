@@ -102,7 +102,8 @@ pub struct Stats {
     pub messages_in: u64,
     /// Clients disconnected because their queue was full.
     pub slow_consumers: u64,
-    /// Clients closed for breaking the rate limit.
+    /// Messages delayed by the rate limit (throttle mode), or clients closed
+    /// for breaking it (close mode).
     pub rate_limited: u64,
     /// Binary messages dropped by `--validate`.
     pub invalid_frames: u64,

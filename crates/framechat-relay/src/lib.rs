@@ -39,7 +39,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use tower_http::services::{ServeDir, ServeFile};
 
-pub use config::{Config, MAX_ROOM_NAME_LEN, MIB, close_code, valid_room_name};
+pub use config::{Config, MAX_ROOM_NAME_LEN, MIB, RateMode, close_code, valid_room_name};
 pub use error::JoinError;
 pub use hub::Stats;
 

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use clap::Parser;
-use framechat_relay::{Config, MIB};
+use framechat_relay::{Config, MIB, RateMode};
 
 /// WebSocket relay for framechat: rooms at /ws/chat/<room>/, the client at /.
 #[derive(Debug, Parser)]
@@ -27,13 +27,16 @@ struct Args {
     /// Most clients in one room (more: close 1013).
     #[arg(long, default_value_t = Config::default().max_clients_per_room)]
     max_clients_per_room: usize,
-    /// Sustained messages/s per client, 0 = unlimited (exceeded: close 1008).
+    /// Over the rate limit: `throttle` (stop reading until the buckets refill) or `close` (1008).
+    #[arg(long, value_enum, default_value_t = RateModeArg::Throttle)]
+    rate_mode: RateModeArg,
+    /// Sustained messages/s per client, 0 = unlimited.
     #[arg(long, default_value_t = Config::default().rate_messages_per_sec)]
     rate_messages: u32,
     /// Message burst per client above the sustained rate.
     #[arg(long, default_value_t = Config::default().rate_burst_messages)]
     rate_burst_messages: u32,
-    /// Sustained bytes/s per client, 0 = unlimited (exceeded: close 1008).
+    /// Sustained bytes/s per client, 0 = unlimited.
     #[arg(long, default_value_t = Config::default().rate_bytes_per_sec)]
     rate_bytes: usize,
     /// Byte burst per client above the sustained rate.
@@ -62,6 +65,12 @@ struct Args {
     close_timeout: u64,
 }
 
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+enum RateModeArg {
+    Throttle,
+    Close,
+}
+
 impl From<Args> for Config {
     fn from(a: Args) -> Self {
         Self {
@@ -69,6 +78,10 @@ impl From<Args> for Config {
             max_message_size: a.max_message_size,
             max_rooms: a.max_rooms,
             max_clients_per_room: a.max_clients_per_room,
+            rate_mode: match a.rate_mode {
+                RateModeArg::Throttle => RateMode::Throttle,
+                RateModeArg::Close => RateMode::Close,
+            },
             rate_messages_per_sec: a.rate_messages,
             rate_burst_messages: a.rate_burst_messages,
             rate_bytes_per_sec: a.rate_bytes,

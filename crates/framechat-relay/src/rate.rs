@@ -1,6 +1,6 @@
 //! Per-connection rate limit: two token buckets, messages and bytes.
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 /// A token bucket: holds up to `burst` tokens, refilled at `per_sec`.
 #[derive(Debug, Clone)]
@@ -96,12 +96,30 @@ impl RateLimit {
         }
         Ok(())
     }
+
+    /// Takes one message of `len` bytes from the buckets, going into debt if
+    /// needed, and returns how long to wait before relaying it so that the
+    /// debt is paid off. Any size passes eventually, even one above the burst.
+    pub fn reserve(&mut self, len: usize, now: Instant) -> Duration {
+        #[allow(clippy::cast_precision_loss)]
+        let len = len as f64;
+        let mut wait = 0.0_f64;
+        for (bucket, cost) in [(&mut self.messages, 1.0), (&mut self.bytes, len)] {
+            if let Some(b) = bucket {
+                b.refill(now);
+                b.tokens -= cost;
+                if b.tokens < 0.0 {
+                    wait = wait.max(-b.tokens / b.per_sec);
+                }
+            }
+        }
+        Duration::try_from_secs_f64(wait).unwrap_or(Duration::MAX)
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::time::Duration;
 
     #[test]
     fn burst_then_refill() {
@@ -124,6 +142,24 @@ mod tests {
         assert_eq!(r.check(100, t0), Err(Exceeded::Bytes));
         assert_eq!(r.check(50, t0), Ok(()));
         assert_eq!(r.check(100, t0 + Duration::from_secs(1)), Ok(()));
+    }
+
+    #[test]
+    fn reserve_goes_into_debt_and_says_how_long_to_wait() {
+        let t0 = Instant::now();
+        let mut r = RateLimit::new(10, 2, 1000, 1000, t0);
+        assert_eq!(r.reserve(100, t0), Duration::ZERO);
+        assert_eq!(r.reserve(100, t0), Duration::ZERO);
+        // Third message: one message short at 10/s.
+        assert_eq!(r.reserve(100, t0), Duration::from_millis(100));
+        // A message above the byte burst waits for its debt: 700 + 100 refilled
+        // - 2000 = 1200 bytes owed at 1000/s.
+        let t1 = t0 + Duration::from_millis(100);
+        let wait = r.reserve(2000, t1);
+        assert!(
+            wait.abs_diff(Duration::from_millis(1200)) < Duration::from_millis(1),
+            "{wait:?}"
+        );
     }
 
     #[test]

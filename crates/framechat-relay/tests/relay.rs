@@ -8,7 +8,7 @@ use common::{
     WAIT, connect_url, http_get, join_all, open_config, read_until_close, recv, send, start,
     tag_of, tagged,
 };
-use framechat_relay::{Config, close_code};
+use framechat_relay::{Config, RateMode, close_code};
 use futures_util::{SinkExt, StreamExt};
 use tokio_tungstenite::tungstenite::{self, Message};
 
@@ -312,8 +312,9 @@ async fn empty_room_is_removed_with_its_history() {
 }
 
 #[tokio::test]
-async fn rate_limit_closes_with_1008() {
+async fn rate_limit_in_close_mode_closes_with_1008() {
     let server = start(Config {
+        rate_mode: RateMode::Close,
         rate_messages_per_sec: 1,
         rate_burst_messages: 5,
         ..open_config()
@@ -334,8 +335,9 @@ async fn rate_limit_closes_with_1008() {
 }
 
 #[tokio::test]
-async fn byte_rate_limit_closes_with_1008() {
+async fn byte_rate_limit_in_close_mode_closes_with_1008() {
     let server = start(Config {
+        rate_mode: RateMode::Close,
         rate_bytes_per_sec: 1000,
         rate_burst_bytes: 10_000,
         ..open_config()
@@ -350,6 +352,32 @@ async fn byte_rate_limit_closes_with_1008() {
     let (code, data) = read_until_close(&mut c).await;
     assert_eq!(code, Some(close_code::POLICY_VIOLATION));
     assert_eq!(data, 2);
+}
+
+#[tokio::test]
+async fn rate_limit_in_throttle_mode_slows_the_sender_and_drops_nothing() {
+    // 20 messages/s after a burst of 5: 15 messages need at least 0.5 s.
+    let server = start(Config {
+        rate_mode: RateMode::Throttle,
+        rate_messages_per_sec: 20,
+        rate_burst_messages: 5,
+        ..open_config()
+    })
+    .await;
+    let mut c = join_all(&server, "throttle", 1).await.remove(0);
+    let t0 = std::time::Instant::now();
+    for seq in 0..15 {
+        send(&mut c, tagged(0, seq, 10)).await;
+    }
+    for seq in 0..15 {
+        assert_eq!(tag_of(&recv(&mut c).await), (0, seq));
+    }
+    let elapsed = t0.elapsed();
+    assert!(
+        elapsed >= std::time::Duration::from_millis(450),
+        "{elapsed:?}"
+    );
+    assert!(server.relay.stats().rate_limited >= 9);
 }
 
 #[tokio::test]
