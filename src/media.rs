@@ -202,7 +202,8 @@ impl Prepared {
         }
     }
 
-    pub(crate) fn body(&self) -> Option<web_sys::Blob> {
+    /// The Blob that will be sent (scrubbed bytes, or the original for plain files).
+    pub fn body(&self) -> Option<web_sys::Blob> {
         self.body.clone().map(web_sys::Blob::from)
     }
 }

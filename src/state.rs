@@ -404,34 +404,33 @@ pub fn clock(ts_ms: u64, offset_minutes: i64) -> String {
     format!("{:02}:{:02}", of_day / 60, of_day % 60)
 }
 
-/// Human text for the scrubber's category codes.
-pub fn category_label(code: &str) -> &str {
-    match code {
-        "location" => "location",
-        "device" => "camera make, model and serial number",
-        "datetime" => "date taken",
-        "author" => "author",
-        "comment" => "comments",
-        "thumbnail" => "embedded thumbnail",
-        "trailing" | "trailing_data" | "trailingdata" => "hidden trailing data",
-        "xmp" => "XMP metadata",
-        "iptc" => "IPTC metadata",
-        _ => "other metadata",
-    }
+/// Human text for a scrubber category code (as sent in `Attachment::removed`).
+pub fn category_label(code: &str) -> &'static str {
+    framechat_scrub::Category::ALL
+        .iter()
+        .find(|c| c.code() == code)
+        .map_or("other metadata", |c| c.label())
 }
 
-/// Whether a declared size or file name can be shown as an inline image is decided by the
-/// receiver's magic-byte sniff, never by this; this only picks an icon for non-inline files.
-pub fn file_kind_icon(name: &str) -> &'static str {
-    let lower = name.to_ascii_lowercase();
-    let ext = lower.rsplit('.').next().unwrap_or("");
-    match ext {
-        "pdf" => "📄",
-        "zip" | "gz" | "tar" | "7z" | "rar" => "🗜",
-        "mp3" | "wav" | "ogg" | "flac" | "m4a" => "🎵",
-        "mp4" | "mov" | "webm" | "mkv" => "🎞",
-        "jpg" | "jpeg" | "png" | "gif" | "webp" | "heic" | "heif" | "avif" | "svg" => "🖼",
-        _ => "📎",
+/// Distinct labels for a list of category codes, in first-seen order.
+pub fn removed_labels<'a>(codes: impl IntoIterator<Item = &'a String>) -> Vec<&'static str> {
+    let mut labels: Vec<&'static str> = Vec::new();
+    for code in codes {
+        let label = category_label(code);
+        if !labels.contains(&label) {
+            labels.push(label);
+        }
+    }
+    labels
+}
+
+/// A short tag for a file shown as a download ("PDF", "ZIP", "FILE").
+pub fn file_tag(name: &str) -> String {
+    match name.rsplit_once('.') {
+        Some((_, ext)) if (1..=4).contains(&ext.len()) && ext.chars().all(|c| c.is_ascii_alphanumeric()) => {
+            ext.to_ascii_uppercase()
+        }
+        _ => "FILE".into(),
     }
 }
 
@@ -623,5 +622,11 @@ mod tests {
         assert_eq!(clock(3_600_000 * 13 + 60_000 * 5, 60), "14:05");
         assert_eq!(clock(0, -30), "23:30");
         assert_eq!(category_label("device"), "camera make, model and serial number");
+        assert_eq!(category_label("no-such-code"), "other metadata");
+        let codes = ["location".to_string(), "other".to_string(), "xmp".to_string(), "other".to_string()];
+        assert_eq!(removed_labels(&codes), ["location", "other metadata", "XMP metadata"]);
+        assert_eq!(file_tag("report.pdf"), "PDF");
+        assert_eq!(file_tag("archive.tar.gz"), "GZ");
+        assert_eq!(file_tag("README"), "FILE");
     }
 }

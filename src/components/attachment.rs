@@ -3,7 +3,7 @@
 use yew::prelude::*;
 
 use super::ViewRequest;
-use crate::state::{FileEntry, file_kind_icon, human_size};
+use crate::state::{FileEntry, file_tag, human_size};
 
 #[derive(Properties, PartialEq)]
 pub struct AttachmentProps {
@@ -69,7 +69,7 @@ pub fn attachment_view(props: &AttachmentProps) -> Html {
         Some(media) => html! {
             <div class="fc-file">
                 <a class="fc-file-link" href={media.url.clone()} download={file.name.clone()}>
-                    <span class="fc-file-icon" aria-hidden="true">{ file_kind_icon(&file.name) }</span>
+                    <span class="fc-tag" aria-hidden="true">{ file_tag(&file.name) }</span>
                     <span class="fc-file-name">{ &file.name }</span>
                     <span class="fc-file-size">{ human_size(file.size) }</span>
                 </a>
@@ -96,7 +96,7 @@ pub fn attachment_view(props: &AttachmentProps) -> Html {
             };
             html! {
                 <div class="fc-file fc-file-pending">
-                    <span class="fc-file-icon" aria-hidden="true">{ file_kind_icon(&file.name) }</span>
+                    <span class="fc-tag" aria-hidden="true">{ file_tag(&file.name) }</span>
                     <span class="fc-file-name">{ &file.name }</span>
                     <span class="fc-file-size">{ human_size(file.size) }</span>
                     if let Some(note) = note { <span class="fc-file-note">{ note }</span> }

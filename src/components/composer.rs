@@ -94,10 +94,13 @@ pub fn composer(props: &ComposerProps) -> Html {
             <div class="fc-compose-row">
                 <button type="button" class="fc-btn fc-btn-icon fc-attach" onclick={attach}
                     aria-label={format!("Attach files (up to {limit} each)")} title={format!("Attach files (up to {limit} each)")}>
-                    { "📎" }
+                    <svg class="fc-icon" viewBox="0 0 24 24" width="20" height="20" aria-hidden="true">
+                        <path d="M16.5 6.5v10a4.5 4.5 0 0 1-9 0V5a3 3 0 0 1 6 0v10.5a1.5 1.5 0 0 1-3 0V6.5"
+                            fill="none" stroke="currentColor" stroke-width="1.8" stroke-linecap="round" />
+                    </svg>
                 </button>
                 <input ref={picker} type="file" multiple=true class="fc-hidden" {onchange} tabindex="-1" aria-hidden="true" />
-                <textarea ref={text} class="fc-input fc-text-input" rows="1" placeholder="Message — Enter sends, Shift+Enter for a new line"
+                <textarea ref={text} class="fc-input fc-text-input" rows="1" placeholder="Message"
                     aria-label="Message" {onkeydown} {onpaste} />
                 <button type="submit" class="fc-btn fc-btn-primary fc-send" disabled={props.problem.is_some()}>{ "Send" }</button>
             </div>

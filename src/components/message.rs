@@ -6,7 +6,7 @@ use framechat_wire::Uuid;
 use yew::prelude::*;
 
 use super::{AttachmentView, ViewRequest};
-use crate::state::{Message, Status, category_label, clock};
+use crate::state::{FileEntry, Message, Status, clock, removed_labels};
 
 #[derive(Properties, PartialEq)]
 pub struct MessageProps {
@@ -31,28 +31,30 @@ fn status_text(status: &Status) -> Option<String> {
 
 /// "location, date taken" for what the sender's scrubber removed from the message's images.
 fn removed_summary(m: &Message) -> Option<String> {
-    let mut labels: Vec<&str> = Vec::new();
-    for code in m.files.iter().flat_map(|f| f.removed.iter()) {
-        let label = category_label(code);
-        if !labels.contains(&label) {
-            labels.push(label);
-        }
-    }
+    let labels = removed_labels(m.files.iter().flat_map(|f| f.removed.iter()));
     (!labels.is_empty()).then(|| format!("removed: {}", labels.join(", ")))
+}
+
+/// Images (arrived, or announced with a size) go in the grid; everything else is a file row.
+fn shows_as_image(f: &FileEntry) -> bool {
+    match &f.media {
+        Some(m) => m.inline,
+        None => f.width.is_some() && f.height.is_some() && !f.evicted,
+    }
 }
 
 #[function_component(MessageView)]
 pub fn message_view(props: &MessageProps) -> Html {
     let m = &props.message;
     let failed = matches!(m.status, Status::Failed(_) | Status::Cancelled);
-    let images = m.files.iter().filter(|f| f.width.is_some() || f.media.as_ref().is_some_and(|x| x.inline)).count();
-    let grid = classes!("fc-files", (images > 1).then_some("fc-grid"), format!("fc-n{}", images.min(4)));
-    let files = m.files.iter().enumerate().map(|(i, f)| {
+    let view = |(i, f): (usize, &FileEntry)| {
         html! {
             <AttachmentView key={i} file={f.clone()} progress={m.file_progress(i)} {failed}
                 on_open={props.on_open.clone()} />
         }
-    });
+    };
+    let (images, others): (Vec<_>, Vec<_>) = m.files.iter().enumerate().partition(|(_, f)| shows_as_image(f));
+    let grid = classes!("fc-files", (images.len() > 1).then_some("fc-grid"));
     let cancel = (m.mine && matches!(m.status, Status::Sending { .. } | Status::Queued) && !m.files.is_empty()).then(|| {
         let id = m.id;
         let on_cancel = props.on_cancel.clone();
@@ -73,7 +75,8 @@ pub fn message_view(props: &MessageProps) -> Html {
         <li class={class} aria-busy={m.in_transfer().to_string()}>
             <div class="fc-bubble">
                 if !m.mine { <div class="fc-from">{ &m.from }</div> }
-                if !m.files.is_empty() { <div class={grid}>{ for files }</div> }
+                if !images.is_empty() { <div class={grid}>{ for images.into_iter().map(view) }</div> }
+                if !others.is_empty() { <div class="fc-files">{ for others.into_iter().map(view) }</div> }
                 if !m.text.is_empty() { <div class="fc-text">{ &m.text }</div> }
                 <div class="fc-meta">
                     if let Some(r) = removed_summary(m) { <span class="fc-removed" title="metadata removed before sending">{ r }</span> }

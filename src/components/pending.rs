@@ -5,7 +5,7 @@ use std::rc::Rc;
 use yew::prelude::*;
 
 use crate::media::{Prep, Prepared};
-use crate::state::{category_label, file_kind_icon, human_size};
+use crate::state::{file_tag, human_size, removed_labels};
 
 #[derive(Properties, PartialEq)]
 pub struct PendingProps {
@@ -20,7 +20,7 @@ fn describe(prep: &Prep) -> (String, &'static str) {
         Prep::Reading => ("removing metadata…".into(), "fc-note"),
         Prep::Clean { removed, .. } if removed.is_empty() => ("no metadata found".into(), "fc-note fc-ok"),
         Prep::Clean { removed, .. } => {
-            let labels: Vec<&str> = removed.iter().map(|c| category_label(c)).collect();
+            let labels = removed_labels(removed);
             (format!("removed: {}", labels.join(", ")), "fc-note fc-ok")
         }
         Prep::Plain => ("sent as a file".into(), "fc-note"),
@@ -47,7 +47,7 @@ pub fn pending_card(props: &PendingProps) -> Html {
     let (note, note_class) = describe(&p.prep);
     let preview = match &p.media {
         Some(m) if m.inline => html! { <img class="fc-pending-thumb" src={m.url.clone()} alt="" /> },
-        _ => html! { <span class="fc-pending-thumb fc-pending-icon" aria-hidden="true">{ file_kind_icon(&p.name) }</span> },
+        _ => html! { <span class="fc-pending-thumb fc-tag" aria-hidden="true">{ file_tag(&p.name) }</span> },
     };
     let ask = matches!(p.prep, Prep::Unscrubbable { allowed: false, .. });
     html! {

@@ -1,0 +1,314 @@
+//! Browser tests of the web glue: reading real Files through gloo-file, the object URL
+//! lifecycle, and frames sent and received over a real WebSocket relay.
+//!
+//! Run: `CHROMEDRIVER=/usr/bin/chromedriver FRAMECHAT_TEST_WS=ws://127.0.0.1:PORT/ws/chat/ \
+//!       cargo test --target wasm32-unknown-unknown -p framechat`
+//! (`cargo xtask test` starts the relay on a free port and sets both.)
+#![cfg(target_arch = "wasm32")]
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use framechat::media::{self, DraftAction, Drafts, Picked, Prep};
+use framechat::net::{Client, NetConfig, WATERMARK};
+use framechat::state::{Action, ChatState, Conn};
+use framechat_wire::{Attachment, MessageHeader, Uuid};
+use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen_futures::JsFuture;
+use wasm_bindgen_test::*;
+use yew::{Callback, Reducible};
+
+wasm_bindgen_test_configure!(run_in_browser);
+
+/// 16x12 JPEG with Orientation 6, GPS, Make/Model/SerialNumber and DateTimeOriginal (exiftool).
+const GPS_JPEG: &[u8] = &[
+    0xff, 0xd8, 0xff, 0xe0, 0x00, 0x10, 0x4a, 0x46, 0x49, 0x46, 0x00, 0x01, 0x01, 0x00, 0x00, 0x01, 0x00, 0x01, 0x00, 0x00, 0xff, 0xe1, 0x01, 0x84,
+    0x45, 0x78, 0x69, 0x66, 0x00, 0x00, 0x4d, 0x4d, 0x00, 0x2a, 0x00, 0x00, 0x00, 0x08, 0x00, 0x09, 0x01, 0x0f, 0x00, 0x02, 0x00, 0x00, 0x00, 0x06,
+    0x00, 0x00, 0x00, 0x7a, 0x01, 0x10, 0x00, 0x02, 0x00, 0x00, 0x00, 0x0d, 0x00, 0x00, 0x00, 0x80, 0x01, 0x12, 0x00, 0x03, 0x00, 0x00, 0x00, 0x01,
+    0x00, 0x06, 0x00, 0x00, 0x01, 0x1a, 0x00, 0x05, 0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x8e, 0x01, 0x1b, 0x00, 0x05, 0x00, 0x00, 0x00, 0x01,
+    0x00, 0x00, 0x00, 0x96, 0x01, 0x28, 0x00, 0x03, 0x00, 0x00, 0x00, 0x01, 0x00, 0x01, 0x00, 0x00, 0x02, 0x13, 0x00, 0x03, 0x00, 0x00, 0x00, 0x01,
+    0x00, 0x01, 0x00, 0x00, 0x87, 0x69, 0x00, 0x04, 0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x9e, 0x88, 0x25, 0x00, 0x04, 0x00, 0x00, 0x00, 0x01,
+    0x00, 0x00, 0x01, 0x0a, 0x00, 0x00, 0x00, 0x00, 0x43, 0x61, 0x6e, 0x6f, 0x6e, 0x00, 0x43, 0x61, 0x6e, 0x6f, 0x6e, 0x20, 0x45, 0x4f, 0x53, 0x20,
+    0x35, 0x44, 0x00, 0x00, 0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x01, 0x00, 0x06, 0x90, 0x00,
+    0x00, 0x07, 0x00, 0x00, 0x00, 0x04, 0x30, 0x32, 0x33, 0x32, 0x90, 0x03, 0x00, 0x02, 0x00, 0x00, 0x00, 0x14, 0x00, 0x00, 0x00, 0xec, 0x91, 0x01,
+    0x00, 0x07, 0x00, 0x00, 0x00, 0x04, 0x01, 0x02, 0x03, 0x00, 0xa0, 0x00, 0x00, 0x07, 0x00, 0x00, 0x00, 0x04, 0x30, 0x31, 0x30, 0x30, 0xa0, 0x01,
+    0x00, 0x03, 0x00, 0x00, 0x00, 0x01, 0xff, 0xff, 0x00, 0x00, 0xa4, 0x31, 0x00, 0x02, 0x00, 0x00, 0x00, 0x0a, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00,
+    0x00, 0x00, 0x32, 0x30, 0x32, 0x34, 0x3a, 0x30, 0x35, 0x3a, 0x30, 0x31, 0x20, 0x31, 0x32, 0x3a, 0x30, 0x30, 0x3a, 0x30, 0x30, 0x00, 0x31, 0x32,
+    0x33, 0x34, 0x35, 0x36, 0x37, 0x38, 0x39, 0x00, 0x00, 0x05, 0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x04, 0x02, 0x03, 0x00, 0x00, 0x00, 0x01,
+    0x00, 0x02, 0x00, 0x00, 0x00, 0x02, 0x4e, 0x00, 0x00, 0x00, 0x00, 0x02, 0x00, 0x05, 0x00, 0x00, 0x00, 0x03, 0x00, 0x00, 0x01, 0x4c, 0x00, 0x03,
+    0x00, 0x02, 0x00, 0x00, 0x00, 0x02, 0x45, 0x00, 0x00, 0x00, 0x00, 0x04, 0x00, 0x05, 0x00, 0x00, 0x00, 0x03, 0x00, 0x00, 0x01, 0x64, 0x00, 0x00,
+    0x00, 0x00, 0x00, 0x00, 0x00, 0x30, 0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x33, 0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x02, 0xf4, 0x00, 0x00,
+    0x00, 0x19, 0x00, 0x00, 0x00, 0x02, 0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x11, 0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0xc9, 0x00, 0x00,
+    0x00, 0x05, 0xff, 0xdb, 0x00, 0x43, 0x00, 0x0a, 0x07, 0x07, 0x08, 0x07, 0x06, 0x0a, 0x08, 0x08, 0x08, 0x0b, 0x0a, 0x0a, 0x0b, 0x0e, 0x18, 0x10,
+    0x0e, 0x0d, 0x0d, 0x0e, 0x1d, 0x15, 0x16, 0x11, 0x18, 0x23, 0x1f, 0x25, 0x24, 0x22, 0x1f, 0x22, 0x21, 0x26, 0x2b, 0x37, 0x2f, 0x26, 0x29, 0x34,
+    0x29, 0x21, 0x22, 0x30, 0x41, 0x31, 0x34, 0x39, 0x3b, 0x3e, 0x3e, 0x3e, 0x25, 0x2e, 0x44, 0x49, 0x43, 0x3c, 0x48, 0x37, 0x3d, 0x3e, 0x3b, 0xff,
+    0xdb, 0x00, 0x43, 0x01, 0x0a, 0x0b, 0x0b, 0x0e, 0x0d, 0x0e, 0x1c, 0x10, 0x10, 0x1c, 0x3b, 0x28, 0x22, 0x28, 0x3b, 0x3b, 0x3b, 0x3b, 0x3b, 0x3b,
+    0x3b, 0x3b, 0x3b, 0x3b, 0x3b, 0x3b, 0x3b, 0x3b, 0x3b, 0x3b, 0x3b, 0x3b, 0x3b, 0x3b, 0x3b, 0x3b, 0x3b, 0x3b, 0x3b, 0x3b, 0x3b, 0x3b, 0x3b, 0x3b,
+    0x3b, 0x3b, 0x3b, 0x3b, 0x3b, 0x3b, 0x3b, 0x3b, 0x3b, 0x3b, 0x3b, 0x3b, 0x3b, 0x3b, 0x3b, 0x3b, 0x3b, 0x3b, 0x3b, 0x3b, 0xff, 0xc0, 0x00, 0x11,
+    0x08, 0x00, 0x0c, 0x00, 0x10, 0x03, 0x01, 0x22, 0x00, 0x02, 0x11, 0x01, 0x03, 0x11, 0x01, 0xff, 0xc4, 0x00, 0x16, 0x00, 0x01, 0x01, 0x01, 0x00,
+    0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x05, 0x06, 0xff, 0xc4, 0x00, 0x19, 0x10, 0x00, 0x01, 0x05, 0x00,
+    0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x02, 0x13, 0x14, 0x51, 0x61, 0xff, 0xc4, 0x00, 0x15, 0x01, 0x01,
+    0x01, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x05, 0x06, 0xff, 0xc4, 0x00, 0x17, 0x11, 0x00, 0x03,
+    0x01, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x03, 0x16, 0x61, 0xff, 0xda, 0x00, 0x0c, 0x03, 0x01,
+    0x00, 0x02, 0x11, 0x03, 0x11, 0x00, 0x3f, 0x00, 0xc5, 0x4b, 0xd1, 0x2f, 0x48, 0xee, 0x2a, 0xc3, 0x8a, 0xb2, 0xc6, 0x5d, 0x18, 0x3b, 0x46, 0xe3,
+    0xff, 0xd9,
+];
+
+fn file(name: &str, bytes: &[u8], mime: &str) -> Picked {
+    let parts = js_sys::Array::of1(&js_sys::Uint8Array::from(bytes));
+    let opts = web_sys::FilePropertyBag::new();
+    opts.set_type(mime);
+    Picked::from(web_sys::File::new_with_u8_array_sequence_and_options(&parts, name, &opts).unwrap())
+}
+
+async fn fetch_bytes(url: &str) -> Result<Vec<u8>, JsValue> {
+    let window = web_sys::window().unwrap();
+    let resp: web_sys::Response = JsFuture::from(window.fetch_with_str(url)).await?.dyn_into()?;
+    let buf = JsFuture::from(resp.array_buffer()?).await?;
+    Ok(js_sys::Uint8Array::new(&buf).to_vec())
+}
+
+fn contains(hay: &[u8], needle: &[u8]) -> bool {
+    hay.windows(needle.len()).any(|w| w == needle)
+}
+
+/// Wait (with a deadline, polling every 10 ms) until `cond` holds.
+async fn wait_for(what: &str, mut cond: impl FnMut() -> bool) {
+    let deadline = js_sys::Date::now() + 30_000.0;
+    while !cond() {
+        assert!(js_sys::Date::now() < deadline, "timed out waiting for {what}");
+        gloo_timers::future::TimeoutFuture::new(10).await;
+    }
+}
+
+/// Records every action a client reports.
+#[derive(Clone, Default)]
+struct Log(Rc<RefCell<Vec<Action>>>);
+
+impl Log {
+    fn callback(&self) -> Callback<Action> {
+        let log = self.0.clone();
+        Callback::from(move |a| log.borrow_mut().push(a))
+    }
+    fn online(&self) -> bool {
+        self.0.borrow().iter().any(|a| matches!(a, Action::Conn(Conn::Online)))
+    }
+    fn position(&self, f: impl Fn(&Action) -> bool) -> Option<usize> {
+        self.0.borrow().iter().position(f)
+    }
+    fn count(&self, f: impl Fn(&Action) -> bool) -> usize {
+        self.0.borrow().iter().filter(|a| f(a)).count()
+    }
+    fn completed(&self, id: Uuid) -> Option<usize> {
+        self.position(|a| matches!(a, Action::Complete { header, .. } if header.id == id))
+    }
+    fn media_urls(&self, id: Uuid) -> Vec<Option<String>> {
+        self.0
+            .borrow()
+            .iter()
+            .find_map(|a| match a {
+                Action::Complete { header, media } if header.id == id => {
+                    Some(media.iter().map(|m| m.as_ref().map(|m| m.url.clone())).collect())
+                }
+                _ => None,
+            })
+            .unwrap_or_default()
+    }
+}
+
+fn relay_url() -> String {
+    let base = option_env!("FRAMECHAT_TEST_WS")
+        .expect("set FRAMECHAT_TEST_WS=ws://127.0.0.1:PORT/ws/chat/ at build time (cargo xtask test does)");
+    let room = Uuid::from_u128(js_sys::Date::now() as u128 * 1_000_003 + (js_sys::Math::random() * 1e6) as u128);
+    format!("{base}{}/", room.simple())
+}
+
+#[wasm_bindgen_test]
+async fn gloo_file_reads_and_scrubs_a_real_jpeg() {
+    let before = media::copy_stats();
+    let p = media::prepare(file("holiday.jpg", GPS_JPEG, "image/jpeg"), 1, 1 << 20).await;
+    let Prep::Clean { removed, .. } = &p.prep else { panic!("not scrubbed: {:?}", p.prep) };
+    assert!(removed.iter().any(|c| c == "location"), "{removed:?}");
+    assert!(removed.iter().any(|c| c == "device"), "{removed:?}");
+    assert!(p.sendable());
+    assert_eq!(p.mime, "image/jpeg");
+    // Orientation 6: 16x12 stored, shown (and reserved) as 12x16.
+    assert_eq!((p.width, p.height), (Some(12), Some(16)));
+    let att = p.attachment();
+    assert_eq!(att.size, p.size());
+    assert!(p.size() < GPS_JPEG.len() as u64);
+    let sent = gloo_file::futures::read_as_bytes(&gloo_file::Blob::from(p.body().unwrap())).await.unwrap();
+    assert_eq!(&sent[..2], &[0xFF, 0xD8]);
+    for secret in [&b"Canon"[..], b"123456789", b"2024:05:01"] {
+        assert!(!contains(&sent, secret), "{:?} still in the bytes", String::from_utf8_lossy(secret));
+    }
+    // The preview shows exactly the bytes that will be sent.
+    let shown = fetch_bytes(&p.media.as_ref().unwrap().url).await.unwrap();
+    assert_eq!(shown, sent);
+    // The file entered WASM once (plus a 32-byte sniff) and left once, scrubbed.
+    let after = media::copy_stats();
+    assert_eq!(after.into_wasm - before.into_wasm, GPS_JPEG.len() as u64 + 32);
+    assert_eq!(after.out_of_wasm - before.out_of_wasm, sent.len() as u64);
+}
+
+#[wasm_bindgen_test]
+async fn a_plain_file_never_enters_wasm() {
+    let bytes: Vec<u8> = (0..200_000u32).map(|i| (i % 251) as u8).collect();
+    let before = media::copy_stats();
+    let p = media::prepare(file("data.bin", &bytes, ""), 2, 1 << 20).await;
+    assert_eq!(p.prep, Prep::Plain);
+    assert_eq!(p.mime, "application/octet-stream");
+    assert!(p.sendable());
+    assert!(!p.media.as_ref().unwrap().inline, "a non-image is a download link");
+    let after = media::copy_stats();
+    assert_eq!(after.into_wasm - before.into_wasm, 32, "only the sniffed head is copied");
+    assert_eq!(after.out_of_wasm - before.out_of_wasm, 0);
+}
+
+#[wasm_bindgen_test]
+async fn unscrubbable_image_needs_consent_and_oversize_is_refused() {
+    let broken = b"\xFF\xD8\xFF\xE1\x00\x10Exif\x00\x00garbage garbage garbage".to_vec();
+    let p = media::prepare(file("broken.jpg", &broken, "image/jpeg"), 3, 1 << 20).await;
+    assert!(matches!(p.prep, Prep::Unscrubbable { allowed: false, .. }), "{:?}", p.prep);
+    assert!(!p.sendable(), "never sent silently");
+    let drafts = Rc::new(Drafts::default()).reduce(DraftAction::Add(p));
+    let drafts = drafts.reduce(DraftAction::AllowOriginal(3));
+    assert!(drafts.items[0].sendable(), "sent after the user chose so");
+
+    let big = vec![0u8; 2048];
+    let p = media::prepare(file("big.bin", &big, ""), 4, 1024).await;
+    assert!(matches!(&p.prep, Prep::Rejected(reason) if reason.contains("limit")), "{:?}", p.prep);
+    assert!(!p.sendable());
+}
+
+#[wasm_bindgen_test]
+async fn object_urls_are_revoked_when_dropped_and_bounded_in_state() {
+    let base = media::copy_stats().live_urls;
+    let m = media::media_for(gloo_file::Blob::new("hello"), false);
+    assert_eq!(fetch_bytes(&m.url).await.unwrap(), b"hello");
+    assert_eq!(media::copy_stats().live_urls, base + 1);
+    let url = m.url.clone();
+    let copy = m.clone();
+    drop(m);
+    assert!(fetch_bytes(&url).await.is_ok(), "a clone keeps the URL alive");
+    drop(copy);
+    assert!(fetch_bytes(&url).await.is_err(), "revoked on drop");
+    assert_eq!(media::copy_stats().live_urls, base);
+
+    // A long chat keeps at most `max_media` live URLs; evicted ones are revoked.
+    let mut state = Rc::new(ChatState::new(50, 3));
+    let mut urls = Vec::new();
+    for n in 0..10u128 {
+        let media = media::media_for(gloo_file::Blob::new(format!("image {n}").as_str()), true);
+        urls.push(media.url.clone());
+        let header = MessageHeader {
+            id: Uuid::from_u128(n + 1),
+            from: "bob".into(),
+            ts: 0,
+            text: String::new(),
+            files: vec![Attachment {
+                name: format!("{n}.jpg"),
+                mime: "image/jpeg".into(),
+                size: 7,
+                width: None,
+                height: None,
+                removed: vec![],
+            }],
+        };
+        state = state.reduce(Action::Complete { header, media: vec![Some(media)] });
+    }
+    assert_eq!(state.live_media(), 3);
+    assert_eq!(media::copy_stats().live_urls, base + 3);
+    assert!(fetch_bytes(&urls[0]).await.is_err());
+    assert_eq!(fetch_bytes(&urls[9]).await.unwrap(), b"image 9");
+    drop(state);
+    assert_eq!(media::copy_stats().live_urls, base);
+    assert!(fetch_bytes(&urls[9]).await.is_err());
+}
+
+#[wasm_bindgen_test]
+async fn mount_and_unmount() {
+    let document = web_sys::window().unwrap().document().unwrap();
+    let host = document.create_element("div").unwrap();
+    document.body().unwrap().append_child(&host).unwrap();
+    let options = js_sys::JSON::parse(r#"{"ws":"ws://127.0.0.1:9/ws/chat/{room}/","room":"r","name":"Ann"}"#).unwrap();
+    let mut handle = framechat::embed::mount(host.clone(), options).unwrap();
+    wait_for("the chat to render", || host.query_selector(".framechat .fc-composer").ok().flatten().is_some()).await;
+    assert_eq!(host.query_selector(".fc-room-name").unwrap().unwrap().text_content().unwrap(), "r");
+    handle.unmount();
+    wait_for("the chat to go", || host.child_element_count() == 0).await;
+    let bad = js_sys::JSON::parse(r#"{"frameBudget":"big"}"#).unwrap();
+    assert!(framechat::embed::mount(host, bad).is_err());
+}
+
+#[wasm_bindgen_test]
+async fn frames_through_a_real_relay() {
+    let url = relay_url();
+    let cfg = NetConfig { url: url.clone(), frame_budget: 64 * 1024, max_message_bytes: 64 << 20 };
+    let (la, lb) = (Log::default(), Log::default());
+    let a = Client::connect(cfg.clone(), la.callback());
+    let b = Client::connect(cfg, lb.callback());
+    wait_for("both online", || la.online() && lb.online()).await;
+
+    // A scrubbed photo and a 3 MB file, then a text typed while they go out.
+    let big: Vec<u8> = (0..3_000_000u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 24) as u8).collect();
+    let photo = Rc::new(media::prepare(file("photo.jpg", GPS_JPEG, "image/jpeg"), 10, 1 << 30).await);
+    let blob = Rc::new(media::prepare(file("data.bin", &big, ""), 11, 1 << 30).await);
+    let scrubbed = fetch_bytes(&photo.media.as_ref().unwrap().url).await.unwrap();
+    let before = media::copy_stats();
+    let id = a.send("ann", "two files".into(), &[photo, blob]).unwrap();
+    // Backpressure: the socket holds about a watermark, not the whole 3 MB.
+    let buffered = a.buffered_amount();
+    assert!(buffered <= WATERMARK + 64 * 1024, "{buffered} bytes buffered at once");
+    let text = a.send("ann", "typed meanwhile".into(), &[]).unwrap();
+
+    wait_for("the files at B", || lb.completed(id).is_some()).await;
+    wait_for("the text at B", || lb.completed(text).is_some()).await;
+    assert!(lb.completed(text) < lb.completed(id), "the text is not stuck behind the transfer");
+    assert!(lb.position(|x| matches!(x, Action::Started { header, .. } if header.id == id)) < lb.completed(id));
+    assert!(lb.count(|x| matches!(x, Action::Progress { id: p, .. } if *p == id)) > 10);
+
+    let urls = lb.media_urls(id);
+    assert_eq!(urls.len(), 2);
+    let got_photo = fetch_bytes(urls[0].as_deref().unwrap()).await.unwrap();
+    assert_eq!(got_photo, scrubbed, "B got exactly the scrubbed bytes");
+    let got_big = fetch_bytes(urls[1].as_deref().unwrap()).await.unwrap();
+    assert!(got_big == big, "the 3 MB file arrived intact");
+
+    // Only headers (and 32 sniffed bytes per file) crossed into WASM; only headers left it.
+    let after = media::copy_stats();
+    let frames = 3_000_000 / (60 * 1024) + 4;
+    assert!(after.into_wasm - before.into_wasm < frames * 512 + 64, "{:?} -> {:?}", before, after);
+    assert!(after.out_of_wasm - before.out_of_wasm < frames * 512, "{:?} -> {:?}", before, after);
+
+    // The relay echoes to the sender: A shows its messages once and confirms them.
+    wait_for("A's confirmation", || la.position(|x| matches!(x, Action::Sent { id: s } if *s == id)).is_some()).await;
+    assert_eq!(la.count(|x| matches!(x, Action::Local { .. })), 2);
+    assert_eq!(la.count(|x| matches!(x, Action::Started { .. } | Action::Complete { .. })), 0);
+
+    // A frame that does not decode: B shows a notice and nothing else changes.
+    let raw = web_sys::WebSocket::new(&url).unwrap();
+    let opened = Rc::new(RefCell::new(false));
+    let flag = opened.clone();
+    let onopen = wasm_bindgen::closure::Closure::<dyn FnMut()>::new(move || *flag.borrow_mut() = true);
+    raw.set_onopen(Some(onopen.as_ref().unchecked_ref()));
+    wait_for("raw socket", || *opened.borrow()).await;
+    let seen = lb.0.borrow().len();
+    raw.send_with_u8_array(&[0xFC, 0x00, 0x05, b'{', b'"', b'k', b'"', b'}']).unwrap();
+    raw.send_with_u8_array(&[1, 2, 3]).unwrap();
+    wait_for("two notices", || lb.count(|x| matches!(x, Action::Notice(_))) >= 2).await;
+    assert!(lb.0.borrow()[seen..].iter().all(|x| matches!(x, Action::Notice(_))));
+
+    // Cancel mid-transfer: B marks the message failed.
+    let huge = vec![7u8; 16 << 20];
+    let big2 = Rc::new(media::prepare(file("again.bin", &huge, ""), 12, 1 << 30).await);
+    let id2 = a.send("ann", String::new(), &[big2]).unwrap();
+    wait_for("B starts", || lb.position(|x| matches!(x, Action::Started { header, .. } if header.id == id2)).is_some()).await;
+    a.cancel(id2);
+    wait_for("B sees the cancel", || lb.position(|x| matches!(x, Action::Cancelled { id } if *id == id2)).is_some()).await;
+    assert!(lb.completed(id2).is_none());
+    raw.close().unwrap();
+    a.close();
+    b.close();
+}
