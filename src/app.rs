@@ -36,7 +36,9 @@ fn problem(drafts: &[Rc<Prepared>], name: Option<&str>) -> Option<String> {
                     p.name
                 ));
             }
-            Prep::Rejected(reason) => return Some(format!("{}: {reason}. Remove it to send.", p.name)),
+            Prep::Rejected(reason) => {
+                return Some(format!("{}: {reason}. Remove it to send.", p.name));
+            }
             _ => {}
         }
     }
@@ -99,7 +101,9 @@ pub fn app(props: &AppProps) -> Html {
         let name = name.clone();
         let chat = chat.dispatcher();
         Callback::from(move |text: String| {
-            let (Some(c), Some(from)) = (client.as_ref(), name.as_deref()) else { return };
+            let (Some(c), Some(from)) = (client.as_ref(), name.as_deref()) else {
+                return;
+            };
             match c.send(from, text, &drafts.items) {
                 Ok(_) => drafts.dispatch(DraftAction::Clear),
                 Err(e) => chat.dispatch(Action::Notice(format!("not sent: {e}"))),

@@ -2,8 +2,8 @@
 //! few DOM calls components need (so they never touch `web_sys` themselves).
 
 use gloo::storage::{LocalStorage, Storage};
-use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
+use wasm_bindgen::prelude::*;
 use yew::{AppHandle, NodeRef};
 
 use crate::app::{App, AppProps};
@@ -32,7 +32,11 @@ fn window() -> Result<web_sys::Window, AppError> {
 /// Same origin `/ws/chat/<room>/`, `wss:` on an https page.
 pub fn same_origin_ws(room: &str) -> Result<String, AppError> {
     let location = window()?.location();
-    let scheme = if location.protocol()? == "https:" { "wss" } else { "ws" };
+    let scheme = if location.protocol()? == "https:" {
+        "wss"
+    } else {
+        "ws"
+    };
     let room = String::from(js_sys::encode_uri_component(room));
     Ok(format!("{scheme}://{}/ws/chat/{room}/", location.host()?))
 }
@@ -46,7 +50,8 @@ fn ws_url(ws: Option<String>, room: &str) -> Result<String, AppError> {
 }
 
 fn clean_name(name: Option<String>) -> Option<String> {
-    name.map(|n| n.trim().chars().take(40).collect::<String>()).filter(|n| !n.is_empty())
+    name.map(|n| n.trim().chars().take(40).collect::<String>())
+        .filter(|n| !n.is_empty())
 }
 
 pub fn stored_name() -> Option<String> {
@@ -62,27 +67,44 @@ pub fn store_name(name: &str) {
 pub fn config_from_page() -> Result<Config, AppError> {
     let search = window()?.location().search()?;
     let params = web_sys::UrlSearchParams::new_with_str(&search)?;
-    let room = params.get("room").filter(|r| !r.is_empty()).unwrap_or_else(|| DEFAULT_ROOM.into());
+    let room = params
+        .get("room")
+        .filter(|r| !r.is_empty())
+        .unwrap_or_else(|| DEFAULT_ROOM.into());
     let name = clean_name(params.get("name")).or_else(stored_name);
     let frame_budget = params
         .get("budget")
         .and_then(|b| b.parse().ok())
         .unwrap_or(framechat_wire::DEFAULT_FRAME_BUDGET);
-    let max_file_size = params.get("maxFileSize").and_then(|b| b.parse().ok()).unwrap_or(DEFAULT_MAX_FILE_SIZE);
-    Ok(Config { ws_url: ws_url(params.get("ws"), &room)?, room, name, frame_budget, max_file_size })
+    let max_file_size = params
+        .get("maxFileSize")
+        .and_then(|b| b.parse().ok())
+        .unwrap_or(DEFAULT_MAX_FILE_SIZE);
+    Ok(Config {
+        ws_url: ws_url(params.get("ws"), &room)?,
+        room,
+        name,
+        frame_budget,
+        max_file_size,
+    })
 }
 
 fn get(options: &JsValue, key: &str) -> Option<JsValue> {
     if !options.is_object() {
         return None;
     }
-    js_sys::Reflect::get(options, &JsValue::from_str(key)).ok().filter(|v| !v.is_undefined() && !v.is_null())
+    js_sys::Reflect::get(options, &JsValue::from_str(key))
+        .ok()
+        .filter(|v| !v.is_undefined() && !v.is_null())
 }
 
 fn get_string(options: &JsValue, key: &str) -> Result<Option<String>, AppError> {
     match get(options, key) {
         None => Ok(None),
-        Some(v) => v.as_string().map(Some).ok_or_else(|| AppError::Config(format!("{key} must be a string"))),
+        Some(v) => v
+            .as_string()
+            .map(Some)
+            .ok_or_else(|| AppError::Config(format!("{key} must be a string"))),
     }
 }
 
@@ -98,14 +120,24 @@ fn get_number(options: &JsValue, key: &str) -> Result<Option<f64>, AppError> {
 
 /// Configuration from `mount` options `{ ws, room, name, frameBudget, maxFileSize }`.
 pub fn config_from_options(options: &JsValue) -> Result<Config, AppError> {
-    let room = get_string(options, "room")?.filter(|r| !r.is_empty()).unwrap_or_else(|| DEFAULT_ROOM.into());
+    let room = get_string(options, "room")?
+        .filter(|r| !r.is_empty())
+        .unwrap_or_else(|| DEFAULT_ROOM.into());
     let name = clean_name(get_string(options, "name")?).or_else(stored_name);
-    let frame_budget = get_number(options, "frameBudget")?.map_or(framechat_wire::DEFAULT_FRAME_BUDGET, |n| n as usize);
+    let frame_budget = get_number(options, "frameBudget")?
+        .map_or(framechat_wire::DEFAULT_FRAME_BUDGET, |n| n as usize);
     if frame_budget < 1024 {
         return Err(AppError::Config("frameBudget must be at least 1024".into()));
     }
-    let max_file_size = get_number(options, "maxFileSize")?.map_or(DEFAULT_MAX_FILE_SIZE, |n| n as u64);
-    Ok(Config { ws_url: ws_url(get_string(options, "ws")?, &room)?, room, name, frame_budget, max_file_size })
+    let max_file_size =
+        get_number(options, "maxFileSize")?.map_or(DEFAULT_MAX_FILE_SIZE, |n| n as u64);
+    Ok(Config {
+        ws_url: ws_url(get_string(options, "ws")?, &room)?,
+        room,
+        name,
+        frame_budget,
+        max_file_size,
+    })
 }
 
 /// A mounted chat; `unmount()` closes the socket and revokes every object URL.
@@ -126,8 +158,11 @@ impl Handle {
 /// Mount the chat into `element`. Options: `{ ws, room, name, frameBudget, maxFileSize }`, all optional.
 #[wasm_bindgen]
 pub fn mount(element: web_sys::Element, options: JsValue) -> Result<Handle, JsValue> {
-    let config = config_from_options(&options).map_err(|e| JsValue::from(js_sys::Error::new(&e.to_string())))?;
-    Ok(Handle { app: Some(render(element, config)) })
+    let config = config_from_options(&options)
+        .map_err(|e| JsValue::from(js_sys::Error::new(&e.to_string())))?;
+    Ok(Handle {
+        app: Some(render(element, config)),
+    })
 }
 
 fn render(element: web_sys::Element, config: Config) -> AppHandle<App> {
@@ -139,7 +174,11 @@ fn render(element: web_sys::Element, config: Config) -> AppHandle<App> {
 pub fn copy_stats() -> JsValue {
     let s = crate::media::copy_stats();
     let o = js_sys::Object::new();
-    for (k, v) in [("intoWasm", s.into_wasm), ("outOfWasm", s.out_of_wasm), ("liveUrls", s.live_urls)] {
+    for (k, v) in [
+        ("intoWasm", s.into_wasm),
+        ("outOfWasm", s.out_of_wasm),
+        ("liveUrls", s.live_urls),
+    ] {
         // Setting a plain property on a fresh object cannot fail.
         let _ = js_sys::Reflect::set(&o, &k.into(), &JsValue::from_f64(v as f64));
     }
@@ -148,7 +187,9 @@ pub fn copy_stats() -> JsValue {
 
 /// The standalone page: render into `#framechat-app` if the page has one.
 pub fn start_standalone() {
-    let Some(root) = web_sys::window().and_then(|w| w.document()).and_then(|d| d.get_element_by_id(STANDALONE_ROOT))
+    let Some(root) = web_sys::window()
+        .and_then(|w| w.document())
+        .and_then(|d| d.get_element_by_id(STANDALONE_ROOT))
     else {
         return;
     };

@@ -48,7 +48,10 @@ pub(crate) fn count_out(n: u64) {
 
 /// Formats the browser renders that the scrubber knows; everything else is a download.
 fn renderable(mime: &str) -> bool {
-    matches!(mime, "image/jpeg" | "image/png" | "image/gif" | "image/webp" | "image/avif")
+    matches!(
+        mime,
+        "image/jpeg" | "image/png" | "image/gif" | "image/webp" | "image/avif"
+    )
 }
 
 /// An object URL that counts itself, so tests can see that URLs are revoked.
@@ -89,12 +92,18 @@ impl From<web_sys::File> for Picked {
 
 fn from_list(list: Option<web_sys::FileList>) -> Vec<Picked> {
     let Some(list) = list else { return Vec::new() };
-    (0..list.length()).filter_map(|i| list.get(i)).map(Picked::from).collect()
+    (0..list.length())
+        .filter_map(|i| list.get(i))
+        .map(Picked::from)
+        .collect()
 }
 
 /// Files of an `<input type=file>` change; clears the input so the same file can be picked again.
 pub fn files_from_input(e: &web_sys::Event) -> Vec<Picked> {
-    let Some(input) = e.target().and_then(|t| t.dyn_into::<web_sys::HtmlInputElement>().ok()) else {
+    let Some(input) = e
+        .target()
+        .and_then(|t| t.dyn_into::<web_sys::HtmlInputElement>().ok())
+    else {
         return Vec::new();
     };
     let files = from_list(input.files());
@@ -108,13 +117,17 @@ pub fn files_from_drop(e: &web_sys::DragEvent) -> Vec<Picked> {
 
 /// Files pasted from the clipboard (yew hands paste over as a plain `Event`).
 pub fn files_from_paste(e: &web_sys::Event) -> Vec<Picked> {
-    let Some(e) = e.dyn_ref::<web_sys::ClipboardEvent>() else { return Vec::new() };
+    let Some(e) = e.dyn_ref::<web_sys::ClipboardEvent>() else {
+        return Vec::new();
+    };
     from_list(e.clipboard_data().and_then(|d| d.files()))
 }
 
 /// Whether a drag carries files (to highlight the drop zone).
 pub fn drag_has_files(e: &web_sys::DragEvent) -> bool {
-    e.data_transfer().map(|d| d.types().includes(&"Files".into(), 0)).unwrap_or(false)
+    e.data_transfer()
+        .map(|d| d.types().includes(&"Files".into(), 0))
+        .unwrap_or(false)
 }
 
 /// What the composer knows about one attachment.
@@ -122,11 +135,17 @@ pub fn drag_has_files(e: &web_sys::DragEvent) -> bool {
 pub enum Prep {
     Reading,
     /// An image, scrubbed: these category codes were removed.
-    Clean { removed: Vec<String>, removed_bytes: u64 },
+    Clean {
+        removed: Vec<String>,
+        removed_bytes: u64,
+    },
     /// Not an image format we scrub: sent as a plain file.
     Plain,
     /// Magic bytes say image, but the scrubber could not parse it. Sent only if `allowed`.
-    Unscrubbable { reason: String, allowed: bool },
+    Unscrubbable {
+        reason: String,
+        allowed: bool,
+    },
     /// Cannot be sent (too large, unreadable).
     Rejected(String),
 }
@@ -234,15 +253,23 @@ pub async fn prepare(file: Picked, key: u32, max_size: u64) -> Prepared {
 async fn prepare_inner(file: &Picked, p: &mut Prepared, max_size: u64) -> Result<(), AppError> {
     let size = file.size();
     if size > max_size {
-        return Err(AppError::TooLarge { size, max: max_size });
+        return Err(AppError::TooLarge {
+            size,
+            max: max_size,
+        });
     }
-    let head = gloo::file::futures::read_as_bytes(&file.0.slice(0, 32)).await.map_err(read_err)?;
+    let head = gloo::file::futures::read_as_bytes(&file.0.slice(0, 32))
+        .await
+        .map_err(read_err)?;
     count_in(head.len() as u64);
     let declared = file.0.raw_mime_type();
     let Some(sniffed) = sniff_mime(&head) else {
-        return Ok(plain(file, p, declared));
+        plain(file, p, declared);
+        return Ok(());
     };
-    let bytes = gloo::file::futures::read_as_bytes(&file.0).await.map_err(read_err)?;
+    let bytes = gloo::file::futures::read_as_bytes(&file.0)
+        .await
+        .map_err(read_err)?;
     count_in(bytes.len() as u64);
     match scrub(&bytes) {
         Ok(clean) => {
@@ -257,19 +284,30 @@ async fn prepare_inner(file: &Picked, p: &mut Prepared, max_size: u64) -> Result
             p.width = width;
             p.height = height;
             p.prep = Prep::Clean {
-                removed: clean.report.removed.iter().map(|c| c.code().to_string()).collect(),
+                removed: clean
+                    .report
+                    .removed
+                    .iter()
+                    .map(|c| c.code().to_string())
+                    .collect(),
                 removed_bytes: clean.report.removed_bytes,
             };
             Ok(())
         }
-        Err(ScrubError::NotAnImage) => Ok(plain(file, p, declared)),
+        Err(ScrubError::NotAnImage) => {
+            plain(file, p, declared);
+            Ok(())
+        }
         Err(e) => {
             // It IS an image we could not clean: keep the original, but never send it silently.
             let original = Blob::from(file.0.clone());
             p.media = Some(media_for(original.clone(), false));
             p.body = Some(original);
             p.mime = sniffed.to_string();
-            p.prep = Prep::Unscrubbable { reason: e.to_string(), allowed: false };
+            p.prep = Prep::Unscrubbable {
+                reason: e.to_string(),
+                allowed: false,
+            };
             Ok(())
         }
     }
@@ -279,7 +317,11 @@ fn plain(file: &Picked, p: &mut Prepared, declared: String) {
     let blob = Blob::from(file.0.clone());
     p.media = Some(media_for(blob.clone(), false));
     p.body = Some(blob);
-    p.mime = if declared.is_empty() { "application/octet-stream".into() } else { declared };
+    p.mime = if declared.is_empty() {
+        "application/octet-stream".into()
+    } else {
+        declared
+    };
     p.prep = Prep::Plain;
 }
 
@@ -366,7 +408,9 @@ pub fn received_media(files: &[Attachment], parts: &[JsPart]) -> Vec<Option<Medi
 fn first_bytes(seq: &js_sys::Array, n: u32) -> Vec<u8> {
     let mut out = Vec::with_capacity(n as usize);
     for v in seq.iter() {
-        let Ok(arr) = v.dyn_into::<js_sys::Uint8Array>() else { break };
+        let Ok(arr) = v.dyn_into::<js_sys::Uint8Array>() else {
+            break;
+        };
         let want = n.saturating_sub(out.len() as u32).min(arr.length());
         if want == 0 {
             break;

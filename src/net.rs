@@ -16,8 +16,8 @@ use std::collections::{HashSet, VecDeque};
 use std::rc::{Rc, Weak};
 
 use framechat_wire::{
-    CancelHeader, Event, Header, Limits, MessageHeader, PlannedFrame, Reassembler, Uuid, decode_header, header_end,
-    plan, write_frame,
+    CancelHeader, Event, Header, Limits, MessageHeader, PlannedFrame, Reassembler, Uuid,
+    decode_header, header_end, plan, write_frame,
 };
 use gloo::events::EventListener;
 use gloo::timers::callback::{Interval, Timeout};
@@ -57,7 +57,9 @@ pub fn now_ms() -> u64 {
 pub fn new_id() -> Result<Uuid, AppError> {
     let mut random = [0u8; 10];
     let window = web_sys::window().ok_or_else(|| AppError::Js("no window".into()))?;
-    window.crypto()?.get_random_values_with_u8_array(&mut random)?;
+    window
+        .crypto()?
+        .get_random_values_with_u8_array(&mut random)?;
     Ok(uuid::Builder::from_unix_timestamp_millis(now_ms(), &random).into_uuid())
 }
 
@@ -166,7 +168,10 @@ impl PartialEq for Client {
 impl Client {
     /// Start connecting; every change is reported through `dispatch`.
     pub fn connect(cfg: NetConfig, dispatch: Callback<Action>) -> Client {
-        let limits = Limits { max_message_bytes: cfg.max_message_bytes, ..Limits::default() };
+        let limits = Limits {
+            max_message_bytes: cfg.max_message_bytes,
+            ..Limits::default()
+        };
         let inner = Rc::new(RefCell::new(Inner {
             cfg,
             dispatch,
@@ -224,17 +229,33 @@ impl Client {
         let frames = plan(&header, budget)?;
         let mut bodies = Vec::with_capacity(files.len());
         for f in files {
-            bodies.push(f.body().ok_or_else(|| AppError::Encode(format!("{} is not ready", f.name)))?);
+            bodies.push(
+                f.body()
+                    .ok_or_else(|| AppError::Encode(format!("{} is not ready", f.name)))?,
+            );
         }
         let sizes: Vec<u64> = header.files.iter().map(|a| a.size).collect();
         let total = sizes.iter().sum();
         let media = files.iter().map(|f| f.media.clone()).collect();
-        let msg = OutMsg { id, frames, files: bodies, sizes, total, next: 0, started: false, from: from.to_string() };
+        let msg = OutMsg {
+            id,
+            frames,
+            files: bodies,
+            sizes,
+            total,
+            next: 0,
+            started: false,
+            from: from.to_string(),
+        };
         {
             let mut i = self.inner.borrow_mut();
             i.own.insert(id);
             let queued = !i.open;
-            i.actions.push(Action::Local { header, media, queued });
+            i.actions.push(Action::Local {
+                header,
+                media,
+                queued,
+            });
             if files.is_empty() {
                 i.urgent.push_back(Urgent::Text(msg));
             } else {
@@ -252,14 +273,21 @@ impl Client {
             let mut found = None;
             if let Some(pos) = i.bulk.iter().position(|m| m.id == id) {
                 found = i.bulk.remove(pos);
-            } else if let Some(pos) = i.urgent.iter().position(|u| matches!(u, Urgent::Text(m) if m.id == id)) {
+            } else if let Some(pos) = i
+                .urgent
+                .iter()
+                .position(|u| matches!(u, Urgent::Text(m) if m.id == id))
+            {
                 if let Some(Urgent::Text(m)) = i.urgent.remove(pos) {
                     found = Some(m);
                 }
             }
             let Some(m) = found else { return };
             if m.started {
-                i.urgent.push_back(Urgent::Cancel(CancelHeader { id, from: m.from.clone() }));
+                i.urgent.push_back(Urgent::Cancel(CancelHeader {
+                    id,
+                    from: m.from.clone(),
+                }));
             }
             i.actions.push(Action::Cancelled { id });
         }
@@ -281,7 +309,11 @@ impl Client {
 
     /// Bytes waiting in the socket's send buffer (tests and diagnostics).
     pub fn buffered_amount(&self) -> u32 {
-        self.inner.borrow().socket.as_ref().map_or(0, |s| s.ws.buffered_amount())
+        self.inner
+            .borrow()
+            .socket
+            .as_ref()
+            .map_or(0, |s| s.ws.buffered_amount())
     }
 }
 
@@ -312,7 +344,11 @@ fn open_socket(rc: &Rc<RefCell<Inner>>) {
         }
         i.reconnect = None;
         i.socket = None;
-        let conn = if i.attempt == 0 { Conn::Connecting } else { i.lost_conn() };
+        let conn = if i.attempt == 0 {
+            Conn::Connecting
+        } else {
+            i.lost_conn()
+        };
         i.actions.push(Action::Conn(conn));
         match make_socket(rc, &i.cfg.url) {
             Ok(s) => i.socket = Some(s),
@@ -348,7 +384,9 @@ fn make_socket(rc: &Rc<RefCell<Inner>>, url: &str) -> Result<Socket, AppError> {
         let data = ev.data();
         with(&weak, |i| match data.dyn_into::<ArrayBuffer>() {
             Ok(buf) => i.on_frame(&Uint8Array::new(&buf)),
-            Err(_) => i.actions.push(Action::Notice("ignored a text message (not a framechat frame)".into())),
+            Err(_) => i.actions.push(Action::Notice(
+                "ignored a text message (not a framechat frame)".into(),
+            )),
         });
     });
     let weak = Rc::downgrade(rc);
@@ -360,7 +398,12 @@ fn make_socket(rc: &Rc<RefCell<Inner>>, url: &str) -> Result<Socket, AppError> {
     ws.set_onopen(Some(on_open.as_ref().unchecked_ref()));
     ws.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
     ws.set_onclose(Some(on_close.as_ref().unchecked_ref()));
-    Ok(Socket { ws, _on_open: on_open, _on_message: on_message, _on_close: on_close })
+    Ok(Socket {
+        ws,
+        _on_open: on_open,
+        _on_message: on_message,
+        _on_close: on_close,
+    })
 }
 
 fn on_closed(rc: &Rc<RefCell<Inner>>) {
@@ -414,8 +457,16 @@ fn pump(rc: &Rc<RefCell<Inner>>) {
 
 impl Inner {
     fn lost_conn(&self) -> Conn {
-        let online = web_sys::window().map(|w| w.navigator().on_line()).unwrap_or(true);
-        if !online || self.attempt >= OFFLINE_AFTER { Conn::Offline } else { Conn::Reconnecting { attempt: self.attempt } }
+        let online = web_sys::window()
+            .map(|w| w.navigator().on_line())
+            .unwrap_or(true);
+        if !online || self.attempt >= OFFLINE_AFTER {
+            Conn::Offline
+        } else {
+            Conn::Reconnecting {
+                attempt: self.attempt,
+            }
+        }
     }
 
     /// After a lost connection: everything not confirmed goes back, in order, to be re-sent whole.
@@ -424,7 +475,11 @@ impl Inner {
         let mut files = Vec::new();
         for mut m in self.unconfirmed.drain(..) {
             m.next = 0;
-            if m.total == 0 { texts.push(m) } else { files.push(m) }
+            if m.total == 0 {
+                texts.push(m)
+            } else {
+                files.push(m)
+            }
         }
         if let Some(front) = self.bulk.front_mut() {
             front.next = 0;
@@ -438,7 +493,13 @@ impl Inner {
         let ids: Vec<Uuid> = self
             .urgent
             .iter()
-            .filter_map(|u| if let Urgent::Text(m) = u { Some(m.id) } else { None })
+            .filter_map(|u| {
+                if let Urgent::Text(m) = u {
+                    Some(m.id)
+                } else {
+                    None
+                }
+            })
             .chain(self.bulk.iter().map(|m| m.id))
             .collect();
         for id in ids {
@@ -448,7 +509,9 @@ impl Inner {
 
     /// One pass; returns whether to try again shortly.
     fn pump_once(&mut self) -> Result<bool, AppError> {
-        let Some(ws) = self.socket.as_ref().map(|s| s.ws.clone()) else { return Ok(false) };
+        let Some(ws) = self.socket.as_ref().map(|s| s.ws.clone()) else {
+            return Ok(false);
+        };
         if !self.open || ws.ready_state() != WebSocket::OPEN {
             return Ok(false);
         }
@@ -473,11 +536,20 @@ impl Inner {
                 continue;
             }
             let buffered = ws.buffered_amount();
-            let Some(m) = self.bulk.front_mut() else { break };
+            let Some(m) = self.bulk.front_mut() else {
+                break;
+            };
             if buffered >= WATERMARK {
-                let handed = m.frames.get(m.next.wrapping_sub(1)).map_or(0, |f| f.range.end);
+                let handed = m
+                    .frames
+                    .get(m.next.wrapping_sub(1))
+                    .map_or(0, |f| f.range.end);
                 let sent = handed.saturating_sub(u64::from(buffered));
-                self.actions.push(Action::SendProgress { id: m.id, sent, total: m.total });
+                self.actions.push(Action::SendProgress {
+                    id: m.id,
+                    sent,
+                    total: m.total,
+                });
                 return Ok(true);
             }
             let Some(frame) = m.frames.get(m.next) else {
@@ -491,7 +563,11 @@ impl Inner {
             m.started = true;
             let handed = frame.range.end;
             let sent = handed.saturating_sub(u64::from(ws.buffered_amount()));
-            self.actions.push(Action::SendProgress { id: m.id, sent, total: m.total });
+            self.actions.push(Action::SendProgress {
+                id: m.id,
+                sent,
+                total: m.total,
+            });
             if m.next == m.frames.len() {
                 if let Some(done) = self.bulk.pop_front() {
                     self.unconfirmed.push(done);
@@ -504,14 +580,22 @@ impl Inner {
         }
         if ws.buffered_amount() == 0 {
             for m in self.unconfirmed.drain(..) {
-                self.actions.push(Action::SendProgress { id: m.id, sent: m.total, total: m.total });
+                self.actions.push(Action::SendProgress {
+                    id: m.id,
+                    sent: m.total,
+                    total: m.total,
+                });
                 self.actions.push(Action::Sent { id: m.id });
             }
             Ok(false)
         } else {
             if let Some(m) = self.unconfirmed.last() {
                 let sent = m.total.saturating_sub(u64::from(ws.buffered_amount()));
-                self.actions.push(Action::SendProgress { id: m.id, sent, total: m.total });
+                self.actions.push(Action::SendProgress {
+                    id: m.id,
+                    sent,
+                    total: m.total,
+                });
             }
             Ok(true)
         }
@@ -522,18 +606,23 @@ impl Inner {
         let len = frame.length();
         let mut prefix = [0u8; 3];
         if len < 3 {
-            self.actions.push(Action::Notice(format!("ignored a {len}-byte frame that could not be decoded")));
+            self.actions.push(Action::Notice(format!(
+                "ignored a {len}-byte frame that could not be decoded"
+            )));
             return;
         }
         frame.subarray(0, 3).copy_to(&mut prefix);
         let end = match header_end(&prefix).map(u32::try_from) {
             Ok(Ok(end)) if end <= len => end,
             Ok(_) => {
-                self.actions.push(Action::Notice("ignored a truncated frame".into()));
+                self.actions
+                    .push(Action::Notice("ignored a truncated frame".into()));
                 return;
             }
             Err(e) => {
-                self.actions.push(Action::Notice(format!("ignored a frame that could not be decoded: {e}")));
+                self.actions.push(Action::Notice(format!(
+                    "ignored a frame that could not be decoded: {e}"
+                )));
                 return;
             }
         };
@@ -542,7 +631,9 @@ impl Inner {
         let (header, at) = match decode_header(&head) {
             Ok(ok) => ok,
             Err(e) => {
-                self.actions.push(Action::Notice(format!("ignored a frame that could not be decoded: {e}")));
+                self.actions.push(Action::Notice(format!(
+                    "ignored a frame that could not be decoded: {e}"
+                )));
                 return;
             }
         };
@@ -561,12 +652,28 @@ impl Inner {
         }
         let payload = JsPart(frame.subarray(at, len));
         match self.reasm.push(header, payload, now) {
-            Ok(Event::Started { header, received, total }) => {
+            Ok(Event::Started {
+                header,
+                received,
+                total,
+            }) => {
                 self.active.insert(header.id);
-                self.actions.push(Action::Started { header, received, total });
+                self.actions.push(Action::Started {
+                    header,
+                    received,
+                    total,
+                });
             }
-            Ok(Event::Progress { key, received, total }) => {
-                self.actions.push(Action::Progress { id: key.id, received, total });
+            Ok(Event::Progress {
+                key,
+                received,
+                total,
+            }) => {
+                self.actions.push(Action::Progress {
+                    id: key.id,
+                    received,
+                    total,
+                });
             }
             Ok(Event::Complete { header, parts }) => {
                 self.active.remove(&header.id);
@@ -580,15 +687,22 @@ impl Inner {
             }
             Err(e) => match e.key() {
                 Some(key) if self.active.remove(&key.id) => {
-                    self.actions.push(Action::Failed { id: key.id, reason: e.to_string() });
+                    self.actions.push(Action::Failed {
+                        id: key.id,
+                        reason: e.to_string(),
+                    });
                 }
                 Some(key) => {
                     if !self.noticed.contains(&key.id) {
                         self.noticed.insert(key.id);
-                        self.actions.push(Action::Notice(format!("ignored part of a message from {from}: {e}")));
+                        self.actions.push(Action::Notice(format!(
+                            "ignored part of a message from {from}: {e}"
+                        )));
                     }
                 }
-                None => self.actions.push(Action::Notice(format!("ignored a frame: {e}"))),
+                None => self
+                    .actions
+                    .push(Action::Notice(format!("ignored a frame: {e}"))),
             },
         }
     }
@@ -596,7 +710,10 @@ impl Inner {
     /// Our own frame came back (servers that echo): it proves delivery of a finished message.
     fn on_echo(&mut self, header: &Header, id: Uuid) {
         let last = match header {
-            Header::Msg(_) => self.unconfirmed.iter().any(|m| m.id == id && m.frames.len() == 1),
+            Header::Msg(_) => self
+                .unconfirmed
+                .iter()
+                .any(|m| m.id == id && m.frames.len() == 1),
             Header::Chunk(c) => c.last,
             Header::Cancel(_) => false,
         };
@@ -605,7 +722,11 @@ impl Inner {
         }
         if let Some(pos) = self.unconfirmed.iter().position(|m| m.id == id) {
             let m = self.unconfirmed.remove(pos);
-            self.actions.push(Action::SendProgress { id, sent: m.total, total: m.total });
+            self.actions.push(Action::SendProgress {
+                id,
+                sent: m.total,
+                total: m.total,
+            });
             self.actions.push(Action::Sent { id });
         }
     }
@@ -613,7 +734,10 @@ impl Inner {
     fn expire(&mut self) {
         for key in self.reasm.expire(now_ms()) {
             if self.active.remove(&key.id) {
-                self.actions.push(Action::Failed { id: key.id, reason: "the transfer stalled".into() });
+                self.actions.push(Action::Failed {
+                    id: key.id,
+                    reason: "the transfer stalled".into(),
+                });
             }
         }
     }
@@ -624,9 +748,12 @@ impl Inner {
 /// `write_frame` checks the payload against the header, so it cannot write a chunk's header
 /// without its bytes; this writes the same layout: magic, u16 BE header length, JSON.
 pub fn encode_header(header: &Header) -> Result<Vec<u8>, AppError> {
-    header.validate().map_err(|e| AppError::Encode(e.to_string()))?;
+    header
+        .validate()
+        .map_err(|e| AppError::Encode(e.to_string()))?;
     let json = serde_json::to_vec(header).map_err(|e| AppError::Encode(e.to_string()))?;
-    let len = u16::try_from(json.len()).map_err(|_| AppError::Encode(format!("header of {} bytes", json.len())))?;
+    let len = u16::try_from(json.len())
+        .map_err(|_| AppError::Encode(format!("header of {} bytes", json.len())))?;
     let mut out = Vec::with_capacity(framechat_wire::PREFIX_LEN + json.len());
     out.push(framechat_wire::MAGIC);
     out.extend_from_slice(&len.to_be_bytes());
@@ -635,7 +762,12 @@ pub fn encode_header(header: &Header) -> Result<Vec<u8>, AppError> {
 }
 
 /// Hand one planned frame to the socket: header bytes from WASM, payload as Blob slices.
-fn send_frame(ws: &WebSocket, frame: &PlannedFrame, files: &[web_sys::Blob], sizes: &[u64]) -> Result<(), AppError> {
+fn send_frame(
+    ws: &WebSocket,
+    frame: &PlannedFrame,
+    files: &[web_sys::Blob],
+    sizes: &[u64],
+) -> Result<(), AppError> {
     let head = encode_header(&frame.header)?;
     count_out(head.len() as u64);
     if frame.range.is_empty() {
@@ -651,7 +783,8 @@ fn send_frame(ws: &WebSocket, frame: &PlannedFrame, files: &[web_sys::Blob], siz
         let a = frame.range.start.max(start);
         let b = frame.range.end.min(end);
         if a < b {
-            let slice: web_sys::Blob = blob.slice_with_f64_and_f64((a - start) as f64, (b - start) as f64)?;
+            let slice: web_sys::Blob =
+                blob.slice_with_f64_and_f64((a - start) as f64, (b - start) as f64)?;
             seq.push(&slice);
         }
     }

@@ -43,7 +43,11 @@ pub struct Media {
 
 impl Media {
     pub fn new(url: String, inline: bool, owner: Rc<dyn Any>) -> Self {
-        Self { url, inline, _owner: owner }
+        Self {
+            url,
+            inline,
+            _owner: owner,
+        }
     }
 }
 
@@ -55,7 +59,10 @@ impl PartialEq for Media {
 
 impl fmt::Debug for Media {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Media").field("url", &self.url).field("inline", &self.inline).finish()
+        f.debug_struct("Media")
+            .field("url", &self.url)
+            .field("inline", &self.inline)
+            .finish()
     }
 }
 
@@ -85,11 +92,17 @@ pub enum Status {
     /// Own message waiting for a connection.
     Queued,
     /// Own message: `sent` bytes of the attachment stream handed to the socket.
-    Sending { sent: u64, total: u64 },
+    Sending {
+        sent: u64,
+        total: u64,
+    },
     /// Own message: all frames handed over (and the buffer drained or the echo seen).
     Sent,
     /// Incoming message still arriving.
-    Receiving { received: u64, total: u64 },
+    Receiving {
+        received: u64,
+        total: u64,
+    },
     /// Incoming message complete.
     Received,
     Failed(String),
@@ -166,7 +179,10 @@ impl Message {
     }
 
     pub fn in_transfer(&self) -> bool {
-        matches!(self.status, Status::Sending { .. } | Status::Receiving { .. } | Status::Queued)
+        matches!(
+            self.status,
+            Status::Sending { .. } | Status::Receiving { .. } | Status::Queued
+        )
     }
 }
 
@@ -174,7 +190,10 @@ impl Message {
 pub enum Entry {
     Message(Rc<Message>),
     /// A small inline note, e.g. a frame that failed to decode.
-    Notice { key: u64, text: String },
+    Notice {
+        key: u64,
+        text: String,
+    },
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -197,24 +216,58 @@ impl Default for ChatState {
 pub enum Action {
     Conn(Conn),
     /// Own message composed; `media` per file (the scrubbed bytes the sender shows).
-    Local { header: MessageHeader, media: Vec<Option<Media>>, queued: bool },
-    SendProgress { id: Uuid, sent: u64, total: u64 },
+    Local {
+        header: MessageHeader,
+        media: Vec<Option<Media>>,
+        queued: bool,
+    },
+    SendProgress {
+        id: Uuid,
+        sent: u64,
+        total: u64,
+    },
     /// Own message fully handed over, or its echo came back.
-    Sent { id: Uuid },
+    Sent {
+        id: Uuid,
+    },
     /// Own message waits again (connection lost before it was confirmed).
-    Requeued { id: Uuid },
+    Requeued {
+        id: Uuid,
+    },
     /// First frame of a chunked message (or its restart after the sender reconnected).
-    Started { header: MessageHeader, received: u64, total: u64 },
-    Progress { id: Uuid, received: u64, total: u64 },
-    Complete { header: MessageHeader, media: Vec<Option<Media>> },
-    Failed { id: Uuid, reason: String },
-    Cancelled { id: Uuid },
+    Started {
+        header: MessageHeader,
+        received: u64,
+        total: u64,
+    },
+    Progress {
+        id: Uuid,
+        received: u64,
+        total: u64,
+    },
+    Complete {
+        header: MessageHeader,
+        media: Vec<Option<Media>>,
+    },
+    Failed {
+        id: Uuid,
+        reason: String,
+    },
+    Cancelled {
+        id: Uuid,
+    },
     Notice(String),
 }
 
 impl ChatState {
     pub fn new(max_entries: usize, max_media: usize) -> Self {
-        Self { conn: Conn::Connecting, entries: Vec::new(), max_entries, max_media, next_notice: 0 }
+        Self {
+            conn: Conn::Connecting,
+            entries: Vec::new(),
+            max_entries,
+            max_media,
+            next_notice: 0,
+        }
     }
 
     pub fn messages(&self) -> impl Iterator<Item = &Message> {
@@ -230,11 +283,16 @@ impl ChatState {
 
     /// Number of attachments currently holding a live media URL.
     pub fn live_media(&self) -> usize {
-        self.messages().flat_map(|m| m.files.iter()).filter(|f| f.media.is_some()).count()
+        self.messages()
+            .flat_map(|m| m.files.iter())
+            .filter(|f| f.media.is_some())
+            .count()
     }
 
     fn position(&self, id: Uuid) -> Option<usize> {
-        self.entries.iter().position(|e| matches!(e, Entry::Message(m) if m.id == id))
+        self.entries
+            .iter()
+            .position(|e| matches!(e, Entry::Message(m) if m.id == id))
     }
 
     fn update(&mut self, id: Uuid, f: impl FnOnce(&mut Message)) {
@@ -288,13 +346,23 @@ impl ChatState {
     pub fn apply(&mut self, action: Action) {
         match action {
             Action::Conn(c) => self.conn = c,
-            Action::Local { header, media, queued } => {
+            Action::Local {
+                header,
+                media,
+                queued,
+            } => {
                 if self.position(header.id).is_some() {
                     return;
                 }
                 let total: u64 = header.files.iter().map(|f| f.size).sum();
-                let status = if queued { Status::Queued } else { Status::Sending { sent: 0, total } };
-                self.push(Entry::Message(Rc::new(message(header, media, true, status))));
+                let status = if queued {
+                    Status::Queued
+                } else {
+                    Status::Sending { sent: 0, total }
+                };
+                self.push(Entry::Message(Rc::new(message(
+                    header, media, true, status,
+                ))));
             }
             Action::SendProgress { id, sent, total } => self.update(id, |m| {
                 if m.mine && matches!(m.status, Status::Queued | Status::Sending { .. }) {
@@ -311,7 +379,11 @@ impl ChatState {
                     m.status = Status::Queued;
                 }
             }),
-            Action::Started { header, received, total } => match self.position(header.id) {
+            Action::Started {
+                header,
+                received,
+                total,
+            } => match self.position(header.id) {
                 // A restart (the sender reconnected and sends again from the start).
                 Some(_) => self.update(header.id, |m| {
                     if !m.mine && matches!(m.status, Status::Receiving { .. } | Status::Failed(_)) {
@@ -321,10 +393,16 @@ impl ChatState {
                 None => {
                     let media = vec![None; header.files.len()];
                     let status = Status::Receiving { received, total };
-                    self.push(Entry::Message(Rc::new(message(header, media, false, status))));
+                    self.push(Entry::Message(Rc::new(message(
+                        header, media, false, status,
+                    ))));
                 }
             },
-            Action::Progress { id, received, total } => self.update(id, |m| {
+            Action::Progress {
+                id,
+                received,
+                total,
+            } => self.update(id, |m| {
                 if matches!(m.status, Status::Receiving { .. }) {
                     m.status = Status::Receiving { received, total };
                 }
@@ -339,7 +417,12 @@ impl ChatState {
                     self.bound_media();
                 }
                 None => {
-                    self.push(Entry::Message(Rc::new(message(header, media, false, Status::Received))));
+                    self.push(Entry::Message(Rc::new(message(
+                        header,
+                        media,
+                        false,
+                        Status::Received,
+                    ))));
                 }
             },
             Action::Failed { id, reason } => self.update(id, |m| {
@@ -361,14 +444,27 @@ impl ChatState {
     }
 }
 
-fn message(header: MessageHeader, media: Vec<Option<Media>>, mine: bool, status: Status) -> Message {
+fn message(
+    header: MessageHeader,
+    media: Vec<Option<Media>>,
+    mine: bool,
+    status: Status,
+) -> Message {
     let mut media = media.into_iter();
     let files = header
         .files
         .iter()
         .map(|a| FileEntry::from_attachment(a, media.next().flatten()))
         .collect();
-    Message { id: header.id, from: header.from, ts: header.ts, text: header.text, mine, files, status }
+    Message {
+        id: header.id,
+        from: header.from,
+        ts: header.ts,
+        text: header.text,
+        mine,
+        files,
+        status,
+    }
 }
 
 impl Reducible for ChatState {
@@ -394,7 +490,11 @@ pub fn human_size(bytes: u64) -> String {
         unit += 1;
     }
     let name = UNITS.get(unit).copied().unwrap_or("TB");
-    if value < 10.0 { format!("{value:.1} {name}") } else { format!("{value:.0} {name}") }
+    if value < 10.0 {
+        format!("{value:.1} {name}")
+    } else {
+        format!("{value:.0} {name}")
+    }
 }
 
 /// "14:05" from unix milliseconds and the local offset in minutes (as JS `getTimezoneOffset`, negated).
@@ -427,7 +527,9 @@ pub fn removed_labels<'a>(codes: impl IntoIterator<Item = &'a String>) -> Vec<&'
 /// A short tag for a file shown as a download ("PDF", "ZIP", "FILE").
 pub fn file_tag(name: &str) -> String {
     match name.rsplit_once('.') {
-        Some((_, ext)) if (1..=4).contains(&ext.len()) && ext.chars().all(|c| c.is_ascii_alphanumeric()) => {
+        Some((_, ext))
+            if (1..=4).contains(&ext.len()) && ext.chars().all(|c| c.is_ascii_alphanumeric()) =>
+        {
             ext.to_ascii_uppercase()
         }
         _ => "FILE".into(),
@@ -455,7 +557,13 @@ mod tests {
     }
 
     fn header(n: u8, files: Vec<Attachment>) -> MessageHeader {
-        MessageHeader { id: id(n), from: "ann".into(), ts: 1_700_000_000_000, text: format!("m{n}"), files }
+        MessageHeader {
+            id: id(n),
+            from: "ann".into(),
+            ts: 1_700_000_000_000,
+            text: format!("m{n}"),
+            files,
+        }
     }
 
     /// Media whose owner counts drops, standing in for an ObjectUrl.
@@ -467,7 +575,11 @@ mod tests {
     }
 
     fn media(n: u32, drops: &Rc<Cell<u32>>) -> Media {
-        Media::new(format!("blob:test/{n}"), true, Rc::new(Counted(drops.clone())))
+        Media::new(
+            format!("blob:test/{n}"),
+            true,
+            Rc::new(Counted(drops.clone())),
+        )
     }
 
     fn reduce(state: Rc<ChatState>, action: Action) -> Rc<ChatState> {
@@ -477,22 +589,45 @@ mod tests {
     #[test]
     fn text_message_arrives_once_even_when_repeated() {
         let mut s = ChatState::default();
-        s.apply(Action::Complete { header: header(1, vec![]), media: vec![] });
-        s.apply(Action::Complete { header: header(1, vec![]), media: vec![] });
+        s.apply(Action::Complete {
+            header: header(1, vec![]),
+            media: vec![],
+        });
+        s.apply(Action::Complete {
+            header: header(1, vec![]),
+            media: vec![],
+        });
         assert_eq!(s.messages().count(), 1);
-        assert_eq!(s.message(id(1)).map(|m| m.status.clone()), Some(Status::Received));
+        assert_eq!(
+            s.message(id(1)).map(|m| m.status.clone()),
+            Some(Status::Received)
+        );
     }
 
     #[test]
     fn own_echo_does_not_duplicate_or_overwrite() {
         let mut s = ChatState::default();
-        s.apply(Action::Local { header: header(1, vec![]), media: vec![], queued: false });
-        s.apply(Action::Complete { header: header(1, vec![]), media: vec![] });
-        s.apply(Action::Started { header: header(1, vec![att("a.jpg", 10)]), received: 1, total: 10 });
+        s.apply(Action::Local {
+            header: header(1, vec![]),
+            media: vec![],
+            queued: false,
+        });
+        s.apply(Action::Complete {
+            header: header(1, vec![]),
+            media: vec![],
+        });
+        s.apply(Action::Started {
+            header: header(1, vec![att("a.jpg", 10)]),
+            received: 1,
+            total: 10,
+        });
         assert_eq!(s.messages().count(), 1);
         let m = s.message(id(1)).cloned();
         assert!(m.as_ref().is_some_and(|m| m.mine));
-        assert_eq!(m.map(|m| m.status), Some(Status::Sending { sent: 0, total: 0 }));
+        assert_eq!(
+            m.map(|m| m.status),
+            Some(Status::Sending { sent: 0, total: 0 })
+        );
     }
 
     #[test]
@@ -500,12 +635,26 @@ mod tests {
         let drops = Rc::new(Cell::new(0));
         let mut s = ChatState::default();
         let h = header(2, vec![att("a.jpg", 100), att("b.jpg", 50)]);
-        s.apply(Action::Started { header: h.clone(), received: 40, total: 150 });
-        s.apply(Action::Progress { id: id(2), received: 120, total: 150 });
+        s.apply(Action::Started {
+            header: h.clone(),
+            received: 40,
+            total: 150,
+        });
+        s.apply(Action::Progress {
+            id: id(2),
+            received: 120,
+            total: 150,
+        });
         let m = s.message(id(2)).cloned();
-        assert_eq!(m.as_ref().and_then(|m| m.file_progress(0)), Some((100, 100)));
+        assert_eq!(
+            m.as_ref().and_then(|m| m.file_progress(0)),
+            Some((100, 100))
+        );
         assert_eq!(m.as_ref().and_then(|m| m.file_progress(1)), Some((20, 50)));
-        s.apply(Action::Complete { header: h, media: vec![Some(media(1, &drops)), Some(media(2, &drops))] });
+        s.apply(Action::Complete {
+            header: h,
+            media: vec![Some(media(1, &drops)), Some(media(2, &drops))],
+        });
         let m = s.message(id(2)).cloned();
         assert_eq!(m.as_ref().map(|m| m.status.clone()), Some(Status::Received));
         assert_eq!(s.live_media(), 2);
@@ -515,65 +664,155 @@ mod tests {
     #[test]
     fn each_frame_is_its_own_action_and_neighbours_survive() {
         let mut s = ChatState::default();
-        s.apply(Action::Started { header: header(1, vec![att("a", 10)]), received: 0, total: 10 });
-        s.apply(Action::Complete { header: header(2, vec![]), media: vec![] });
+        s.apply(Action::Started {
+            header: header(1, vec![att("a", 10)]),
+            received: 0,
+            total: 10,
+        });
+        s.apply(Action::Complete {
+            header: header(2, vec![]),
+            media: vec![],
+        });
         s.apply(Action::Notice("a frame could not be decoded".into()));
-        s.apply(Action::Progress { id: id(1), received: 5, total: 10 });
+        s.apply(Action::Progress {
+            id: id(1),
+            received: 5,
+            total: 10,
+        });
         assert_eq!(s.entries.len(), 3);
         assert_eq!(s.message(id(2)).map(|m| m.text.as_str()), Some("m2"));
-        assert_eq!(s.message(id(1)).map(|m| m.status.clone()), Some(Status::Receiving { received: 5, total: 10 }));
+        assert_eq!(
+            s.message(id(1)).map(|m| m.status.clone()),
+            Some(Status::Receiving {
+                received: 5,
+                total: 10
+            })
+        );
     }
 
     #[test]
     fn restart_after_reconnect_resets_progress_without_duplicate() {
         let mut s = ChatState::default();
         let h = header(3, vec![att("a", 10)]);
-        s.apply(Action::Started { header: h.clone(), received: 0, total: 10 });
-        s.apply(Action::Progress { id: id(3), received: 8, total: 10 });
-        s.apply(Action::Started { header: h, received: 2, total: 10 });
+        s.apply(Action::Started {
+            header: h.clone(),
+            received: 0,
+            total: 10,
+        });
+        s.apply(Action::Progress {
+            id: id(3),
+            received: 8,
+            total: 10,
+        });
+        s.apply(Action::Started {
+            header: h,
+            received: 2,
+            total: 10,
+        });
         assert_eq!(s.messages().count(), 1);
-        assert_eq!(s.message(id(3)).map(|m| m.status.clone()), Some(Status::Receiving { received: 2, total: 10 }));
+        assert_eq!(
+            s.message(id(3)).map(|m| m.status.clone()),
+            Some(Status::Receiving {
+                received: 2,
+                total: 10
+            })
+        );
     }
 
     #[test]
     fn failure_and_cancel_mark_only_that_message() {
         let mut s = ChatState::default();
-        s.apply(Action::Started { header: header(1, vec![att("a", 10)]), received: 0, total: 10 });
-        s.apply(Action::Started { header: header(2, vec![att("b", 10)]), received: 0, total: 10 });
-        s.apply(Action::Complete { header: header(3, vec![]), media: vec![] });
-        s.apply(Action::Failed { id: id(1), reason: "stalled".into() });
+        s.apply(Action::Started {
+            header: header(1, vec![att("a", 10)]),
+            received: 0,
+            total: 10,
+        });
+        s.apply(Action::Started {
+            header: header(2, vec![att("b", 10)]),
+            received: 0,
+            total: 10,
+        });
+        s.apply(Action::Complete {
+            header: header(3, vec![]),
+            media: vec![],
+        });
+        s.apply(Action::Failed {
+            id: id(1),
+            reason: "stalled".into(),
+        });
         s.apply(Action::Cancelled { id: id(2) });
-        s.apply(Action::Failed { id: id(3), reason: "late".into() });
-        assert_eq!(s.message(id(1)).map(|m| m.status.clone()), Some(Status::Failed("stalled".into())));
+        s.apply(Action::Failed {
+            id: id(3),
+            reason: "late".into(),
+        });
+        assert_eq!(
+            s.message(id(1)).map(|m| m.status.clone()),
+            Some(Status::Failed("stalled".into()))
+        );
         assert_eq!(
             s.message(id(2)).map(|m| m.status.clone()),
             Some(Status::Failed("cancelled by the sender".into()))
         );
-        assert_eq!(s.message(id(3)).map(|m| m.status.clone()), Some(Status::Received));
+        assert_eq!(
+            s.message(id(3)).map(|m| m.status.clone()),
+            Some(Status::Received)
+        );
     }
 
     #[test]
     fn own_message_lifecycle() {
         let mut s = ChatState::default();
-        s.apply(Action::Local { header: header(1, vec![att("a", 100)]), media: vec![None], queued: true });
-        assert_eq!(s.message(id(1)).map(|m| m.status.clone()), Some(Status::Queued));
-        s.apply(Action::SendProgress { id: id(1), sent: 60, total: 100 });
+        s.apply(Action::Local {
+            header: header(1, vec![att("a", 100)]),
+            media: vec![None],
+            queued: true,
+        });
+        assert_eq!(
+            s.message(id(1)).map(|m| m.status.clone()),
+            Some(Status::Queued)
+        );
+        s.apply(Action::SendProgress {
+            id: id(1),
+            sent: 60,
+            total: 100,
+        });
         s.apply(Action::Requeued { id: id(1) });
-        assert_eq!(s.message(id(1)).map(|m| m.status.clone()), Some(Status::Queued));
-        s.apply(Action::SendProgress { id: id(1), sent: 100, total: 100 });
+        assert_eq!(
+            s.message(id(1)).map(|m| m.status.clone()),
+            Some(Status::Queued)
+        );
+        s.apply(Action::SendProgress {
+            id: id(1),
+            sent: 100,
+            total: 100,
+        });
         s.apply(Action::Sent { id: id(1) });
         s.apply(Action::Cancelled { id: id(1) });
-        assert_eq!(s.message(id(1)).map(|m| m.status.clone()), Some(Status::Sent));
+        assert_eq!(
+            s.message(id(1)).map(|m| m.status.clone()),
+            Some(Status::Sent)
+        );
     }
 
     #[test]
     fn own_cancel_while_sending() {
         let mut s = ChatState::default();
-        s.apply(Action::Local { header: header(1, vec![att("a", 100)]), media: vec![None], queued: false });
-        s.apply(Action::SendProgress { id: id(1), sent: 30, total: 100 });
+        s.apply(Action::Local {
+            header: header(1, vec![att("a", 100)]),
+            media: vec![None],
+            queued: false,
+        });
+        s.apply(Action::SendProgress {
+            id: id(1),
+            sent: 30,
+            total: 100,
+        });
         s.apply(Action::Cancelled { id: id(1) });
         s.apply(Action::Sent { id: id(1) });
-        assert_eq!(s.message(id(1)).map(|m| m.status.clone()), Some(Status::Cancelled));
+        assert_eq!(
+            s.message(id(1)).map(|m| m.status.clone()),
+            Some(Status::Cancelled)
+        );
     }
 
     #[test]
@@ -582,15 +821,34 @@ mod tests {
         let mut state = Rc::new(ChatState::new(10, 4));
         for n in 0..30u8 {
             let h = header(n, vec![att("a.jpg", 1)]);
-            state = reduce(state, Action::Complete { header: h, media: vec![Some(media(u32::from(n), &drops))] });
+            state = reduce(
+                state,
+                Action::Complete {
+                    header: h,
+                    media: vec![Some(media(u32::from(n), &drops))],
+                },
+            );
         }
         assert_eq!(state.messages().count(), 10);
         assert_eq!(state.live_media(), 4);
         // 30 created, 4 alive: the other 26 owners were dropped (their URLs revoked).
         assert_eq!(drops.get(), 26);
-        let newest: Vec<bool> = state.messages().map(|m| m.files.iter().all(|f| f.media.is_some())).collect();
-        assert_eq!(newest, [false, false, false, false, false, false, true, true, true, true]);
-        assert!(state.messages().take(6).all(|m| m.files.iter().all(|f| f.evicted)));
+        let newest: Vec<bool> = state
+            .messages()
+            .map(|m| m.files.iter().all(|f| f.media.is_some()))
+            .collect();
+        assert_eq!(
+            newest,
+            [
+                false, false, false, false, false, false, true, true, true, true
+            ]
+        );
+        assert!(
+            state
+                .messages()
+                .take(6)
+                .all(|m| m.files.iter().all(|f| f.evicted))
+        );
         drop(state);
         assert_eq!(drops.get(), 30);
     }
@@ -602,7 +860,9 @@ mod tests {
             s.apply(Action::Notice(format!("bad frame {n}")));
         }
         assert_eq!(s.entries.len(), 5);
-        assert!(matches!(s.entries.first(), Some(Entry::Notice { text, .. }) if text == "bad frame 3"));
+        assert!(
+            matches!(s.entries.first(), Some(Entry::Notice { text, .. }) if text == "bad frame 3")
+        );
     }
 
     #[test]
@@ -621,10 +881,21 @@ mod tests {
         assert_eq!(clock(0, 0), "00:00");
         assert_eq!(clock(3_600_000 * 13 + 60_000 * 5, 60), "14:05");
         assert_eq!(clock(0, -30), "23:30");
-        assert_eq!(category_label("device"), "camera make, model and serial number");
+        assert_eq!(
+            category_label("device"),
+            "camera make, model and serial number"
+        );
         assert_eq!(category_label("no-such-code"), "other metadata");
-        let codes = ["location".to_string(), "other".to_string(), "xmp".to_string(), "other".to_string()];
-        assert_eq!(removed_labels(&codes), ["location", "other metadata", "XMP metadata"]);
+        let codes = [
+            "location".to_string(),
+            "other".to_string(),
+            "xmp".to_string(),
+            "other".to_string(),
+        ];
+        assert_eq!(
+            removed_labels(&codes),
+            ["location", "other metadata", "XMP metadata"]
+        );
         assert_eq!(file_tag("report.pdf"), "PDF");
         assert_eq!(file_tag("archive.tar.gz"), "GZ");
         assert_eq!(file_tag("README"), "FILE");

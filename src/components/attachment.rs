@@ -15,7 +15,7 @@ pub struct AttachmentProps {
 }
 
 fn percent(done: u64, total: u64) -> u64 {
-    if total == 0 { 100 } else { done.saturating_mul(100) / total }
+    done.saturating_mul(100).checked_div(total).unwrap_or(100)
 }
 
 /// Largest box an inline image gets, CSS pixels.
@@ -47,11 +47,16 @@ fn progress_bar(name: &str, done: u64, total: u64) -> Html {
 pub fn attachment_view(props: &AttachmentProps) -> Html {
     let file = &props.file;
     let reserved = ratio_style(file);
-    let progress = props.progress.map(|(done, total)| progress_bar(&file.name, done, total));
+    let progress = props
+        .progress
+        .map(|(done, total)| progress_bar(&file.name, done, total));
     match &file.media {
         Some(media) if media.inline => {
             let onclick = {
-                let req = ViewRequest { url: media.url.clone(), alt: file.name.clone() };
+                let req = ViewRequest {
+                    url: media.url.clone(),
+                    alt: file.name.clone(),
+                };
                 let on_open = props.on_open.clone();
                 Callback::from(move |_| on_open.emit(req.clone()))
             };

@@ -53,7 +53,11 @@ pub fn message_view(props: &MessageProps) -> Html {
                 on_open={props.on_open.clone()} />
         }
     };
-    let (images, others): (Vec<_>, Vec<_>) = m.files.iter().enumerate().partition(|(_, f)| shows_as_image(f));
+    let (images, others): (Vec<_>, Vec<_>) = m
+        .files
+        .iter()
+        .enumerate()
+        .partition(|(_, f)| shows_as_image(f));
     let grid = classes!("fc-files", (images.len() > 1).then_some("fc-grid"));
     let cancel = (m.mine && matches!(m.status, Status::Sending { .. } | Status::Queued) && !m.files.is_empty()).then(|| {
         let id = m.id;

@@ -18,16 +18,25 @@ pub struct PendingProps {
 fn describe(prep: &Prep) -> (String, &'static str) {
     match prep {
         Prep::Reading => ("removing metadata…".into(), "fc-note"),
-        Prep::Clean { removed, .. } if removed.is_empty() => ("no metadata found".into(), "fc-note fc-ok"),
+        Prep::Clean { removed, .. } if removed.is_empty() => {
+            ("no metadata found".into(), "fc-note fc-ok")
+        }
         Prep::Clean { removed, .. } => {
             let labels = removed_labels(removed);
             (format!("removed: {}", labels.join(", ")), "fc-note fc-ok")
         }
         Prep::Plain => ("sent as a file".into(), "fc-note"),
-        Prep::Unscrubbable { reason, allowed: false } => {
-            (format!("metadata could not be removed ({reason})"), "fc-note fc-warn")
-        }
-        Prep::Unscrubbable { allowed: true, .. } => ("original will be sent, metadata included".into(), "fc-note fc-warn"),
+        Prep::Unscrubbable {
+            reason,
+            allowed: false,
+        } => (
+            format!("metadata could not be removed ({reason})"),
+            "fc-note fc-warn",
+        ),
+        Prep::Unscrubbable { allowed: true, .. } => (
+            "original will be sent, metadata included".into(),
+            "fc-note fc-warn",
+        ),
         Prep::Rejected(reason) => (reason.clone(), "fc-note fc-error"),
     }
 }
@@ -46,8 +55,12 @@ pub fn pending_card(props: &PendingProps) -> Html {
     };
     let (note, note_class) = describe(&p.prep);
     let preview = match &p.media {
-        Some(m) if m.inline => html! { <img class="fc-pending-thumb" src={m.url.clone()} alt="" /> },
-        _ => html! { <span class="fc-pending-thumb fc-tag" aria-hidden="true">{ file_tag(&p.name) }</span> },
+        Some(m) if m.inline => {
+            html! { <img class="fc-pending-thumb" src={m.url.clone()} alt="" /> }
+        }
+        _ => {
+            html! { <span class="fc-pending-thumb fc-tag" aria-hidden="true">{ file_tag(&p.name) }</span> }
+        }
     };
     let ask = matches!(p.prep, Prep::Unscrubbable { allowed: false, .. });
     html! {
