@@ -1,10 +1,12 @@
-//! Project automation: `cargo xtask setup | run | test | fuzz`.
+//! Project automation: `cargo xtask setup | run | test | bench | fuzz`.
 //!
 //! - `setup` installs what a fresh machine lacks (and skips what is there).
 //! - `run` builds the client, starts the relay serving it, prints the URL.
 //! - `test` runs every test the project has.
+//! - `bench` measures framechat in a real browser and writes target/bench/.
 //! - `fuzz` runs the cargo-fuzz targets for a while.
 
+mod bench;
 mod fuzz;
 mod run;
 mod setup;
@@ -29,6 +31,8 @@ enum Command {
     Run(run::RunArgs),
     /// Run every test: fmt, clippy, native, browser, end-to-end, fuzz seeds.
     Test(test::TestArgs),
+    /// Benchmarks in headless Chromium and of the relay; writes target/bench/.
+    Bench(bench::BenchArgs),
     /// Run the fuzz targets for a while.
     Fuzz(fuzz::FuzzArgs),
 }
@@ -41,6 +45,7 @@ fn main() -> Result<()> {
         }
         Command::Run(args) => run::run(&args),
         Command::Test(args) => test::test(&args),
+        Command::Bench(args) => bench::bench(&args),
         Command::Fuzz(args) => fuzz::fuzz(&args),
     }
 }
