@@ -125,15 +125,41 @@ pub(crate) fn parse(input: &[u8]) -> Result<Jpeg<'_>, ScrubError> {
     })
 }
 
+/// Bytes the fast path of [`scan_end`] looks at in one step.
+const CHUNK: usize = 32;
+
+/// Whether `window` (a chunk and the byte after it) holds an X'FF' followed by anything but
+/// a stuffed zero: written without branches so that it compiles to a few SIMD compares.
+fn suspicious(window: &[u8; CHUNK + 1]) -> bool {
+    let (Some((_, next)), Some((_, this))) = (window.split_first(), window.split_last()) else {
+        return true;
+    };
+    let mut hit = 0u8;
+    for (&a, &b) in this.iter().zip(next) {
+        hit |= u8::from(a == 0xFF) & u8::from(b != 0x00);
+    }
+    hit != 0
+}
+
 /// Where the entropy-coded data starting at `start` ends: at the X'FF' of the first marker
 /// that is neither a stuffed zero nor RSTn.
 ///
 /// T.81 B.1.1.5: "If a X'FF' byte occurs in any entropy-coded segment, it shall be
 /// followed by a 'stuffed' zero byte"; F.1.2.3: RSTn markers sit between restart intervals.
+///
+/// This is the one pass over the image data, so it is built for speed: whole chunks whose
+/// every X'FF' is stuffed are skipped at once, and only a chunk with something else in it
+/// is looked at byte by byte.
 fn scan_end(input: &[u8], start: usize) -> Result<usize, ScrubError> {
     let truncated = || ScrubError::truncated(input.len() as u64 + 2, input.len());
     let mut i = start;
     loop {
+        while let Some(window) = input.get(i..).and_then(|rest| rest.first_chunk()) {
+            if suspicious(window) {
+                break;
+            }
+            i += CHUNK;
+        }
         let rest = input.get(i..).ok_or_else(truncated)?;
         let ff = i
             .checked_add(memchr(0xFF, rest).ok_or_else(truncated)?)
@@ -569,6 +595,32 @@ mod tests {
             "the ICC profile comes in three parts"
         );
         assert_eq!(colour(output).len(), 3);
+    }
+
+    #[test]
+    fn scan_ends_at_the_first_real_marker_wherever_it_falls() {
+        // Entropy-coded data of every length around the fast path's chunk size, with a
+        // stuffed FF00, a restart marker and fill bytes at every offset.
+        for len in 0..100 {
+            for at in 0..len {
+                for special in [&[0xFF, 0x00][..], &[0xFF, 0xD3], &[0xFF, 0xFF, 0xD7]] {
+                    let mut ecs: Vec<u8> = (0..len)
+                        .map(|i| u8::try_from(i * 7 % 251).unwrap())
+                        .collect();
+                    ecs.splice(at..at, special.iter().copied());
+                    let mut file = jpeg(&[SOI, SOF0, "FFDA 0008 01 0100 003F00"]);
+                    file.extend_from_slice(&ecs);
+                    file.extend_from_slice(&hex("FFFF FFD9"));
+                    let parsed = parse(&file).unwrap();
+                    assert_eq!(
+                        parsed.segments.last().unwrap().ecs,
+                        &ecs[..],
+                        "len {len} at {at}"
+                    );
+                    assert!(parsed.trailing.is_empty());
+                }
+            }
+        }
     }
 
     #[test]

@@ -9,6 +9,17 @@
 //! HEIC and AVIF are the exception: their metadata items are overwritten with zeros in place,
 //! so every offset in the file stays valid.
 //!
+//! | format | kept | removed |
+//! |---|---|---|
+//! | JPEG | SOI, APP0 JFIF (without thumbnail), APP2 ICC (all parts), APP14 Adobe, DQT, DHT, DAC, SOFn, DRI, DNL, SOS with its entropy-coded data and RSTn, EOI | APP1 EXIF and XMP, APP13 IPTC, COM, every other APPn (MPF, JUMBF…), bytes after EOI |
+//! | PNG | IHDR, PLTE, IDAT, IEND, tRNS, cHRM, gAMA, iCCP, sBIT, sRGB, cICP, mDCV, cLLI, bKGD, hIST, pHYs, acTL, fcTL, fdAT | eXIf, tEXt, zTXt, iTXt, tIME, unknown ancillary chunks, bytes after IEND |
+//! | WebP | VP8X (flags rewritten), ICCP, ANIM, ANMF (ALPH/VP8/VP8L inside), ALPH, VP8, VP8L | EXIF, XMP, unknown chunks, bytes after the RIFF |
+//! | GIF | header, colour tables, graphic controls, images, NETSCAPE2.0/ANIMEXTS1.0 | comments, plain text, other application extensions (XMP, ICC, IPTC), bytes after the trailer |
+//! | HEIC/AVIF | everything, in place | Exif and XMP items' bytes (zeroed) |
+//!
+//! Orientation survives: when the EXIF Orientation was not 1, JPEG, PNG and WebP outputs
+//! carry a minimal EXIF holding only that tag (HEIF rotates with `irot`, which stays).
+//!
 //! ```
 //! use framechat_scrub::{scrub, Category, Format, ScrubError};
 //!

@@ -90,6 +90,8 @@ pub struct Report {
     /// Height in pixels as stored in the file, before any orientation is applied.
     pub height: Option<u32>,
     /// EXIF Orientation (1..=8) when the input had one; kept in the output when not 1.
+    /// For HEIC and AVIF, the EXIF orientation equivalent to the primary image's `irot`
+    /// and `imir` properties, which is what HEIF readers apply.
     pub orientation: Option<u8>,
     /// What was removed: sorted, without duplicates, empty when the file was clean.
     pub removed: Vec<Category>,

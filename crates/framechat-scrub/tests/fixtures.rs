@@ -147,9 +147,9 @@ fn fixture(name: &str) -> Vec<u8> {
     std::fs::read(fixture_path(name)).unwrap_or_else(|e| panic!("{name}: {e}"))
 }
 
-/// A scratch directory for this test process.
-fn scratch() -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("framechat-scrub-test-{}", std::process::id()));
+/// A scratch directory for one test of this process (tests run in parallel).
+fn scratch(test: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("framechat-scrub-{test}-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     dir
 }
@@ -375,7 +375,7 @@ fn identifying(tags: &BTreeMap<String, Value>) -> Vec<String> {
 
 #[test]
 fn exiftool_finds_nothing_identifying_after_scrubbing() {
-    let dir = scratch();
+    let dir = scratch("exiftool");
     for case in CASES {
         let input = fixture(case.name);
         let before = exiftool(&fixture_path(case.name));
@@ -436,8 +436,7 @@ fn exiftool_finds_nothing_identifying_after_scrubbing() {
 
 #[test]
 fn cli_writes_the_file_and_prints_the_report() {
-    let dir = scratch().join("cli");
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = scratch("cli");
     let out_path = dir.join("out.jpg");
     let output = Command::new(env!("CARGO_BIN_EXE_framechat-scrub"))
         .arg(fixture_path("jpeg_full.jpg"))
