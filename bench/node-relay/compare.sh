@@ -38,7 +38,14 @@ wait_up "$rust_port"
 wait_up "$node_port"
 
 load="$target/release/framechat-load"
-echo "== framechat-relay (Rust, release, default limits), pid $rust_pid"
-"$load" --label rust --url "ws://127.0.0.1:$rust_port/ws/chat/" --server-pid "$rust_pid" "$@" || echo "[rust] load reported a failure"
-echo "== Node ws $(node -p "require('$here/node_modules/ws/package.json').version") relay, node $(node --version), pid $node_pid"
-"$load" --label node --url "ws://127.0.0.1:$node_port/ws/chat/" --server-pid "$node_pid" "$@" || echo "[node] load reported a failure"
+ws_version="$(node -p "require('$here/node_modules/ws/package.json').version")"
+# Alternate the two servers so that whatever else the machine is doing
+# weighs on both alike.
+for round in $(seq 1 "${ROUNDS:-2}"); do
+  echo "== round $round: framechat-relay (Rust, release, default limits), pid $rust_pid"
+  "$load" --label "rust#$round" --url "ws://127.0.0.1:$rust_port/ws/chat/" --server-pid "$rust_pid" "$@" \
+    || echo "[rust#$round] load reported a failure"
+  echo "== round $round: Node ws $ws_version relay, node $(node --version), pid $node_pid"
+  "$load" --label "node#$round" --url "ws://127.0.0.1:$node_port/ws/chat/" --server-pid "$node_pid" "$@" \
+    || echo "[node#$round] load reported a failure"
+done

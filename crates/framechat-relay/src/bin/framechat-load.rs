@@ -51,6 +51,19 @@ fn memory_of(pid: u32) -> String {
         .join(", ")
 }
 
+/// User and system CPU seconds used so far by `pid`, from /proc/PID/stat
+/// (fields 14 and 15, in clock ticks of 1/100 s on Linux).
+fn cpu_seconds(pid: u32) -> Option<(f64, f64)> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // The command name (field 2) may hold spaces; it ends at the last ')'.
+    let rest = stat.get(stat.rfind(')')? + 1..)?;
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    // `rest` starts at field 3, so field n is at index n - 3.
+    let utime: f64 = fields.get(11)?.parse().ok()?;
+    let stime: f64 = fields.get(12)?.parse().ok()?;
+    Some((utime / 100.0, stime / 100.0))
+}
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
@@ -63,6 +76,7 @@ async fn main() -> anyhow::Result<()> {
         window: args.window,
         timeout: Duration::from_secs(args.timeout),
     };
+    let cpu_before = args.server_pid.and_then(cpu_seconds);
     if let Some(pid) = args.server_pid {
         println!("[{}] relay memory before: {}", args.label, memory_of(pid));
     }
@@ -76,6 +90,14 @@ async fn main() -> anyhow::Result<()> {
     }
     if let Some(pid) = args.server_pid {
         println!("[{}] relay memory after: {}", args.label, memory_of(pid));
+        if let (Some((u0, s0)), Some((u1, s1))) = (cpu_before, cpu_seconds(pid)) {
+            println!(
+                "[{}] relay CPU during the run: {:.2} s user + {:.2} s system",
+                args.label,
+                u1 - u0,
+                s1 - s0
+            );
+        }
     }
     if report.lost > 0 || report.reordered > 0 {
         anyhow::bail!("{} lost, {} reordered", report.lost, report.reordered);
