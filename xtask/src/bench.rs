@@ -103,6 +103,8 @@ struct Report {
     errors: Vec<(String, String)>,
     /// A hard failure (the size budget): the command exits non-zero.
     failed: Vec<String>,
+    /// How the client was built, when not by `trunk build --release` alone.
+    built_with: String,
 }
 
 impl Report {
@@ -136,22 +138,27 @@ pub fn bench(args: &BenchArgs) -> Result<()> {
         fs::remove_dir_all(&www).with_context(|| format!("clearing {}", www.display()))?;
     }
     fs::create_dir_all(&page_dir)?;
-    for stale in ["browser.json", "browser.md", "goals.tsv"] {
+    for stale in ["browser.json", "browser.md", "goals.tsv", "errors.tsv"] {
         let _ = fs::remove_file(out.join(stale));
     }
     let mut report = Report::default();
 
     // Builds first, so that a failing build is reported against the sections needing it.
     let dist = if want(Section::Size) || want(Section::Latency) || want(Section::Memory) {
-        crate::run::build_client()
-            .map_err(|e| {
+        match client(&out) {
+            Ok((dist, how)) => {
+                report.built_with = how;
+                Some(dist)
+            }
+            Err(e) => {
                 for s in [Section::Size, Section::Latency, Section::Memory] {
                     if want(s) {
                         report.error(s.name(), &e);
                     }
                 }
-            })
-            .ok()
+                None
+            }
+        }
     } else {
         None
     };
@@ -213,6 +220,82 @@ fn target_dir() -> PathBuf {
         .unwrap_or_else(|| root().join("target"))
 }
 
+/// The release client: `trunk build --release` (what `cargo xtask run` serves). If trunk
+/// fails, the same pipeline by hand — cargo build of the app's bin, wasm-bindgen, wasm-opt at
+/// index.html's level, index.html with the loader — into target/bench/dist, and the report
+/// says so.
+fn client(out: &Path) -> Result<(PathBuf, String)> {
+    let trunk_err = match crate::run::build_client() {
+        Ok(dist) => return Ok((dist, String::new())),
+        Err(e) => e,
+    };
+    eprintln!(
+        "!! trunk build --release failed ({trunk_err:#}); building the same pipeline by hand"
+    );
+    section("bench: building the client without trunk (cargo + wasm-bindgen + wasm-opt)");
+    run(cmd("cargo").args([
+        "build",
+        "--release",
+        "--target",
+        "wasm32-unknown-unknown",
+        "-p",
+        "framechat",
+        "--bin",
+        "framechat",
+    ]))
+    .context("the client does not build either")?;
+    let dist = out.join("dist");
+    if dist.exists() {
+        fs::remove_dir_all(&dist)?;
+    }
+    fs::create_dir_all(&dist)?;
+    let wasm = target_dir().join("wasm32-unknown-unknown/release/framechat.wasm");
+    run(cmd("wasm-bindgen")
+        .args([
+            "--target",
+            "web",
+            "--no-typescript",
+            "--out-name",
+            "framechat",
+            "--out-dir",
+        ])
+        .arg(&dist)
+        .arg(&wasm))?;
+    let level = wasm_opt_level();
+    let bg = dist.join("framechat_bg.wasm");
+    run(cmd("wasm-opt")
+        .arg(format!("-O{level}"))
+        .arg(&bg)
+        .arg("-o")
+        .arg(&bg))?;
+    let html = fs::read_to_string(root().join("index.html"))?;
+    let loader = "<script type=\"module\">import init from '/framechat.js'; \
+                  await init({ module_or_path: '/framechat_bg.wasm' });</script>";
+    let page: String = html
+        .lines()
+        .map(|l| {
+            if l.contains("data-trunk") && l.contains("rel=\"rust\"") {
+                loader.to_owned()
+            } else if l.contains("data-trunk") && l.contains("rel=\"css\"") {
+                l.replace("data-trunk rel=\"css\"", "rel=\"stylesheet\"")
+            } else {
+                l.to_owned()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n");
+    fs::write(dist.join("index.html"), page)?;
+    fs::copy(root().join("style.css"), dist.join("style.css"))?;
+    Ok((
+        dist,
+        format!(
+            "built without trunk (cargo build -p framechat --bin framechat, wasm-bindgen, \
+             wasm-opt -O{level}) because trunk build --release failed: {}",
+            first_line(&format!("{trunk_err:#}"))
+        ),
+    ))
+}
+
 fn first_line(s: &str) -> &str {
     s.lines().next().unwrap_or_default()
 }
@@ -247,9 +330,12 @@ fn size_section(dist: &Path, report: &mut Report) -> Result<()> {
     {
         bail!("no .wasm in {}", dist.display());
     }
-    let mut md = String::from(
-        "### Size of the release client\n\n| file | raw | gzip -9 |\n|---|---:|---:|\n",
-    );
+    let mut md = String::from("### Size of the release client\n\n");
+    if !report.built_with.is_empty() {
+        println!("  NOTE: {}", report.built_with);
+        let _ = writeln!(md, "Note: {}.\n", report.built_with);
+    }
+    md.push_str("| file | raw | gzip -9 |\n|---|---:|---:|\n");
     let mut json = Vec::new();
     let mut wasm_gzip = 0;
     println!("  {:<28} {:>10} {:>10}", "file", "raw", "gzip -9");
@@ -456,34 +542,30 @@ fn browser_sections(
     )
     .context("piexifjs is not installed in bench/browser (npm ci)")?;
 
-    if sections
-        .iter()
-        .any(|s| matches!(s, Section::Scrub | Section::Wire))
-    {
-        match build_bench_wasm(&page_dir.join("pkg")) {
-            Ok(()) => runnable.extend(
-                sections
-                    .iter()
-                    .copied()
-                    .filter(|s| matches!(s, Section::Scrub | Section::Wire)),
-            ),
-            Err(e) => {
-                for s in sections
-                    .iter()
-                    .filter(|s| matches!(s, Section::Scrub | Section::Wire))
-                {
+    // The bench WASM: the scrub and wire sections time it, the memory run's script page
+    // writes its frames with it; the app sections also need the built client.
+    let needs_wasm = |s: &Section| matches!(s, Section::Scrub | Section::Wire | Section::Memory);
+    let wasm_ok = if sections.iter().any(needs_wasm) {
+        build_bench_wasm(&page_dir.join("pkg"))
+            .map_err(|e| {
+                for s in sections.iter().filter(|s| needs_wasm(s)) {
                     report.error(s.name(), &e);
                 }
-            }
-        }
+            })
+            .is_ok()
+    } else {
+        true
+    };
+    if let Some(dist) = dist.filter(|_| sections.iter().any(needs_app)) {
+        // The app at /, the bench pages at /bench/: one origin, one relay.
+        copy_dir(dist, &www)?;
     }
-    if sections.iter().any(needs_app) {
-        if let Some(dist) = dist {
-            // The app at /, the bench pages at /bench/: one origin, one relay.
-            copy_dir(dist, &www)?;
-            runnable.extend(sections.iter().copied().filter(needs_app));
-        }
-    }
+    runnable.extend(
+        sections
+            .iter()
+            .copied()
+            .filter(|s| (!needs_wasm(s) || wasm_ok) && (!needs_app(s) || dist.is_some())),
+    );
     if runnable.is_empty() {
         return Ok(());
     }
@@ -499,8 +581,8 @@ fn browser_sections(
             .arg(addr.to_string())
             .arg("--static")
             .arg(&www)
-            // The benchmark sends far more per client than a person would: the rate limits
-            // (they close a client, they do not pace it) are lifted; sizes and queues stay.
+            // The benchmark sends far more per client than a person would: the per-client rate
+            // limits (which would pace it) are lifted; message size and queue limits stay.
             .args(["--rate-messages", "0", "--rate-bytes", "0"])
             .stdout(log.try_clone()?)
             .stderr(log),
@@ -555,7 +637,13 @@ fn browser_sections(
     if let Ok(json) = fs::read_to_string(out.join("browser.json")) {
         report.json.push(("browser".into(), json));
     }
-    if !status.success() {
+    let errors = fs::read_to_string(out.join("errors.tsv")).unwrap_or_default();
+    for line in errors.lines() {
+        if let Some((section, message)) = line.split_once('\t') {
+            report.errors.push((section.to_owned(), message.to_owned()));
+        }
+    }
+    if !status.success() && errors.trim().is_empty() {
         bail!("the browser driver exited with {status} (see the log above)");
     }
     Ok(())

@@ -5,6 +5,8 @@
 import init, * as wasm from './pkg/framechat_bench_wasm.js';
 
 const ready = init();
+let memory = null;
+ready.then((exports) => { memory = exports.memory; });
 
 // ---------------------------------------------------------------- JPEG segment scan
 
@@ -134,6 +136,17 @@ async function canvasReencode(ab) {
   return blob.arrayBuffer();
 }
 
+/** Scrub, output left in WASM memory: a view of it (valid until the next call). */
+function scrubToView(ab) {
+  const len = wasm.scrub_in_memory(new Uint8Array(ab));
+  return new Uint8Array(memory.buffer, wasm.kept_ptr(), len);
+}
+
+/** The client's path (src/media.rs): scrub, then a Blob made from the bytes in WASM memory. */
+function scrubToBlob(ab) {
+  return new Blob([scrubToView(ab)], { type: 'image/jpeg' });
+}
+
 // ---------------------------------------------------------------- timing
 
 function stats(samples) {
@@ -185,6 +198,8 @@ async function scrubBench({ photo = 'photo.jpg', rounds = 15, canvasRounds = 5, 
   const sync = {
     floor: () => floorDst.set(new Uint8Array(ab)),
     wasm: () => wasm.scrub(new Uint8Array(ab)),
+    wasmBlob: () => scrubToBlob(ab),
+    wasmView: () => scrubToView(ab),
     wasmCopyOnly: () => wasm.copy_through(new Uint8Array(ab)),
     piexif: () => piexifFull(ab),
     piexifRemoveOnly: () => window.piexif.remove(binary),

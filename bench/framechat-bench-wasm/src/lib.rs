@@ -9,6 +9,7 @@
 use framechat_scrub::Report;
 use framechat_wire::{
     Attachment, DEFAULT_FRAME_BUDGET, MessageHeader, PREFIX_LEN, Uuid, header_len, plan,
+    stream_slices, write_frame,
 };
 use js_sys::Uint8Array;
 use wasm_bindgen::prelude::*;
@@ -22,6 +23,33 @@ pub fn scrub(input: &Uint8Array) -> Result<Uint8Array, JsError> {
     let bytes = input.to_vec();
     let clean = framechat_scrub::scrub(&bytes).map_err(|e| JsError::new(&e.to_string()))?;
     Ok(Uint8Array::from(clean.bytes.as_slice()))
+}
+
+thread_local! {
+    /// The last output of [`scrub_in_memory`], kept so that JS can view it in place.
+    static KEPT: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// Scrubs `input` and leaves the result in WASM memory (no copy out); returns its length.
+/// JS views it with [`kept_ptr`] on the module's memory until the next call, e.g. to make the
+/// `Blob` the client sends from (what `src/media.rs` does with the scrubbed `Vec`).
+///
+/// # Errors
+/// As [`scrub`].
+#[wasm_bindgen]
+pub fn scrub_in_memory(input: &Uint8Array) -> Result<u32, JsError> {
+    let clean = framechat_scrub::scrub(&input.to_vec()).map_err(|e| JsError::new(&e.to_string()))?;
+    let len = u32::try_from(clean.bytes.len()).map_err(|e| JsError::new(&e.to_string()))?;
+    KEPT.with(|k| *k.borrow_mut() = clean.bytes);
+    Ok(len)
+}
+
+/// Where the output of the last [`scrub_in_memory`] starts in WASM memory.
+#[wasm_bindgen]
+pub fn kept_ptr() -> u32 {
+    // A wasm32 address: usize is 32 bits there.
+    #[allow(clippy::cast_possible_truncation)]
+    KEPT.with(|k| k.borrow().as_ptr() as usize as u32)
 }
 
 /// The boundary copies of [`scrub`] without the scrub: copy into WASM memory, copy back out.
@@ -64,6 +92,41 @@ pub fn frame_sizes(input: &Uint8Array, name: &str) -> Result<Vec<f64>, JsError> 
             Ok((PREFIX_LEN as u64 + json as u64 + payload) as f64)
         })
         .collect()
+}
+
+/// The frames of one message carrying `input` (scrubbed first) as an image attachment: what a
+/// framechat client would send. `seq` makes the message id unique; `ts` is its send time.
+/// For the memory benchmark, whose script page plays a second chat client.
+///
+/// # Errors
+/// As [`frame_sizes`].
+#[wasm_bindgen]
+pub fn message_frames(
+    input: &Uint8Array,
+    name: &str,
+    from: &str,
+    seq: u32,
+    ts: f64,
+) -> Result<js_sys::Array, JsError> {
+    let clean = framechat_scrub::scrub(&input.to_vec()).map_err(|e| JsError::new(&e.to_string()))?;
+    let mut header = message_header(name, clean.bytes.len() as u64, &clean.report);
+    header.id = Uuid::from_u128(0x018f_3c2a_7b1e_7000_8000_0000_0000_0000 | u128::from(seq));
+    from.clone_into(&mut header.from);
+    // Milliseconds since the epoch: a whole, positive number well below 2^53.
+    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+    {
+        header.ts = ts.max(0.0) as u64;
+    }
+    let frames = plan(&header, DEFAULT_FRAME_BUDGET).map_err(|e| JsError::new(&e.to_string()))?;
+    let out = js_sys::Array::new();
+    let mut buf = Vec::new();
+    for f in &frames {
+        buf.clear();
+        let parts = stream_slices(&[clean.bytes.as_slice()], f.range.clone());
+        write_frame(&f.header, &parts, &mut buf).map_err(|e| JsError::new(&e.to_string()))?;
+        out.push(&Uint8Array::from(buf.as_slice()));
+    }
+    Ok(out)
 }
 
 /// The `msg` header the client writes for one scrubbed image (a fixed, realistic id and time).
