@@ -18,7 +18,8 @@ pub mod close_code {
     /// something the WebSocket layer could not parse.
     pub const PROTOCOL_ERROR: u16 = 1002;
     /// "received data within a message that was not consistent with the type of
-    /// the message": sent after too many frames failed `--validate`.
+    /// the message": a text message that is not UTF-8, or too many frames
+    /// that failed `--validate`.
     pub const INVALID_PAYLOAD: u16 = 1007;
     /// "received a message that violates its policy": with
     /// [`RateMode::Close`](super::RateMode::Close), the client exceeded its

@@ -35,11 +35,24 @@ fn close_message(kick: Kick) -> Message {
     }))
 }
 
-/// Whether a read error is tungstenite's "message too long" capacity error.
-fn is_too_long(err: &axum::Error) -> bool {
-    std::error::Error::source(err)
-        .and_then(|e| e.downcast_ref::<tungstenite::Error>())
-        .is_some_and(|e| matches!(e, tungstenite::Error::Capacity(_)))
+/// The close a read error deserves, if the connection can still carry one.
+fn close_for(err: &axum::Error) -> Option<Kick> {
+    let err = std::error::Error::source(err)?.downcast_ref::<tungstenite::Error>()?;
+    match err {
+        tungstenite::Error::Capacity(_) => Some(Kick {
+            code: close_code::MESSAGE_TOO_BIG,
+            reason: "message too big",
+        }),
+        tungstenite::Error::Utf8(_) => Some(Kick {
+            code: close_code::INVALID_PAYLOAD,
+            reason: "text message is not valid UTF-8",
+        }),
+        tungstenite::Error::Protocol(_) => Some(Kick {
+            code: close_code::PROTOCOL_ERROR,
+            reason: "protocol error",
+        }),
+        _ => None,
+    }
 }
 
 /// Runs one upgraded connection to the end.
@@ -173,19 +186,11 @@ async fn read_loop(hub: &Hub, room: &Room, id: u64, stream: &mut Stream) -> End 
             Ok(msg @ (Message::Text(_) | Message::Binary(_))) => msg,
             Ok(Message::Ping(_) | Message::Pong(_)) => continue,
             Ok(Message::Close(_)) => return End::ClientClosed,
-            Err(err) if is_too_long(&err) => {
-                tracing::warn!(
-                    room = room.name(),
-                    client = id,
-                    max = cfg.max_message_size,
-                    "message too big"
-                );
-                return End::Kick(Kick {
-                    code: close_code::MESSAGE_TOO_BIG,
-                    reason: "message too big",
-                });
+            Err(err) => {
+                let kick = close_for(&err);
+                tracing::info!(room = room.name(), client = id, %err, max_message_size = cfg.max_message_size, "read error");
+                return kick.map_or(End::Broken, End::Kick);
             }
-            Err(_) => return End::Broken,
         };
         let len = message_len(&msg);
         match cfg.rate_mode {

@@ -2,14 +2,41 @@
 //! opaque bytes, to every client of the same room, the sender included, in
 //! the order the relay received it.
 //!
-//! - Routes: `/ws/chat/<room>/` (and without the trailing slash) for rooms,
-//!   `/healthz` for a JSON health report, and `/` for the static client.
-//! - Each client has a bounded outgoing queue (messages and bytes, see
-//!   [`Config`]); a client that cannot keep up is closed with
-//!   [`close_code::SLOW_CONSUMER`] instead of slowing its room down.
-//! - A room keeps its last messages in memory and replays them to a client
-//!   that joins, before any live message. A room with no clients is removed
-//!   together with its history.
+//! - Routes: `/ws/chat/<room>/` (and without the trailing slash) for rooms;
+//!   a room name is 1 to 64 ASCII letters, digits, `-`, `_` or `.`, anything
+//!   else is answered with 400. `/healthz` answers 200 with a JSON report
+//!   (`{"status":"ok","rooms":…,"clients":…,…}`); `/` serves the static
+//!   client (`index.html` for unknown paths) when [`Config::static_dir`] is set.
+//! - Text and binary messages are both relayed. With [`Config::validate`],
+//!   binary messages must decode as framechat frames and text is dropped.
+//!
+//! # Limits and close codes
+//!
+//! | limit (default) | when exceeded |
+//! |---|---|
+//! | `max_message_size` (1 MiB) | that client is closed with 1009; the others are untouched |
+//! | `max_rooms` (256), `max_clients_per_room` (64) | the joining client is closed with 1013 (try again later) |
+//! | rate: 50 messages/s (burst 200), 8 MiB/s (burst 32 MiB) | [`RateMode::Throttle`] (default): the relay stops reading from that client until its buckets refill, so TCP backpressure slows it down; [`RateMode::Close`]: closed with 1008 |
+//! | outgoing queue: 1024 messages or 64 MiB | the client cannot keep up: removed from its room and closed with 4000 ([`close_code::SLOW_CONSUMER`]); the room never waits for it |
+//! | `--validate`, 10 invalid frames | each invalid message is dropped and logged; after 10, closed with 1007 |
+//! | shutdown (Ctrl-C, SIGTERM) | every client is closed with 1001 (going away) |
+//!
+//! # Memory
+//!
+//! A relayed message is stored once (`Bytes`, reference counted) and shared
+//! by every queue and the history that hold it. Each client's queue is a
+//! suffix of its room's messages, so the messages a room pins are at most
+//! `queue_bytes` (or `history_bytes`, if larger), however many clients it
+//! has; on top of that each connection holds at most one message in its
+//! WebSocket buffers. There are no unbounded per-client queues.
+//!
+//! # History
+//!
+//! A room keeps its last `history_messages` messages (at most
+//! `history_bytes`) and replays them to a client that joins, before any
+//! live message: the snapshot and the subscription are taken under the
+//! room's lock, so there is no gap and no duplicate. A room with no clients
+//! is removed at once together with its history.
 //!
 //! ```no_run
 //! # async fn run() -> std::io::Result<()> {

@@ -589,3 +589,21 @@ async fn without_validate_anything_is_relayed_as_opaque_bytes() {
     send(&mut a, Message::binary(vec![1, 2, 3])).await;
     assert_eq!(recv(&mut a).await, Message::binary(vec![1, 2, 3]));
 }
+
+#[tokio::test]
+async fn invalid_utf8_text_closes_with_1007() {
+    use tungstenite::protocol::frame::{
+        Frame,
+        coding::{Data, OpCode},
+    };
+    let server = start(open_config()).await;
+    let mut c = join_all(&server, "utf8", 2).await;
+    let bad = Frame::message(vec![0xFF, 0xFE], OpCode::Data(Data::Text), true);
+    send(&mut c[0], Message::Frame(bad)).await;
+    assert_eq!(
+        read_until_close(&mut c[0]).await,
+        (Some(close_code::INVALID_PAYLOAD), 0)
+    );
+    send(&mut c[1], Message::text("fine")).await;
+    assert_eq!(recv(&mut c[1]).await, Message::text("fine"));
+}
