@@ -64,6 +64,7 @@ use axum::extract::{Path, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
+use axum::serve::ListenerExt as _;
 use tower_http::services::{ServeDir, ServeFile};
 
 pub use config::{Config, MAX_ROOM_NAME_LEN, MIB, RateMode, close_code, valid_room_name};
@@ -133,6 +134,13 @@ impl Relay {
             tracing::info!("shutting down: closing WebSockets with 1001");
             hub.begin_shutdown();
         };
+        // Small chat messages should not wait for Nagle's algorithm (Node's
+        // `ws` disables it on every socket too).
+        let listener = listener.tap_io(|tcp| {
+            if let Err(err) = tcp.set_nodelay(true) {
+                tracing::debug!(%err, "cannot set TCP_NODELAY");
+            }
+        });
         axum::serve(listener, self.router())
             .with_graceful_shutdown(signal)
             .await?;
