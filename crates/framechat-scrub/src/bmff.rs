@@ -619,6 +619,43 @@ mod tests {
     }
 
     #[test]
+    fn zeroes_items_stored_in_idat() {
+        // iloc version 1, construction method 1: offsets count from the idat payload.
+        let exif = exif_item();
+        let iinf = full(b"iinf", 0, &[&[0, 1][..], &infe(7, b"Exif", "")].concat());
+        let mut p = vec![0x44, 0x00, 0, 1, 0, 7, 0, 1, 0, 0, 0, 1];
+        p.extend_from_slice(&2u32.to_be_bytes());
+        p.extend_from_slice(&u32::try_from(exif.len()).unwrap().to_be_bytes());
+        let iloc = full(b"iloc", 1, &p);
+        let idat = bx(b"idat", &[&b"ab"[..], &exif, b"cd"].concat());
+        let meta = full(b"meta", 0, &[iinf, iloc, idat].concat());
+        let file = [
+            bx(b"ftyp", b"avif\0\0\0\0avifmif1"),
+            meta,
+            bx(b"mdat", b"pixels"),
+        ]
+        .concat();
+        let at = file.windows(4).position(|w| w == b"idat").unwrap() + 4 + 2;
+        let mut expected = file.clone();
+        expected[at..at + exif.len()].fill(0);
+        check(&file, Ok((&expected, &[Device, Author])));
+        let out = crate::scrub(&file).unwrap();
+        assert_eq!(out.report.format, Format::Avif);
+        assert_eq!((out.report.width, out.report.orientation), (None, None));
+        // The same item pointing past the idat payload is refused.
+        let mut past = file.clone();
+        let length = past.windows(4).position(|w| w == b"iloc").unwrap() + 8 + 12 + 4;
+        past[length..length + 4].copy_from_slice(&1000u32.to_be_bytes());
+        check(
+            &past,
+            Err(ScrubError::malformed(
+                Format::Avif,
+                "metadata extent outside mdat and idat",
+            )),
+        );
+    }
+
+    #[test]
     fn refuses_what_it_cannot_parse() {
         let (file, _) = heif(&exif_item(), b"<x/>", 0);
         let e = |what| Err(ScrubError::malformed(Format::Heic, what));
