@@ -1,6 +1,9 @@
 //! HEIC and AVIF (HEIF, ISO/IEC 23008-12, on ISO-BMFF, ISO/IEC 14496-12): the Exif and XMP
-//! items are found through `meta`/`iinf`/`iloc` and overwritten with zeros in place, so
-//! every box, offset and length in the file stays as it was.
+//! items are found through `meta`/`iinf`/`iloc` and overwritten in place, so every box,
+//! offset and length in the file stays as it was: each becomes an empty item of its kind,
+//! padded (Exif: a TIFF header without tags, then zeros; XMP: a packet without properties,
+//! then spaces). Not plain zeros, because libavif refuses to decode an image whose Exif
+//! item is all zeros, and XMP readers warn about a packet that is.
 //!
 //! ```text
 //! size(u32 BE) type(4) [largesize(u64) when size == 1] payload    a box; size 0 = to the end
@@ -11,7 +14,7 @@
 //! and `imir` properties, which HEIF readers apply (they ignore EXIF Orientation).
 //!
 //! Only extents inside an `mdat` box (construction method 0) or the `idat` box (method 1)
-//! are zeroed, so a damaged `iloc` can never make the scrubber overwrite box headers or
+//! are overwritten, so a damaged `iloc` can never make the scrubber overwrite box headers or
 //! the structure; anything else is refused.
 
 use crate::bytes::Reader;
@@ -23,7 +26,7 @@ pub(crate) const MAX_BOXES: usize = 64 * 1024;
 /// Most extents of one metadata item.
 pub(crate) const MAX_EXTENTS: usize = 1024;
 
-/// One box: its type and where its header, payload and end sit in the file.
+/// One box: its type, where its payload starts and where it ends, as file offsets.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct BoxRef {
     kind: [u8; 4],
@@ -318,6 +321,35 @@ fn ranges(
     Ok(out)
 }
 
+/// What an Exif item is overwritten with: `exif_tiff_header_offset` 0, a TIFF header and
+/// an IFD0 without entries, then zeros; all zeros when the item is too short for that.
+///
+/// Not plain zeros: libavif (and so browsers using it) refuses to decode an image whose
+/// Exif item has no TIFF header ("Invalid Exif payload"). No tag is left either way.
+fn empty_exif(len: usize) -> Vec<u8> {
+    const EMPTY: [u8; 18] = [
+        0, 0, 0, 0, // exif_tiff_header_offset
+        b'M', b'M', 0, 42, 0, 0, 0, 8, // big-endian TIFF header, IFD0 at 8
+        0, 0, 0, 0, 0, 0, // no entries, no next IFD
+    ];
+    let mut out = vec![0; len];
+    if let Some(head) = out.get_mut(..EMPTY.len()) {
+        head.copy_from_slice(&EMPTY);
+    }
+    out
+}
+
+/// What an XMP item is overwritten with: an XMP packet without properties, padded with
+/// spaces (XMP part 1, 7.3.3: a packet may be followed by padding whitespace); zeros when
+/// the item is too short for that.
+fn empty_xmp(len: usize) -> Vec<u8> {
+    const EMPTY: &[u8] = b"<x:xmpmeta xmlns:x=\"adobe:ns:meta/\"/>";
+    match len.checked_sub(EMPTY.len()) {
+        Some(padding) => [EMPTY, &vec![b' '; padding]].concat(),
+        None => vec![0; len],
+    }
+}
+
 /// 23008-12 A.2.1: an Exif item is `unsigned int(32) exif_tiff_header_offset` then the
 /// Exif payload, whose TIFF header sits that many bytes in.
 fn inspect_exif(item: &[u8]) -> tiff::ExifInfo {
@@ -460,7 +492,7 @@ pub(crate) fn scrub(input: &[u8], format: Format) -> Result<Scrubbed, ScrubError
     };
 
     let mut found = Found::default();
-    let mut zero: Vec<(usize, usize)> = Vec::new();
+    let mut writes: Vec<(Vec<(usize, usize)>, Vec<u8>)> = Vec::new();
     for (id, kind) in &items {
         let Some((_, location)) = located.iter().find(|(l, _)| l == id) else {
             continue; // listed but stored nowhere: nothing to overwrite
@@ -471,28 +503,41 @@ pub(crate) fn scrub(input: &[u8], format: Format) -> Result<Scrubbed, ScrubError
             .flat_map(|&(s, e)| input.get(s..e).unwrap_or_default())
             .copied()
             .collect();
-        if bytes.iter().all(|&b| b == 0) {
+        let replacement = match kind {
+            Item::Exif => empty_exif(bytes.len()),
+            Item::Xmp => empty_xmp(bytes.len()),
+        };
+        if bytes == replacement || bytes.iter().all(|&b| b == 0) {
             continue; // already scrubbed
         }
         match kind {
-            Item::Exif => {
-                found.extend(inspect_exif(&bytes).categories);
-            }
+            Item::Exif => found.extend(inspect_exif(&bytes).categories),
             Item::Xmp => found.add(Category::Xmp),
         }
-        zero.extend(ranges);
+        writes.push((ranges, replacement));
     }
 
-    zero.sort_unstable();
+    let mut all: Vec<(usize, usize)> = writes.iter().flat_map(|(r, _)| r.iter().copied()).collect();
+    all.sort_unstable();
+    // Extents that overlap (a damaged or hostile iloc) cannot each get their own
+    // replacement; they all become zeros, which a second pass leaves alone.
+    let overlapping = all.windows(2).any(|w| matches!(w, [a, b] if b.0 < a.1));
     let mut out = input.to_vec();
-    let mut removed = 0u64;
-    let mut covered = 0usize;
-    for (start, end) in zero {
-        let start = start.max(covered);
-        if let Some(slice) = out.get_mut(start..end) {
-            slice.fill(0);
-            removed += slice.len() as u64;
+    for (ranges, replacement) in &writes {
+        let mut source = replacement.iter().copied();
+        for &(start, end) in ranges {
+            for byte in out.get_mut(start..end).unwrap_or_default() {
+                *byte = if overlapping {
+                    0
+                } else {
+                    source.next().unwrap_or(0)
+                };
+            }
         }
+    }
+    let (mut removed, mut covered) = (0u64, 0usize);
+    for (start, end) in all {
+        removed += end.saturating_sub(start.max(covered)) as u64;
         covered = covered.max(end);
     }
     let geometry = primary_geometry(input, &meta, format).unwrap_or_default();
@@ -602,10 +647,15 @@ mod tests {
     }
 
     #[test]
-    fn zeroes_exif_and_xmp_in_place() {
-        let (file, metadata) = heif(&exif_item(), b"<x:xmpmeta/>", 4);
+    fn overwrites_exif_and_xmp_in_place() {
+        let xmp =
+            br#"<x:xmpmeta xmlns:x="adobe:ns:meta/"><dc:creator>Ada</dc:creator></x:xmpmeta>"#;
+        let (file, metadata) = heif(&exif_item(), xmp, 4);
         let mut expected = file.clone();
-        expected[metadata.clone()].fill(0);
+        let exif_len = exif_item().len();
+        expected[metadata.start..metadata.start + exif_len].copy_from_slice(&empty_exif(exif_len));
+        expected[metadata.start + exif_len..metadata.end]
+            .copy_from_slice(&empty_xmp(metadata.len() - exif_len));
         check(&file, Ok((&expected, &[Device, Author, Xmp])));
         let out = crate::scrub(&file).unwrap();
         assert_eq!(out.report.format, Format::Heic);
@@ -616,6 +666,20 @@ mod tests {
             (Some(64), Some(48), Some(8))
         );
         assert_eq!(out.report.display_size(), Some((48, 64)));
+    }
+
+    #[test]
+    fn overlapping_items_become_zeros() {
+        let (mut file, metadata) = heif(&exif_item(), b"<x:xmpmeta/>", 4);
+        // Point the XMP item (third iloc entry) at the Exif item's bytes.
+        let entry = |i: usize| file.windows(4).position(|w| w == b"iloc").unwrap() + 12 + i * 14;
+        let exif_offset = entry(1) + 6;
+        let xmp_offset = entry(2) + 6;
+        let offset: [u8; 4] = file[exif_offset..exif_offset + 4].try_into().unwrap();
+        file[xmp_offset..xmp_offset + 4].copy_from_slice(&offset);
+        let mut expected = file.clone();
+        expected[metadata.start..metadata.start + exif_item().len()].fill(0);
+        check(&file, Ok((&expected, &[Device, Author, Xmp])));
     }
 
     #[test]
@@ -637,7 +701,7 @@ mod tests {
         .concat();
         let at = file.windows(4).position(|w| w == b"idat").unwrap() + 4 + 2;
         let mut expected = file.clone();
-        expected[at..at + exif.len()].fill(0);
+        expected[at..at + exif.len()].copy_from_slice(&empty_exif(exif.len()));
         check(&file, Ok((&expected, &[Device, Author])));
         let out = crate::scrub(&file).unwrap();
         assert_eq!(out.report.format, Format::Avif);

@@ -251,16 +251,12 @@ fn decoded_pixels_are_identical() {
         let input = fixture(case.name);
         let out = scrub(&input).unwrap();
         if matches!(case.format, Format::Heic | Format::Avif) {
-            // No HEIF decoder in the image crate: every byte that changed is now zero,
-            // and every byte outside the metadata items is untouched.
+            // No HEIF decoder in the image crate: only the metadata items' bytes changed
+            // (XMP to an empty packet, Exif to an empty TIFF, both padded), and the file
+            // still parses the same (checked by the second pass in another test).
             let changed = input.iter().zip(&out.bytes).filter(|(a, b)| a != b).count();
             assert!(changed > 0, "{}", case.name);
             assert!(changed as u64 <= out.report.removed_bytes, "{}", case.name);
-            assert!(
-                input.iter().zip(&out.bytes).all(|(a, b)| a == b || *b == 0),
-                "{}",
-                case.name
-            );
             continue;
         }
         let before = frames(&input, case.format, case.animated);
