@@ -40,6 +40,8 @@ const BACKOFF_CAP_MS: f64 = 15_000.0;
 const OFFLINE_AFTER: u32 = 4;
 const EXPIRE_EVERY_MS: u32 = 5_000;
 const KNOWN_IDS: usize = 10_000;
+/// Pause before the outbox resumes after a reconnect.
+const RESUME_GRACE_MS: u64 = 1_500;
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct NetConfig {
@@ -151,6 +153,10 @@ struct Inner {
     active: HashSet<Uuid>,
     /// Ids we already showed a notice for (one per stray transfer).
     noticed: KnownIds,
+    /// After a reconnect the outbox resumes only from this time (unix ms): the other clients
+    /// of the room lost the same relay and need a moment to come back, or they would miss
+    /// the start of a re-sent transfer (a relay's history replay covers only short messages).
+    resume_at: u64,
 }
 
 /// The connection to one room. Cloning shares it; `close` (or unmount) ends it.
@@ -192,6 +198,7 @@ impl Client {
             done: KnownIds::default(),
             active: HashSet::new(),
             noticed: KnownIds::default(),
+            resume_at: 0,
         }));
         let weak = Rc::downgrade(&inner);
         let expiry = Interval::new(EXPIRE_EVERY_MS, move || with(&weak, Inner::expire));
@@ -373,6 +380,9 @@ fn make_socket(rc: &Rc<RefCell<Inner>>, url: &str) -> Result<Socket, AppError> {
             {
                 let mut i = rc.borrow_mut();
                 i.open = true;
+                if i.attempt > 0 {
+                    i.resume_at = now_ms() + RESUME_GRACE_MS;
+                }
                 i.attempt = 0;
                 i.actions.push(Action::Conn(Conn::Online));
             }
@@ -514,6 +524,9 @@ impl Inner {
         };
         if !self.open || ws.ready_state() != WebSocket::OPEN {
             return Ok(false);
+        }
+        if now_ms() < self.resume_at && !(self.urgent.is_empty() && self.bulk.is_empty()) {
+            return Ok(true);
         }
         loop {
             if let Some(u) = self.urgent.pop_front() {

@@ -12,6 +12,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
@@ -77,25 +78,33 @@ function exif(file) {
   return JSON.parse(run('exiftool', ['-j', '-G1', '-a', file]))[0];
 }
 
+let port;
+
+/** Start the relay (binary or Node fallback) on `port`; sets `stopServer`. */
+async function startServer() {
+  const bin = process.env.FRAMECHAT_RELAY_BIN;
+  if (bin) {
+    const child = spawn(bin, ['--listen', `127.0.0.1:${port}`, '--static', DIST], { stdio: ['ignore', 'ignore', 'inherit'] });
+    const exited = new Promise((r) => child.once('exit', r));
+    stopServer = async () => { child.kill('SIGKILL'); await exited; };
+  } else {
+    const relay = await startRelay({ port, dist: DIST });
+    stopServer = relay.close;
+  }
+  await waitHttp(`${base}/`, 20_000);
+}
+
 before(async () => {
   tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'framechat-e2e-'));
   if (process.env.FRAMECHAT_URL) {
     base = process.env.FRAMECHAT_URL.replace(/\/$/, '');
+    await waitHttp(`${base}/`, 20_000);
   } else {
     assert.ok(fs.existsSync(path.join(DIST, 'index.html')), `no release build in ${DIST} (trunk build --release)`);
-    const bin = process.env.FRAMECHAT_RELAY_BIN;
-    if (bin) {
-      const port = await freePort();
-      const child = spawn(bin, ['--listen', `127.0.0.1:${port}`, '--static', DIST], { stdio: ['ignore', 'ignore', 'inherit'] });
-      stopServer = async () => { child.kill('SIGINT'); await new Promise((r) => child.once('exit', r)); };
-      base = `http://127.0.0.1:${port}`;
-    } else {
-      const relay = await startRelay({ port: 0, dist: DIST });
-      stopServer = relay.close;
-      base = `http://127.0.0.1:${relay.port}`;
-    }
+    port = await freePort();
+    base = `http://127.0.0.1:${port}`;
+    await startServer();
   }
-  await waitHttp(`${base}/`, 20_000);
   browser = await chromium.launch({ executablePath: CHROMIUM, args: ARGS });
 });
 
@@ -265,4 +274,47 @@ test('embedded with mount(): host styles do not get in, ours do not get out; unm
   await page.evaluate(() => window.chat.unmount());
   assert.equal(await page.evaluate(() => document.getElementById('chat').children.length), 0);
   await ctx.close();
+});
+
+test('messages typed while the relay is down go out after reconnect, in order, once; a transfer cut by a restart arrives once',
+  { timeout: 120_000, skip: process.env.FRAMECHAT_URL ? 'needs a relay this test can restart' : false }, async () => {
+  const room = `restart${Date.now()}`;
+  const a = await openChat(room, 'Ann');
+  const b = await openChat(room, 'Bob');
+  await a.fill('.fc-composer textarea', 'before the restart');
+  await a.press('.fc-composer textarea', 'Enter');
+  await b.waitForSelector('.fc-theirs .fc-text:text-is("before the restart")');
+
+  await stopServer();
+  await a.waitForSelector('.fc-badge-reconnecting, .fc-badge-offline', { timeout: 10_000 });
+  for (const text of ['offline one', 'offline two', 'offline three']) {
+    await a.fill('.fc-composer textarea', text);
+    await a.press('.fc-composer textarea', 'Enter');
+  }
+  await a.waitForFunction(() => [...document.querySelectorAll('.fc-mine .fc-status')].filter((s) => s.textContent === 'waiting for connection').length === 3);
+  await startServer();
+  await a.waitForSelector('.fc-badge-online', { timeout: 30_000 });
+  await b.waitForSelector('.fc-badge-online', { timeout: 30_000 });
+  await b.waitForSelector('.fc-theirs .fc-text:text-is("offline three")', { timeout: 20_000 });
+  const texts = await b.evaluate(() => [...document.querySelectorAll('.fc-theirs .fc-text')].map((e) => e.textContent));
+  assert.deepEqual(texts, ['before the restart', 'offline one', 'offline two', 'offline three']);
+
+  // A 40 MB file; the relay dies while it is on its way, and comes back.
+  const big = path.join(tmp, 'archive.bin');
+  fs.writeFileSync(big, crypto.randomBytes(40 * 1024 * 1024));
+  await a.setInputFiles('.fc-composer input[type=file]', big);
+  await a.waitForSelector('.fc-pending .fc-note:text-is("sent as a file")');
+  await a.click('.fc-send');
+  await b.waitForSelector('.fc-theirs.fc-busy', { timeout: 20_000 });
+  await stopServer();
+  await b.waitForSelector('.fc-badge-reconnecting, .fc-badge-offline', { timeout: 10_000 });
+  await startServer();
+  const link = await b.waitForSelector('.fc-theirs a.fc-file-link[download="archive.bin"]', { timeout: 60_000 });
+  const size = await link.evaluate(async (el) => (await (await fetch(el.href)).blob()).size);
+  assert.equal(size, 40 * 1024 * 1024);
+  assert.equal(await b.evaluate(() => document.querySelectorAll('.fc-theirs a[download="archive.bin"]').length), 1);
+  await a.waitForSelector('.fc-mine:last-child .fc-status:text-is("sent")', { timeout: 30_000 });
+  assert.equal(await a.evaluate(() => document.querySelectorAll('.fc-mine').length), 5);
+  await a.context().close();
+  await b.context().close();
 });

@@ -1,6 +1,7 @@
 // Fallback relay for the end-to-end tests and manual runs when the Rust relay binary is not
 // given: serves a static dist/ folder and relays every WebSocket message of /ws/chat/<room>/
-// to every client of that room, sender included (like framechat-relay, without its limits).
+// to every client of that room, sender included, and replays a room's recent messages to a
+// client that joins (like framechat-relay's history; without its other limits).
 //
 //   node relay.mjs [port] [dist]      (port 0 picks a free one; prints "listening on <port>")
 import http from 'node:http';
@@ -10,8 +11,12 @@ import { WebSocketServer } from 'ws';
 
 const TYPES = { '.html': 'text/html', '.js': 'text/javascript', '.wasm': 'application/wasm', '.css': 'text/css' };
 
+const HISTORY_MESSAGES = 200;
+const HISTORY_BYTES = 8 << 20;
+
 export function startRelay({ port = 0, dist = null } = {}) {
   const rooms = new Map();
+  const histories = new Map();
   const server = http.createServer((req, res) => {
     if (!dist) { res.writeHead(404).end(); return; }
     const url = new URL(req.url, 'http://x');
@@ -30,8 +35,16 @@ export function startRelay({ port = 0, dist = null } = {}) {
       const room = m[1];
       if (!rooms.has(room)) rooms.set(room, new Set());
       const peers = rooms.get(room);
+      if (!histories.has(room)) histories.set(room, { items: [], bytes: 0 });
+      const history = histories.get(room);
+      for (const [data, isBinary] of history.items) ws.send(data, { binary: isBinary });
       peers.add(ws);
       ws.on('message', (data, isBinary) => {
+        history.items.push([data, isBinary]);
+        history.bytes += data.length;
+        while (history.items.length > HISTORY_MESSAGES || history.bytes > HISTORY_BYTES) {
+          history.bytes -= history.items.shift()[0].length;
+        }
         for (const p of peers) if (p.readyState === 1) p.send(data, { binary: isBinary });
       });
       ws.on('close', () => peers.delete(ws));
@@ -39,7 +52,11 @@ export function startRelay({ port = 0, dist = null } = {}) {
   });
   return new Promise((resolve) => server.listen(port, '127.0.0.1', () => resolve({
     port: server.address().port,
-    close: () => new Promise((r) => { for (const c of wss.clients) c.terminate(); server.close(() => r()); }),
+    close: () => new Promise((r) => {
+      for (const c of wss.clients) c.terminate();
+      server.close(() => r());
+      server.closeAllConnections();
+    }),
   })));
 }
 
