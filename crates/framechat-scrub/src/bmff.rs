@@ -470,6 +470,9 @@ fn primary_geometry(input: &[u8], meta: &[BoxRef], format: Format) -> Option<Geo
     Some(geometry)
 }
 
+/// A metadata item's file ranges, in item order, and the bytes that replace it.
+type Overwrite = (Vec<(usize, usize)>, Vec<u8>);
+
 /// Scrub a HEIC or AVIF file: see the module docs.
 pub(crate) fn scrub(input: &[u8], format: Format) -> Result<Scrubbed, ScrubError> {
     let top = boxes(input, 0, input.len(), format)?;
@@ -492,7 +495,7 @@ pub(crate) fn scrub(input: &[u8], format: Format) -> Result<Scrubbed, ScrubError
     };
 
     let mut found = Found::default();
-    let mut writes: Vec<(Vec<(usize, usize)>, Vec<u8>)> = Vec::new();
+    let mut writes: Vec<Overwrite> = Vec::new();
     for (id, kind) in &items {
         let Some((_, location)) = located.iter().find(|(l, _)| l == id) else {
             continue; // listed but stored nowhere: nothing to overwrite
