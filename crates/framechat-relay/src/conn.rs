@@ -14,6 +14,10 @@ use crate::config::{RateMode, close_code};
 use crate::hub::{ClientShared, ConnectionGuard, Hub, Joined, Kick, Room, message_len};
 use crate::rate::{Exceeded, RateLimit};
 
+/// How long a connection whose read side failed stays open after our close
+/// frame, so that the client can read it.
+const LINGER: std::time::Duration = std::time::Duration::from_secs(1);
+
 type Sink = SplitSink<WebSocket, Message>;
 type Stream = SplitStream<WebSocket>;
 
@@ -100,9 +104,16 @@ pub(crate) async fn run(socket: WebSocket, hub: Arc<Hub>, room: String, _guard: 
                 }
                 while let Some(Ok(msg)) = stream.next().await {
                     if matches!(msg, Message::Close(_)) {
-                        break;
+                        return;
                     }
                 }
+                // The read side is gone (e.g. after an oversize message) and
+                // the client may still be sending: closing the socket with
+                // unread data makes the kernel send a reset, which can reach
+                // the client before it has read our close frame (it then
+                // sees 1006 instead of our code). Linger a moment first, as
+                // HTTP servers do ("lingering close").
+                tokio::time::sleep(LINGER.min(timeout)).await;
             })
             .await;
         }

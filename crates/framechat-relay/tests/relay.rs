@@ -151,6 +151,24 @@ async fn oversize_message_closes_that_client_with_1009_only() {
 }
 
 #[tokio::test]
+async fn far_oversize_message_still_gets_its_1009() {
+    // The relay stops reading at the header; the client is still sending
+    // megabytes when the close frame goes out.
+    let server = start(Config {
+        max_message_size: 1024,
+        ..open_config()
+    })
+    .await;
+    let mut c = join_all(&server, "huge", 1).await.remove(0);
+    // The relay may close before the whole message is written.
+    let _ = tokio::time::timeout(WAIT, c.send(Message::binary(vec![0; 3 << 20]))).await;
+    assert_eq!(
+        read_until_close(&mut c).await.0,
+        Some(close_code::MESSAGE_TOO_BIG)
+    );
+}
+
+#[tokio::test]
 async fn oversize_text_is_refused_too() {
     let max = 1024;
     let server = start(Config {
