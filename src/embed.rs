@@ -8,7 +8,7 @@ use yew::{AppHandle, NodeRef};
 
 use crate::app::{App, AppProps};
 use crate::error::AppError;
-use crate::state::{Config, DEFAULT_MAX_FILE_SIZE};
+use crate::state::{Config, DEFAULT_MAX_FILE_SIZE, fit_field};
 
 const NAME_KEY: &str = "framechat.name";
 const STANDALONE_ROOT: &str = "framechat-app";
@@ -50,7 +50,7 @@ fn ws_url(ws: Option<String>, room: &str) -> Result<String, AppError> {
 }
 
 fn clean_name(name: Option<String>) -> Option<String> {
-    name.map(|n| n.trim().chars().take(40).collect::<String>())
+    name.map(|n| fit_field(&n, framechat_wire::MAX_FROM_LEN, ""))
         .filter(|n| !n.is_empty())
 }
 

@@ -9,13 +9,13 @@ use std::rc::Rc;
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 
 use framechat_scrub::{ScrubError, scrub, sniff_mime};
-use framechat_wire::{Attachment, Part, split_parts};
+use framechat_wire::{Attachment, MAX_DIMENSION, MAX_MIME_LEN, MAX_NAME_LEN, Part, split_parts};
 use gloo::file::{Blob, File, ObjectUrl};
 use wasm_bindgen::JsCast;
 use yew::Reducible;
 
 use crate::error::AppError;
-use crate::state::Media;
+use crate::state::{Media, fit_field};
 
 static INTO_WASM: AtomicU64 = AtomicU64::new(0);
 static OUT_OF_WASM: AtomicU64 = AtomicU64::new(0);
@@ -211,12 +211,13 @@ impl Prepared {
             Prep::Clean { removed, .. } => removed.clone(),
             _ => Vec::new(),
         };
+        let dim = |d: Option<u32>| d.filter(|d| (1..=MAX_DIMENSION).contains(d));
         Attachment {
-            name: self.name.clone(),
-            mime: self.mime.clone(),
+            name: fit_field(&self.name, MAX_NAME_LEN, "file"),
+            mime: fit_field(&self.mime, MAX_MIME_LEN, "application/octet-stream"),
             size: self.size(),
-            width: self.width,
-            height: self.height,
+            width: dim(self.width),
+            height: dim(self.height),
             removed,
         }
     }

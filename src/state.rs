@@ -524,6 +524,23 @@ pub fn removed_labels<'a>(codes: impl IntoIterator<Item = &'a String>) -> Vec<&'
     labels
 }
 
+/// `s` without control characters, cut at a char boundary to at most `max` bytes (the
+/// header's field limits); `fallback` if nothing is left.
+pub fn fit_field(s: &str, max: usize, fallback: &str) -> String {
+    let mut out = String::new();
+    for c in s.trim().chars().filter(|c| !c.is_control()) {
+        if out.len() + c.len_utf8() > max {
+            break;
+        }
+        out.push(c);
+    }
+    if out.is_empty() {
+        fallback.to_string()
+    } else {
+        out
+    }
+}
+
 /// A short tag for a file shown as a download ("PDF", "ZIP", "FILE").
 pub fn file_tag(name: &str) -> String {
     match name.rsplit_once('.') {
@@ -899,5 +916,8 @@ mod tests {
         assert_eq!(file_tag("report.pdf"), "PDF");
         assert_eq!(file_tag("archive.tar.gz"), "GZ");
         assert_eq!(file_tag("README"), "FILE");
+        assert_eq!(fit_field("  ann\u{7}  ", 64, "x"), "ann");
+        assert_eq!(fit_field("ééé", 5, "x"), "éé");
+        assert_eq!(fit_field("\n", 5, "x"), "x");
     }
 }

@@ -7,6 +7,7 @@ use yew::prelude::*;
 use super::PendingCard;
 use crate::embed;
 use crate::media::{self, Picked, Prepared};
+use framechat_wire::MAX_TEXT_LEN;
 
 #[derive(Properties, PartialEq)]
 pub struct ComposerProps {
@@ -24,14 +25,22 @@ pub struct ComposerProps {
 pub fn composer(props: &ComposerProps) -> Html {
     let text = use_node_ref();
     let picker = use_node_ref();
+    let too_long = use_state(|| false);
     let submit = {
         let text = text.clone();
         let on_send = props.on_send.clone();
         let ready = props.problem.is_none();
         let has_files = !props.drafts.is_empty();
+        let too_long = too_long.clone();
         Callback::from(move |()| {
             let value = embed::field_value(&text);
             if !ready || (value.trim().is_empty() && !has_files) {
+                return;
+            }
+            // Keep the text in the box rather than lose it to a refused send.
+            let over = value.len() > MAX_TEXT_LEN;
+            too_long.set(over);
+            if over {
                 return;
             }
             on_send.emit(value.trim_end().to_string());
@@ -87,6 +96,11 @@ pub fn composer(props: &ComposerProps) -> Html {
         <form class="fc-composer" {onsubmit}>
             if !props.drafts.is_empty() {
                 <ul class="fc-pending-list" aria-label="Attachments">{ for cards }</ul>
+            }
+            if *too_long {
+                <p class="fc-problem" role="alert">
+                    { format!("The message is too long (at most {} KB of text).", MAX_TEXT_LEN / 1024) }
+                </p>
             }
             if let Some(problem) = &props.problem {
                 <p class="fc-problem" role="alert">{ problem }</p>
