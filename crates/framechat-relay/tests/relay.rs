@@ -109,7 +109,10 @@ async fn many_senders_every_client_sees_one_order_and_each_senders_order() {
     }
     let mut orders = Vec::new();
     for r in readers {
-        let got = r.await.expect("reader");
+        let got = tokio::time::timeout(WAIT, r)
+            .await
+            .expect("reader done")
+            .expect("reader");
         let mut next: HashMap<u32, u32> = HashMap::new();
         for (sender, seq) in &got {
             let expected = next.entry(*sender).or_insert(0);
@@ -234,14 +237,18 @@ async fn slow_consumer_is_disconnected_and_the_room_keeps_going() {
                     .expect("semaphore open")
                     .forget();
             }
-            sink.send(tagged(0, seq, MSG))
+            tokio::time::timeout(WAIT, sink.send(tagged(0, seq, MSG)))
                 .await
+                .expect("send in time")
                 .expect("sender stays connected");
         }
         sink
     });
     for r in readers {
-        r.await.expect("fast client got everything in order");
+        tokio::time::timeout(WAIT, r)
+            .await
+            .expect("reader done")
+            .expect("fast client got everything in order");
     }
     // Now the slow client reads: some data, then its close frame.
     let (code, data) = read_until_close(&mut slow).await;
@@ -256,7 +263,11 @@ async fn slow_consumer_is_disconnected_and_the_room_keeps_going() {
         stats.peak_queued_bytes,
         3 * queue_bytes
     );
-    drop((sender.await.expect("sender"), sink1));
+    let sink0 = tokio::time::timeout(WAIT, sender)
+        .await
+        .expect("sender done")
+        .expect("sender did not panic");
+    drop((sink0, sink1));
 }
 
 #[tokio::test]
@@ -341,7 +352,10 @@ async fn rate_limit_in_close_mode_closes_with_1008() {
     let mut c = connect_url(&server.url("rate")).await;
     for seq in 0..20 {
         // The relay may close us part-way: later sends can fail.
-        if c.send(tagged(0, seq, 10)).await.is_err() {
+        if !matches!(
+            tokio::time::timeout(WAIT, c.send(tagged(0, seq, 10))).await,
+            Ok(Ok(()))
+        ) {
             break;
         }
     }
@@ -363,7 +377,10 @@ async fn byte_rate_limit_in_close_mode_closes_with_1008() {
     .await;
     let mut c = connect_url(&server.url("byterate")).await;
     for seq in 0..3 {
-        if c.send(tagged(0, seq, 4000)).await.is_err() {
+        if !matches!(
+            tokio::time::timeout(WAIT, c.send(tagged(0, seq, 4000))).await,
+            Ok(Ok(()))
+        ) {
             break;
         }
     }
@@ -520,7 +537,11 @@ async fn graceful_shutdown_closes_clients_with_1001_and_serve_returns() {
         .collect();
     server.shutdown().await.expect("serve returns Ok");
     for r in readers {
-        assert_eq!(r.await.expect("reader"), Some(close_code::GOING_AWAY));
+        let code = tokio::time::timeout(WAIT, r)
+            .await
+            .expect("reader done")
+            .expect("reader");
+        assert_eq!(code, Some(close_code::GOING_AWAY));
     }
     // The listener is gone.
     assert!(tokio::net::TcpStream::connect(addr).await.is_err());
