@@ -213,8 +213,23 @@ const wsBase = () => opts.base.replace(/^http/, 'ws');
  */
 function appInitScript({ autoSend }) {
   const now = () => performance.timeOrigin + performance.now();
-  const bench = { picked: [], loaded: [], created: 0, revoked: 0, live: new Set() };
+  const bench = { picked: [], loaded: [], created: 0, revoked: 0, live: new Set(), sends: [], messages: [] };
   window.__fcBench = bench;
+  // Timeline of the socket: when frames were handed over and when they arrived.
+  const NativeWebSocket = window.WebSocket;
+  window.WebSocket = class extends NativeWebSocket {
+    constructor(...args) {
+      super(...args);
+      this.addEventListener('message', (e) => {
+        const size = e.data.byteLength ?? e.data.size ?? e.data.length;
+        bench.messages.push([now(), size]);
+      });
+    }
+    send(data) {
+      bench.sends.push([now(), data.byteLength ?? data.size ?? data.length]);
+      return super.send(data);
+    }
+  };
   const create = URL.createObjectURL.bind(URL);
   const revoke = URL.revokeObjectURL.bind(URL);
   URL.createObjectURL = (obj) => {
@@ -297,7 +312,23 @@ async function latencyOnce(context, kind, round, photoBytes) {
     const got = await b.evaluate((s) => ({ loaded: window[s].loaded[0], errors: window[s].errors || [] }), state);
     if (!got.loaded) throw new Error(`${kind}: page B reported ${got.errors.join(', ')}`);
     const sentAt = kind === 'app' ? await a.evaluate(() => window.__fcBench.sentAt) : picked;
-    return { ms: got.loaded.t - picked, toSend: sentAt - picked, w: got.loaded.w, h: got.loaded.h };
+    const res = { ms: got.loaded.t - picked, toSend: sentAt - picked, w: got.loaded.w, h: got.loaded.h };
+    if (kind === 'app') {
+      // Where the time goes: A hands frames to its socket, B receives them, B shows the image.
+      const sends = await a.evaluate(() => window.__fcBench.sends.filter(([, n]) => n > 1024));
+      const recv = await b.evaluate(() => window.__fcBench.messages.filter(([, n]) => n > 1024));
+      if (sends.length && recv.length) {
+        res.timeline = {
+          clickToFirstSend: sends[0][0] - sentAt,
+          firstToLastSend: sends[sends.length - 1][0] - sends[0][0],
+          lastSendToLastRecv: recv[recv.length - 1][0] - sends[sends.length - 1][0],
+          firstRecvToLastRecv: recv[recv.length - 1][0] - recv[0][0],
+          lastRecvToShown: got.loaded.t - recv[recv.length - 1][0],
+          frames: recv.length,
+        };
+      }
+    }
+    return res;
   } finally {
     await a?.close().catch(() => {});
     await b?.close().catch(() => {});
@@ -308,7 +339,7 @@ async function latencySection(context) {
   const { statSync } = await import('node:fs');
   const photoBytes = statSync(opts.photo).size;
   const rounds = opts.quick ? 2 : 7;
-  const samples = { app: [], floor: [], floorBlob: [], toSend: [] };
+  const samples = { app: [], floor: [], floorBlob: [], toSend: [], timeline: [] };
   const sizes = new Set();
   // One untimed round of each first (caches, JIT, relay warm-up).
   for (let r = -1; r < rounds; r++) {
@@ -320,7 +351,13 @@ async function latencySection(context) {
         samples.toSend.push(res.toSend);
         sizes.add(`${res.w}x${res.h}`);
       }
-      console.log(`  round ${r + 1} ${kind.padEnd(9)} ${ms(res.ms)} ms${kind === 'app' ? ` (picked -> Send clicked ${ms(res.toSend)} ms; shown ${res.w}x${res.h})` : ''}`);
+      const tl = res.timeline;
+      const detail = kind !== 'app' ? '' : ` (picked -> Send clicked ${ms(res.toSend)}` +
+        (tl ? `, -> first frame handed to the socket ${ms(tl.clickToFirstSend)}, first -> last handed ${ms(tl.firstToLastSend)}, ` +
+          `last handed -> last received on B ${ms(tl.lastSendToLastRecv)}, last received -> shown ${ms(tl.lastRecvToShown)}; ${tl.frames} frames` : '') +
+        `; shown ${res.w}x${res.h})`;
+      if (tl) samples.timeline.push(tl);
+      console.log(`  round ${r + 1} ${kind.padEnd(9)} ${ms(res.ms)} ms${detail}`);
     }
   }
   const st = (v) => {
@@ -338,9 +375,15 @@ async function latencySection(context) {
   console.log(`  bare WebSocket, the same messages as Blob slices (diagnostic): median ${ms(floorBlob.median)} ms, p90 ${ms(floorBlob.p90)} ms`);
   console.log(`  framechat app (read, scrub, frame, send; reassemble, Blob, <img>): median ${ms(app.median)} ms, p90 ${ms(app.p90)} ms`);
   console.log(`    of which picked -> composer ready and Send clicked (read + scrub + preview): median ${ms(toSend.median)} ms`);
+  const phases = ['clickToFirstSend', 'firstToLastSend', 'lastSendToLastRecv', 'lastRecvToShown'];
+  const phaseMedians = Object.fromEntries(phases.map((p) => [p, samples.timeline.length ? st(samples.timeline.map((t) => t[p])).median : NaN]));
+  if (samples.timeline.length) {
+    console.log(`    then (medians): Send -> first frame handed ${ms(phaseMedians.clickToFirstSend)} ms, first -> last frame handed ${ms(phaseMedians.firstToLastSend)} ms, ` +
+      `last handed -> last received on B ${ms(phaseMedians.lastSendToLastRecv)} ms, last received -> <img> loaded ${ms(phaseMedians.lastRecvToShown)} ms`);
+  }
   goal('latency', 'pick 12 MP photo -> shown on page B ≤ 1.5× bare WebSocket', ratio <= 1.5,
     `${x(ratio)} (${ms(app.median)} ms vs ${ms(floor.median)} ms, medians of ${rounds}; shown as ${[...sizes].join(', ')})`);
-  results.sections.latency = { photoBytes, rounds, app, floor, floorBlob, toSend, ratio, samples };
+  results.sections.latency = { photoBytes, rounds, app, floor, floorBlob, toSend, phaseMedians, ratio, samples };
   markdown.push(
     '### Pick a 12 MP photo on page A → shown on page B (local relay)',
     '',
@@ -350,6 +393,12 @@ async function latencySection(context) {
     `| bare WebSocket, the same messages sent as Blob slices (diagnostic) | ${ms(floorBlob.median)} | ${ms(floorBlob.p90)} | ${floorBlob.n} |`,
     `| framechat app: read, scrub, frames → reassembly, Blob URL → <img> | ${ms(app.median)} | ${ms(app.p90)} | ${app.n} |`,
     `| … of which picked → Send clicked (read + scrub + preview) | ${ms(toSend.median)} | ${ms(toSend.p90)} | ${toSend.n} |`,
+    ...(samples.timeline.length ? [
+      `| … Send clicked → first frame handed to the socket | ${ms(phaseMedians.clickToFirstSend)} | | |`,
+      `| … first → last frame handed to the socket | ${ms(phaseMedians.firstToLastSend)} | | |`,
+      `| … last frame handed → last frame received on B | ${ms(phaseMedians.lastSendToLastRecv)} | | |`,
+      `| … last frame received → <img> loaded on B | ${ms(phaseMedians.lastRecvToShown)} | | |`,
+    ] : []),
     '',
     `Ratio: ${x(ratio)} the floor.`,
     '',

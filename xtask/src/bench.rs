@@ -105,6 +105,8 @@ struct Report {
     failed: Vec<String>,
     /// How the client was built, when not by `trunk build --release` alone.
     built_with: String,
+    /// The machine's load averages: timings on a busy machine are slower and noisier.
+    loadavg: String,
 }
 
 impl Report {
@@ -130,6 +132,7 @@ pub fn bench(args: &BenchArgs) -> Result<()> {
     };
     let want = |s: Section| wanted.contains(&s);
     setup::ensure(Need::Tests)?;
+    let load_before = loadavg();
 
     let out = root().join("target/bench");
     let www = out.join("www");
@@ -201,6 +204,7 @@ pub fn bench(args: &BenchArgs) -> Result<()> {
         }
     }
 
+    report.loadavg = format!("{load_before} at the start, {} at the end", loadavg());
     write_report(&out, &report, args, &wanted, started.elapsed())?;
     if !report.failed.is_empty() {
         bail!("bench failed: {}", report.failed.join("; "));
@@ -210,6 +214,20 @@ pub fn bench(args: &BenchArgs) -> Result<()> {
         bail!("bench incomplete: not measured: {}", names.join(", "));
     }
     Ok(())
+}
+
+/// `/proc/loadavg`'s 1, 5 and 15 minute load averages and the CPU count, when readable.
+fn loadavg() -> String {
+    let cpus = std::thread::available_parallelism().map_or(0, std::num::NonZero::get);
+    fs::read_to_string("/proc/loadavg").map_or_else(
+        |_| "unknown".to_owned(),
+        |s| {
+            format!(
+                "load {} on {cpus} CPUs",
+                s.split_whitespace().take(3).collect::<Vec<_>>().join(" ")
+            )
+        },
+    )
 }
 
 /// Cargo's target directory, as cargo itself resolves it for this workspace.
@@ -894,6 +912,8 @@ fn write_report(
             .join(", "),
         took.as_secs()
     );
+    let _ = writeln!(md, "Machine: {}.\n", report.loadavg);
+    println!("  machine: {}", report.loadavg);
     md.push_str("| | section | goal | measured |\n|---|---|---|---|\n");
     for g in &report.goals {
         let word = if g.section == "size" {
@@ -925,8 +945,9 @@ fn write_report(
     let mut json = String::from("{");
     let _ = write!(
         json,
-        r#""quick":{},"sections":[{}],"seconds":{},"goals":[{}],"errors":[{}]"#,
+        r#""quick":{},"machine":{},"sections":[{}],"seconds":{},"goals":[{}],"errors":[{}]"#,
         args.quick,
+        json_str(&report.loadavg),
         wanted
             .iter()
             .map(|s| json_str(s.name()))
