@@ -49,7 +49,11 @@ pub fn fuzz(args: &FuzzArgs) -> Result<()> {
             .args(["+nightly", "fuzz", "run", target])
             .arg(&corpus)
             .arg(root().join("fuzz/seeds").join(target))
-            .args(["--", &format!("-max_total_time={}", args.seconds), "-print_final_stats=1"]))?;
+            .args([
+                "--",
+                &format!("-max_total_time={}", args.seconds),
+                "-print_final_stats=1",
+            ]))?;
     }
     Ok(())
 }

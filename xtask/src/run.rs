@@ -70,6 +70,13 @@ pub fn build_client() -> Result<PathBuf> {
 /// Builds the relay with the `server` profile; returns the binary's path.
 pub fn build_relay() -> Result<PathBuf> {
     section("building the relay");
-    run_cmd(cmd("cargo").args(["build", "--profile", "server", "-p", "framechat-relay", "--bins"]))?;
+    run_cmd(cmd("cargo").args([
+        "build",
+        "--profile",
+        "server",
+        "-p",
+        "framechat-relay",
+        "--bins",
+    ]))?;
     Ok(root().join("target/server/framechat-relay"))
 }

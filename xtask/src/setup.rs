@@ -75,7 +75,13 @@ pub fn ensure_fuzz() -> Result<()> {
     if toolchains.lines().any(|l| l.starts_with("nightly")) {
         eprintln!("ok: nightly toolchain");
     } else {
-        run(Command::new("rustup").args(["toolchain", "install", "nightly", "--profile", "minimal"]))?;
+        run(Command::new("rustup").args([
+            "toolchain",
+            "install",
+            "nightly",
+            "--profile",
+            "minimal",
+        ]))?;
     }
     if probe(cmd("cargo").args(["fuzz", "--version"])).is_some() {
         eprintln!("ok: cargo-fuzz");
@@ -88,7 +94,10 @@ pub fn ensure_fuzz() -> Result<()> {
 fn ensure_wasm_target() -> Result<()> {
     let installed =
         probe(Command::new("rustup").args(["target", "list", "--installed"])).unwrap_or_default();
-    if installed.lines().any(|l| l.trim() == "wasm32-unknown-unknown") {
+    if installed
+        .lines()
+        .any(|l| l.trim() == "wasm32-unknown-unknown")
+    {
         eprintln!("ok: wasm32-unknown-unknown target");
         return Ok(());
     }
@@ -122,7 +131,11 @@ fn ensure_npm(dir: &Path) -> Result<()> {
         (Err(_), Ok(_)) => true,
         _ => false,
     };
-    let name = dir.strip_prefix(root()).unwrap_or(dir).display().to_string();
+    let name = dir
+        .strip_prefix(root())
+        .unwrap_or(dir)
+        .display()
+        .to_string();
     if fresh {
         eprintln!("ok: npm packages in {name}");
         return Ok(());
@@ -163,7 +176,9 @@ fn ensure_apt(packages: &[(&str, &str)]) -> Result<()> {
         all.push("apt-get");
         all.extend_from_slice(args);
         let (program, rest) = all.split_first().context("empty command")?;
-        run(Command::new(program).args(rest).env("DEBIAN_FRONTEND", "noninteractive"))
+        run(Command::new(program)
+            .args(rest)
+            .env("DEBIAN_FRONTEND", "noninteractive"))
     };
     apt(&["-o", "DPkg::Lock::Timeout=600", "update", "-qq"])?;
     let mut install = vec!["-o", "DPkg::Lock::Timeout=600", "install", "-y", "-qq"];

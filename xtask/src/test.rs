@@ -29,7 +29,14 @@ pub fn test(args: &TestArgs) -> Result<()> {
     run(cmd("cargo").args(["fmt", "--all", "--check"]))?;
 
     section("clippy (native, every crate and target)");
-    run(cmd("cargo").args(["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"]))?;
+    run(cmd("cargo").args([
+        "clippy",
+        "--workspace",
+        "--all-targets",
+        "--",
+        "-D",
+        "warnings",
+    ]))?;
 
     section("clippy (the client, wasm32)");
     run(cmd("cargo").args([
@@ -69,7 +76,13 @@ fn browser_tests() -> Result<()> {
     let mut relay = Spawned::start(cmd(&relay_bin).args(["--listen", &addr.to_string()]))?;
     wait_for_port(addr, Duration::from_secs(30), &mut relay)?;
     run(cmd("cargo")
-        .args(["test", "--target", "wasm32-unknown-unknown", "-p", "framechat"])
+        .args([
+            "test",
+            "--target",
+            "wasm32-unknown-unknown",
+            "-p",
+            "framechat",
+        ])
         .env("CHROMEDRIVER", "/usr/bin/chromedriver")
         .env("FRAMECHAT_TEST_WS", format!("ws://{addr}/ws/chat/"))
         .env("WASM_BINDGEN_TEST_TIMEOUT", "120"))?;

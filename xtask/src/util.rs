@@ -73,7 +73,10 @@ pub fn wait_for_port(addr: SocketAddr, within: Duration, child: &mut Spawned) ->
             return Ok(());
         }
         if let Some(status) = child.0.try_wait()? {
-            bail!("{} exited with {status} before listening on {addr}", child.1);
+            bail!(
+                "{} exited with {status} before listening on {addr}",
+                child.1
+            );
         }
         std::thread::sleep(Duration::from_millis(100));
     }
@@ -87,7 +90,9 @@ impl Spawned {
     pub fn start(c: &mut Command) -> Result<Self> {
         let name = show(c);
         eprintln!("$ {name} &");
-        let child = c.spawn().with_context(|| format!("could not start {name}"))?;
+        let child = c
+            .spawn()
+            .with_context(|| format!("could not start {name}"))?;
         Ok(Self(child, name))
     }
 }
