@@ -318,3 +318,35 @@ test('messages typed while the relay is down go out after reconnect, in order, o
   await a.context().close();
   await b.context().close();
 });
+
+test('files dropped on the chat or pasted into the message box become attachments; remove works', { timeout: 60_000 }, async () => {
+  const room = `drop${Date.now()}`;
+  const page = await openChat(room, 'Dee');
+  const other = await openChat(room, 'Eve');
+  await page.evaluate(() => {
+    const dt = new DataTransfer();
+    dt.items.add(new File(['hello'], 'dropped.txt', { type: 'text/plain' }));
+    const root = document.querySelector('.framechat');
+    root.dispatchEvent(new DragEvent('dragover', { dataTransfer: dt, bubbles: true, cancelable: true }));
+    root.dispatchEvent(new DragEvent('drop', { dataTransfer: dt, bubbles: true, cancelable: true }));
+    const pasted = new DataTransfer();
+    pasted.items.add(new File(['<svg xmlns="http://www.w3.org/2000/svg"/>'], 'pasted.svg', { type: 'image/svg+xml' }));
+    document.querySelector('.fc-composer textarea')
+      .dispatchEvent(new ClipboardEvent('paste', { clipboardData: pasted, bubbles: true, cancelable: true }));
+  });
+  await page.waitForFunction(() => document.querySelectorAll('.fc-pending .fc-note').length === 2
+    && [...document.querySelectorAll('.fc-pending .fc-note')].every((n) => n.textContent === 'sent as a file'));
+  const names = await page.$$eval('.fc-pending-name', (els) => els.map((e) => e.textContent));
+  assert.deepEqual(names, ['dropped.txt', 'pasted.svg']);
+  await page.click('.fc-pending button[aria-label="Remove dropped.txt"]');
+  await page.waitForFunction(() => document.querySelectorAll('.fc-pending').length === 1);
+  await page.click('.fc-send');
+  // An SVG is never shown inline: it arrives as a download link, typed as plain bytes.
+  await page.waitForSelector('.fc-mine a.fc-file-link[download="pasted.svg"]');
+  const link = await other.waitForSelector('.fc-theirs a.fc-file-link[download="pasted.svg"]');
+  assert.equal(await other.$$eval('.fc-theirs img', (els) => els.length), 0);
+  const type = await link.evaluate(async (el) => (await (await fetch(el.href)).blob()).type);
+  assert.equal(type, 'application/octet-stream');
+  await page.context().close();
+  await other.context().close();
+});
