@@ -8,6 +8,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)] // bench code: a panic is a failure
 
 use std::hint::black_box;
+use std::time::{Duration, Instant};
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use framechat_scrub::{Category, scrub};
@@ -209,6 +210,36 @@ fn camera_jpeg() -> Vec<u8> {
     out
 }
 
+/// Medians of memcpy and scrub timed in alternation, round after round, so that a busy
+/// machine slows both alike; criterion's groups below run one after the other.
+fn interleaved(input: &[u8]) {
+    const ROUNDS: usize = 300;
+    let mut buffer = vec![0u8; input.len()];
+    let mut times: [Vec<Duration>; 3] = Default::default();
+    for _ in 0..ROUNDS {
+        let start = Instant::now();
+        black_box(black_box(input).to_vec());
+        times[0].push(start.elapsed());
+        let start = Instant::now();
+        buffer.copy_from_slice(black_box(input));
+        black_box(&buffer);
+        times[1].push(start.elapsed());
+        let start = Instant::now();
+        black_box(scrub(black_box(input)).ok());
+        times[2].push(start.elapsed());
+    }
+    let [to_vec, copy, scrubbed] = times.map(|mut t| {
+        t.sort_unstable();
+        t[ROUNDS / 2]
+    });
+    eprintln!(
+        "interleaved medians over {ROUNDS} rounds: memcpy to_vec {to_vec:?}, memcpy copy_from_slice {copy:?}, \
+         scrub {scrubbed:?}; scrub = {:.2}x to_vec, {:.2}x copy_from_slice",
+        scrubbed.as_secs_f64() / to_vec.as_secs_f64(),
+        scrubbed.as_secs_f64() / copy.as_secs_f64(),
+    );
+}
+
 fn bench(c: &mut Criterion) {
     let input = camera_jpeg();
     let out = scrub(&input).expect("the generated JPEG scrubs");
@@ -237,6 +268,7 @@ fn bench(c: &mut Criterion) {
         out.bytes.len(),
         out.report.removed_bytes
     );
+    interleaved(&input);
 
     let mut group = c.benchmark_group("12MP camera JPEG");
     group.throughput(Throughput::Bytes(input.len() as u64));
