@@ -360,11 +360,10 @@ fn open_socket(rc: &Rc<RefCell<Inner>>) {
         match make_socket(rc, &i.cfg.url) {
             Ok(s) => i.socket = Some(s),
             Err(e) => {
+                // `new WebSocket` throws only for a URL it will never accept: no retrying.
                 let notice = format!("cannot connect to {}: {e}", i.cfg.url);
                 i.actions.push(Action::Notice(notice));
-                drop(i);
-                on_closed(rc);
-                return;
+                i.actions.push(Action::Conn(Conn::Offline));
             }
         }
     }
@@ -445,13 +444,7 @@ fn pump(rc: &Rc<RefCell<Inner>>) {
     let retry = {
         let mut i = rc.borrow_mut();
         i.pump_timer = None;
-        match i.pump_once() {
-            Ok(retry) => retry,
-            Err(e) => {
-                i.actions.push(Action::Notice(e.to_string()));
-                true
-            }
-        }
+        i.pump_once()
     };
     if retry {
         let weak = Rc::downgrade(rc);
@@ -518,32 +511,47 @@ impl Inner {
     }
 
     /// One pass; returns whether to try again shortly.
-    fn pump_once(&mut self) -> Result<bool, AppError> {
+    /// A message that cannot be framed fails on its own; the queue goes on.
+    fn pump_once(&mut self) -> bool {
         let Some(ws) = self.socket.as_ref().map(|s| s.ws.clone()) else {
-            return Ok(false);
+            return false;
         };
         if !self.open || ws.ready_state() != WebSocket::OPEN {
-            return Ok(false);
+            return false;
         }
         if now_ms() < self.resume_at && !(self.urgent.is_empty() && self.bulk.is_empty()) {
-            return Ok(true);
+            return true;
         }
         loop {
             if let Some(u) = self.urgent.pop_front() {
                 match u {
                     Urgent::Text(mut m) => {
-                        for f in &m.frames {
-                            send_frame(&ws, f, &m.files, &m.sizes)?;
+                        let sent: Result<(), AppError> = m
+                            .frames
+                            .iter()
+                            .try_for_each(|f| send_frame(&ws, f, &m.files, &m.sizes));
+                        match sent {
+                            Ok(()) => {
+                                m.next = m.frames.len();
+                                m.started = true;
+                                self.unconfirmed.push(m);
+                            }
+                            Err(e) => self.actions.push(Action::Failed {
+                                id: m.id,
+                                reason: e.to_string(),
+                            }),
                         }
-                        m.next = m.frames.len();
-                        m.started = true;
-                        self.unconfirmed.push(m);
                     }
                     Urgent::Cancel(c) => {
                         let mut bytes = Vec::new();
-                        write_frame(&Header::Cancel(c), &[], &mut bytes)?;
+                        let sent = write_frame(&Header::Cancel(c), &[], &mut bytes)
+                            .map_err(AppError::from)
+                            .and_then(|()| Ok(ws.send_with_u8_array(&bytes)?));
                         count_out(bytes.len() as u64);
-                        ws.send_with_u8_array(&bytes)?;
+                        if let Err(e) = sent {
+                            self.actions
+                                .push(Action::Notice(format!("could not announce a cancel: {e}")));
+                        }
                     }
                 }
                 continue;
@@ -563,7 +571,7 @@ impl Inner {
                     sent,
                     total: m.total,
                 });
-                return Ok(true);
+                return true;
             }
             let Some(frame) = m.frames.get(m.next) else {
                 if let Some(done) = self.bulk.pop_front() {
@@ -571,7 +579,19 @@ impl Inner {
                 }
                 continue;
             };
-            send_frame(&ws, frame, &m.files, &m.sizes)?;
+            if let Err(e) = send_frame(&ws, frame, &m.files, &m.sizes) {
+                let (id, started, from) = (m.id, m.started, m.from.clone());
+                self.bulk.pop_front();
+                if started {
+                    self.urgent
+                        .push_back(Urgent::Cancel(CancelHeader { id, from }));
+                }
+                self.actions.push(Action::Failed {
+                    id,
+                    reason: e.to_string(),
+                });
+                continue;
+            }
             m.next += 1;
             m.started = true;
             let handed = frame.range.end;
@@ -589,7 +609,7 @@ impl Inner {
         }
         // Everything handed over; confirm once the buffer has drained.
         if self.unconfirmed.is_empty() {
-            return Ok(false);
+            return false;
         }
         if ws.buffered_amount() == 0 {
             for m in self.unconfirmed.drain(..) {
@@ -600,7 +620,7 @@ impl Inner {
                 });
                 self.actions.push(Action::Sent { id: m.id });
             }
-            Ok(false)
+            false
         } else {
             if let Some(m) = self.unconfirmed.last() {
                 let sent = m.total.saturating_sub(u64::from(ws.buffered_amount()));
@@ -610,7 +630,7 @@ impl Inner {
                     total: m.total,
                 });
             }
-            Ok(true)
+            true
         }
     }
 
