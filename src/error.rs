@@ -38,6 +38,8 @@ impl fmt::Display for AppError {
 
 impl std::error::Error for AppError {}
 
+// `From<JsValue>` lives in `embed`, with the other browser glue, so this file stays pure.
+
 impl From<framechat_wire::EncodeError> for AppError {
     fn from(e: framechat_wire::EncodeError) -> Self {
         AppError::Encode(e.to_string())
