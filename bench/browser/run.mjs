@@ -117,6 +117,7 @@ async function scrubSection(context) {
     ['framechat WASM scrub -> new Uint8Array (copy in, scrub, copy out)', 'wasm', r.segments.wasm.bytes],
     ['framechat WASM scrub -> view of WASM memory (copy in, scrub)', 'wasmView', r.segments.wasm.bytes],
     ['  JS -> WASM -> new Uint8Array copies alone (no scrub)', 'wasmCopyOnly', null],
+    ['  experiment: the same -> Blob, built with simd128 + opt-level 3 at the LTO root', 'wasmSimdBlob', r.segments.wasm.bytes],
     ['piexifjs remove() with ArrayBuffer <-> binary string', 'piexif', r.segments.piexif.bytes],
     ['piexifjs remove() alone (string in, string out)', 'piexifRemoveOnly', null],
     ['canvas re-encode (createImageBitmap + convertToBlob JPEG 0.92)', 'canvas', r.segments.canvas.bytes],
@@ -125,6 +126,7 @@ async function scrubSection(context) {
   const md = ['| method | median ms | p90 ms | samples | × floor | output bytes |', '|---|---:|---:|---:|---:|---:|'];
   for (const [label, key, out] of rows) {
     const s = t[key];
+    if (!s) continue;
     const rel = s.median / t.floor.median;
     console.log(
       `  ${label.padEnd(64)} ${ms(s.median).padStart(10)} ${ms(s.p90).padStart(9)} ${String(s.n).padStart(4)} ${x(rel).padStart(8)}  ${out ?? '-'}`,

@@ -461,28 +461,47 @@ fn ensure_pillow() -> Result<()> {
 
 /// Builds the bench WASM the way the client is built: release profile (the scrubber at
 /// `opt-level = 3`), wasm-bindgen, then wasm-opt at the level index.html asks trunk for.
-fn build_bench_wasm(pkg: &Path) -> Result<()> {
-    section("bench: building the scrubber for the browser (framechat-bench-wasm)");
-    run(cmd("cargo").args([
-        "build",
-        "--release",
-        "--target",
-        "wasm32-unknown-unknown",
-        "-p",
-        "framechat-bench-wasm",
-    ]))?;
-    let wasm = target_dir().join("wasm32-unknown-unknown/release/framechat_bench_wasm.wasm");
+///
+/// With `fast`, an experiment instead (its own target dir, timed as an extra row): the same
+/// code with WASM SIMD (`+simd128`) and `opt-level = 3` for the LTO root too. Under fat LTO
+/// the loops are optimised after linking at the root's level, where `"z"` turns the
+/// vectorizer off, so the scrubber's own `opt-level = 3` does not reach its hot loop.
+fn build_bench_wasm(pkg: &Path, fast: bool) -> Result<()> {
+    section(if fast {
+        "bench: building the scrubber experiment (simd128, opt-level 3 at the LTO root)"
+    } else {
+        "bench: building the scrubber for the browser (framechat-bench-wasm)"
+    });
+    let mut build = cmd("cargo");
+    build.args(["build", "--release", "--target", "wasm32-unknown-unknown"]);
+    build.args(["-p", "framechat-bench-wasm"]);
+    let target = if fast {
+        let dir = target_dir().join("bench-simd");
+        build
+            .args([
+                "--config",
+                "profile.release.package.framechat-bench-wasm.opt-level=3",
+            ])
+            .env("CARGO_TARGET_DIR", &dir)
+            .env("RUSTFLAGS", "-C target-feature=+simd128");
+        dir
+    } else {
+        target_dir()
+    };
+    run(&mut build)?;
+    let wasm = target.join("wasm32-unknown-unknown/release/framechat_bench_wasm.wasm");
     run(cmd("wasm-bindgen")
         .args(["--target", "web", "--no-typescript", "--out-dir"])
         .arg(pkg)
         .arg(&wasm))?;
     let level = wasm_opt_level();
     let bg = pkg.join("framechat_bench_wasm_bg.wasm");
-    run(cmd("wasm-opt")
-        .arg(format!("-O{level}"))
-        .arg(&bg)
-        .arg("-o")
-        .arg(&bg))?;
+    let mut opt = cmd("wasm-opt");
+    opt.arg(format!("-O{level}")).arg(&bg).arg("-o").arg(&bg);
+    if fast {
+        opt.arg("--enable-simd");
+    }
+    run(&mut opt)?;
     eprintln!(
         "bench wasm: {} bytes after wasm-opt -O{level}",
         fs::metadata(&bg)?.len()
@@ -564,7 +583,7 @@ fn browser_sections(
     // writes its frames with it; the app sections also need the built client.
     let needs_wasm = |s: &Section| matches!(s, Section::Scrub | Section::Wire | Section::Memory);
     let wasm_ok = if sections.iter().any(needs_wasm) {
-        build_bench_wasm(&page_dir.join("pkg"))
+        build_bench_wasm(&page_dir.join("pkg"), false)
             .map_err(|e| {
                 for s in sections.iter().filter(|s| needs_wasm(s)) {
                     report.error(s.name(), &e);
@@ -574,6 +593,12 @@ fn browser_sections(
     } else {
         true
     };
+    if wasm_ok && sections.contains(&Section::Scrub) {
+        // Optional: a failed experiment only loses its row.
+        if let Err(e) = build_bench_wasm(&page_dir.join("pkg-simd"), true) {
+            eprintln!("!! scrubber experiment not built: {e:#}");
+        }
+    }
     if let Some(dist) = dist.filter(|_| sections.iter().any(needs_app)) {
         // The app at /, the bench pages at /bench/: one origin, one relay.
         copy_dir(dist, &www)?;

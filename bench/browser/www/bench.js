@@ -4,9 +4,19 @@
 
 import init, * as wasm from './pkg/framechat_bench_wasm.js';
 
-const ready = init();
-let memory = null;
-ready.then((exports) => { memory = exports.memory; });
+let shipped = null;
+const ready = init().then((exports) => {
+  shipped = { scrub_in_memory: wasm.scrub_in_memory, kept_ptr: wasm.kept_ptr, memory: exports.memory };
+});
+
+// The experiment build (simd128, opt-level 3 at the LTO root), when the xtask made one.
+let fast = null;
+const fastReady = import('./pkg-simd/framechat_bench_wasm.js')
+  .then(async (m) => {
+    const exports = await m.default();
+    fast = { scrub_in_memory: m.scrub_in_memory, kept_ptr: m.kept_ptr, memory: exports.memory };
+  })
+  .catch(() => {});
 
 // ---------------------------------------------------------------- JPEG segment scan
 
@@ -137,14 +147,14 @@ async function canvasReencode(ab) {
 }
 
 /** Scrub, output left in WASM memory: a view of it (valid until the next call). */
-function scrubToView(ab) {
-  const len = wasm.scrub_in_memory(new Uint8Array(ab));
-  return new Uint8Array(memory.buffer, wasm.kept_ptr(), len);
+function scrubToView(ab, m = shipped) {
+  const len = m.scrub_in_memory(new Uint8Array(ab));
+  return new Uint8Array(m.memory.buffer, m.kept_ptr(), len);
 }
 
 /** The client's path (src/media.rs): scrub, then a Blob made from the bytes in WASM memory. */
-function scrubToBlob(ab) {
-  return new Blob([scrubToView(ab)], { type: 'image/jpeg' });
+function scrubToBlob(ab, m = shipped) {
+  return new Blob([scrubToView(ab, m)], { type: 'image/jpeg' });
 }
 
 // ---------------------------------------------------------------- timing
@@ -190,6 +200,7 @@ async function loadPhoto(url) {
  */
 async function scrubBench({ photo = 'photo.jpg', rounds = 15, canvasRounds = 5, warmup = 3, minSampleMs = 20 } = {}) {
   await ready;
+  await fastReady;
   const ab = await loadPhoto(photo);
   const input = new Uint8Array(ab);
   const floorDst = new Uint8Array(input.length);
@@ -199,6 +210,7 @@ async function scrubBench({ photo = 'photo.jpg', rounds = 15, canvasRounds = 5, 
     floor: () => floorDst.set(new Uint8Array(ab)),
     wasm: () => wasm.scrub(new Uint8Array(ab)),
     wasmBlob: () => scrubToBlob(ab),
+    ...(fast ? { wasmSimdBlob: () => scrubToBlob(ab, fast) } : {}),
     wasmView: () => scrubToView(ab),
     wasmCopyOnly: () => wasm.copy_through(new Uint8Array(ab)),
     piexif: () => piexifFull(ab),

@@ -38,7 +38,8 @@ thread_local! {
 /// As [`scrub`].
 #[wasm_bindgen]
 pub fn scrub_in_memory(input: &Uint8Array) -> Result<u32, JsError> {
-    let clean = framechat_scrub::scrub(&input.to_vec()).map_err(|e| JsError::new(&e.to_string()))?;
+    let clean =
+        framechat_scrub::scrub(&input.to_vec()).map_err(|e| JsError::new(&e.to_string()))?;
     let len = u32::try_from(clean.bytes.len()).map_err(|e| JsError::new(&e.to_string()))?;
     KEPT.with(|k| *k.borrow_mut() = clean.bytes);
     Ok(len)
@@ -108,7 +109,8 @@ pub fn message_frames(
     seq: u32,
     ts: f64,
 ) -> Result<js_sys::Array, JsError> {
-    let clean = framechat_scrub::scrub(&input.to_vec()).map_err(|e| JsError::new(&e.to_string()))?;
+    let clean =
+        framechat_scrub::scrub(&input.to_vec()).map_err(|e| JsError::new(&e.to_string()))?;
     let mut header = message_header(name, clean.bytes.len() as u64, &clean.report);
     header.id = Uuid::from_u128(0x018f_3c2a_7b1e_7000_8000_0000_0000_0000 | u128::from(seq));
     from.clone_into(&mut header.from);
