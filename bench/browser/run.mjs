@@ -304,7 +304,8 @@ async function latencyOnce(context, kind, round, photoBytes) {
       a = await openApp(context, room, 'ann', true);
     } else {
       b = await openPeer(context, 'recv', room, `&size=${photoBytes}`);
-      a = await openPeer(context, 'send', room, kind === 'floorBlob' ? '&blob=1' : '');
+      const extra = { floorBlob: '&blob=1', floorPaced: `&paced=${1024 * 1024}` }[kind] || '';
+      a = await openPeer(context, 'send', room, extra);
     }
     await b.bringToFront();
     const state = kind === 'app' ? '__fcBench' : 'peer';
@@ -340,12 +341,12 @@ async function latencyOnce(context, kind, round, photoBytes) {
 async function latencySection(context) {
   const { statSync } = await import('node:fs');
   const photoBytes = statSync(opts.photo).size;
-  const rounds = opts.quick ? 2 : 7;
-  const samples = { app: [], floor: [], floorBlob: [], toSend: [], timeline: [] };
+  const rounds = opts.quick ? 2 : 9;
+  const samples = { app: [], floor: [], floorBlob: [], floorPaced: [], toSend: [], timeline: [] };
   const sizes = new Set();
   // One untimed round of each first (caches, JIT, relay warm-up).
   for (let r = -1; r < rounds; r++) {
-    for (const kind of ['floor', 'app', 'floorBlob']) {
+    for (const kind of ['floor', 'app', 'floorBlob', 'floorPaced']) {
       const res = await within(180, `latency ${kind} round ${r}`, latencyOnce(context, kind, r + 1, photoBytes));
       if (r < 0) continue;
       samples[kind].push(res.ms);
@@ -371,10 +372,12 @@ async function latencySection(context) {
   const floor = st(samples.floor);
   const toSend = st(samples.toSend);
   const floorBlob = st(samples.floorBlob);
+  const floorPaced = st(samples.floorPaced);
   const ratio = app.median / floor.median;
   console.log(`  photo: ${photoBytes} bytes; ${rounds} rounds (+1 warm-up), fresh room and pages each`);
   console.log(`  bare WebSocket floor (raw bytes, 256 KiB messages): median ${ms(floor.median)} ms, p90 ${ms(floor.p90)} ms`);
   console.log(`  bare WebSocket, the same messages as Blob slices (diagnostic): median ${ms(floorBlob.median)} ms, p90 ${ms(floorBlob.p90)} ms`);
+  console.log(`  bare WebSocket, paced like the app (≤ 1 MiB buffered, 8 ms retry) (diagnostic): median ${ms(floorPaced.median)} ms, p90 ${ms(floorPaced.p90)} ms`);
   console.log(`  framechat app (read, scrub, frame, send; reassemble, Blob, <img>): median ${ms(app.median)} ms, p90 ${ms(app.p90)} ms`);
   console.log(`    of which picked -> composer ready and Send clicked (read + scrub + preview): median ${ms(toSend.median)} ms`);
   const phases = ['clickToFirstSend', 'firstToLastSend', 'lastSendToLastRecv', 'lastRecvToShown'];
@@ -385,7 +388,7 @@ async function latencySection(context) {
   }
   goal('latency', 'pick 12 MP photo -> shown on page B ≤ 1.5× bare WebSocket', ratio <= 1.5,
     `${x(ratio)} (${ms(app.median)} ms vs ${ms(floor.median)} ms, medians of ${rounds}; shown as ${[...sizes].join(', ')})`);
-  results.sections.latency = { photoBytes, rounds, app, floor, floorBlob, toSend, phaseMedians, ratio, samples };
+  results.sections.latency = { photoBytes, rounds, app, floor, floorBlob, floorPaced, toSend, phaseMedians, ratio, samples };
   markdown.push(
     '### Pick a 12 MP photo on page A → shown on page B (local relay)',
     '',
@@ -393,6 +396,7 @@ async function latencySection(context) {
     '|---|---:|---:|---:|',
     `| bare WebSocket: raw bytes in 256 KiB messages → Blob URL → <img> (floor) | ${ms(floor.median)} | ${ms(floor.p90)} | ${floor.n} |`,
     `| bare WebSocket, the same messages sent as Blob slices (diagnostic) | ${ms(floorBlob.median)} | ${ms(floorBlob.p90)} | ${floorBlob.n} |`,
+    `| bare WebSocket, paced like the app: ≤ 1 MiB buffered, 8 ms retry (diagnostic) | ${ms(floorPaced.median)} | ${ms(floorPaced.p90)} | ${floorPaced.n} |`,
     `| framechat app: read, scrub, frames → reassembly, Blob URL → <img> | ${ms(app.median)} | ${ms(app.p90)} | ${app.n} |`,
     `| … of which picked → Send clicked (read + scrub + preview) | ${ms(toSend.median)} | ${ms(toSend.p90)} | ${toSend.n} |`,
     ...(samples.timeline.length ? [

@@ -2,7 +2,8 @@
 // - send:   the latency floor's page A. On the file input's change: read the file, send its raw
 //           bytes through the relay in 256 KiB binary messages (the default frame budget, so the
 //           message count matches the app's) with no header, no scrub. With &blob=1 the messages
-//           are Blob slices of the File instead (a diagnostic: the app sends Blobs).
+//           are Blob slices of the File instead (a diagnostic: the app sends Blobs); with
+//           &paced=N they wait while N bytes are buffered, as the app does (diagnostic too).
 // - recv:   the floor's page B. Collects ?size= bytes, makes a Blob URL, loads it into an <img>.
 // - script: the memory run's second chat client: sends framechat frames built by the bench
 //           WASM (framechat-wire) so that the real app on page B shows them.
@@ -37,6 +38,17 @@ if (role === 'send') {
   document.getElementById('file').addEventListener('change', async (e) => {
     window.peer.picked.push(now());
     const file = e.target.files[0];
+    const paced = Number(params.get('paced') || 0);
+    if (paced > 0) {
+      // The app's pacing (src/net.rs): hand a frame over only while less than `paced` bytes
+      // are buffered, else retry after 8 ms.
+      const bytes = new Uint8Array(await file.arrayBuffer());
+      for (let off = 0; off < bytes.length; off += CHUNK) {
+        while (ws.bufferedAmount >= paced) await new Promise((r) => setTimeout(r, 8));
+        ws.send(bytes.subarray(off, Math.min(bytes.length, off + CHUNK)));
+      }
+      return;
+    }
     if (asBlobs) {
       // The same messages as Blob slices of the File (how the app hands frames over).
       for (let off = 0; off < file.size; off += CHUNK) ws.send(file.slice(off, Math.min(file.size, off + CHUNK)));
