@@ -776,21 +776,12 @@ impl Inner {
     }
 }
 
-/// The frame's prefix and JSON header alone (its payload follows as Blob slices).
-///
-/// `write_frame` checks the payload against the header, so it cannot write a chunk's header
-/// without its bytes; this writes the same layout: magic, u16 BE header length, JSON.
-pub fn encode_header(header: &Header) -> Result<Vec<u8>, AppError> {
-    header
-        .validate()
+/// The prefix and JSON header of a frame whose payload (`payload_len` bytes) follows as
+/// Blob slices, checked against the header by the wire crate.
+pub fn encode_header(header: &Header, payload_len: u64) -> Result<Vec<u8>, AppError> {
+    let mut out = Vec::new();
+    framechat_wire::write_header(header, payload_len, &mut out)
         .map_err(|e| AppError::Encode(e.to_string()))?;
-    let json = serde_json::to_vec(header).map_err(|e| AppError::Encode(e.to_string()))?;
-    let len = u16::try_from(json.len())
-        .map_err(|_| AppError::Encode(format!("header of {} bytes", json.len())))?;
-    let mut out = Vec::with_capacity(framechat_wire::PREFIX_LEN + json.len());
-    out.push(framechat_wire::MAGIC);
-    out.extend_from_slice(&len.to_be_bytes());
-    out.extend_from_slice(&json);
     Ok(out)
 }
 
@@ -801,7 +792,7 @@ fn send_frame(
     files: &[web_sys::Blob],
     sizes: &[u64],
 ) -> Result<(), AppError> {
-    let head = encode_header(&frame.header)?;
+    let head = encode_header(&frame.header, frame.range.end - frame.range.start)?;
     count_out(head.len() as u64);
     if frame.range.is_empty() {
         ws.send_with_u8_array(&head)?;

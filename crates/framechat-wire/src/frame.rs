@@ -72,7 +72,7 @@ impl<'a> Frame<'a> {
     pub fn decode(bytes: &'a [u8]) -> Result<Self, DecodeError> {
         let (header, end) = decode_header(bytes)?;
         let payload = bytes.get(end..).unwrap_or_default();
-        check_payload(&header, payload.len())?;
+        check_payload(&header, payload.len() as u64)?;
         Ok(Self { header, payload })
     }
 
@@ -138,15 +138,37 @@ pub fn decode_header(bytes: &[u8]) -> Result<(Header, usize), DecodeError> {
 /// The payload slices are copied once, straight into `out`.
 ///
 /// # Errors
-/// An invalid header, one too long for the length field, or a payload that
-/// disagrees with the header.
+/// As [`write_header`].
 pub fn write_frame(
     header: &Header,
     payload: &[&[u8]],
     out: &mut Vec<u8>,
 ) -> Result<(), EncodeError> {
-    header.validate()?;
     let payload_len: usize = payload.iter().map(|p| p.len()).sum();
+    write_header(header, payload_len as u64, out)?;
+    out.reserve(payload_len);
+    for part in payload {
+        out.extend_from_slice(part);
+    }
+    Ok(())
+}
+
+/// Appends the prefix and JSON header of a frame whose payload, of
+/// `payload_len` bytes, the caller sends after it.
+///
+/// For senders that hand the payload to the transport without copying it
+/// (the browser client sends a Blob made of these bytes and slices of the
+/// file).
+///
+/// # Errors
+/// An invalid header, one too long for the length field, or a payload length
+/// that disagrees with the header.
+pub fn write_header(
+    header: &Header,
+    payload_len: u64,
+    out: &mut Vec<u8>,
+) -> Result<(), EncodeError> {
+    header.validate()?;
     check_payload(header, payload_len).map_err(|e| match e {
         DecodeError::InvalidHeader(h) => EncodeError::InvalidHeader(h),
         other => EncodeError::Payload(other),
@@ -156,13 +178,10 @@ pub fn write_frame(
         len: json.len(),
         max: MAX_HEADER_LEN,
     })?;
-    out.reserve(PREFIX_LEN + json.len() + payload_len);
+    out.reserve(PREFIX_LEN + json.len());
     out.push(MAGIC);
     out.extend_from_slice(&len.to_be_bytes());
     out.extend_from_slice(&json);
-    for part in payload {
-        out.extend_from_slice(part);
-    }
     Ok(())
 }
 
@@ -190,8 +209,7 @@ impl std::io::Write for ByteCounter {
 }
 
 /// Checks a payload length against what the header declares.
-fn check_payload(header: &Header, len: usize) -> Result<(), DecodeError> {
-    let len = len as u64;
+fn check_payload(header: &Header, len: u64) -> Result<(), DecodeError> {
     match header {
         Header::Msg(m) => {
             let total = m.total()?;
@@ -239,5 +257,48 @@ fn classify_json_error(json: &[u8], error: serde_json::Error) -> DecodeError {
             DecodeError::UnknownKind(kind)
         }
         _ => DecodeError::InvalidJson(error),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::header::ChunkHeader;
+
+    fn chunk(offset: u64, total: u64, last: bool) -> Header {
+        Header::Chunk(ChunkHeader {
+            id: uuid::Uuid::from_u128(9),
+            from: "ann".into(),
+            offset,
+            total,
+            last,
+        })
+    }
+
+    #[test]
+    fn write_header_then_payload_equals_write_frame() {
+        let header = chunk(4, 10, false);
+        let mut whole = Vec::new();
+        write_frame(&header, &[b"ab", b"c"], &mut whole).unwrap();
+        let mut split = Vec::new();
+        write_header(&header, 3, &mut split).unwrap();
+        assert_eq!(split.len(), header_end(&split).unwrap());
+        split.extend_from_slice(b"abc");
+        assert_eq!(split, whole);
+    }
+
+    #[test]
+    fn write_header_checks_the_payload_length() {
+        let mut out = Vec::new();
+        // Ends the stream without the last flag.
+        assert!(matches!(
+            write_header(&chunk(4, 10, false), 6, &mut out),
+            Err(EncodeError::Payload(DecodeError::LastFlagMismatch { .. }))
+        ));
+        assert!(matches!(
+            write_header(&chunk(4, 10, true), 7, &mut out),
+            Err(EncodeError::Payload(DecodeError::ChunkOutOfRange { .. }))
+        ));
+        assert!(out.is_empty(), "nothing written on error");
     }
 }

@@ -24,7 +24,7 @@ pub use chunk::{
 pub use error::{DecodeError, EncodeError, HeaderError, ReassemblyError};
 pub use frame::{
     FUTURE_MAGIC, Frame, MAGIC, MAX_HEADER_LEN, PREFIX_LEN, decode_header, header_end, header_len,
-    write_frame,
+    write_frame, write_header,
 };
 pub use header::{
     Attachment, CancelHeader, ChunkHeader, Header, MAX_DIMENSION, MAX_FILES, MAX_FROM_LEN,
