@@ -58,6 +58,8 @@ pub fn ensure(need: Need) -> Result<()> {
             ("chromium", "chromium"),
             ("chromium-driver", "chromedriver"),
             ("libimage-exiftool-perl", "exiftool"),
+            // By path: some images put a stand-in `convert` earlier on PATH.
+            ("imagemagick", "/usr/bin/convert"),
         ])?;
         for dir in ["tests/e2e", "bench/node-relay", "bench/browser"] {
             let dir = root().join(dir);
@@ -186,8 +188,12 @@ fn ensure_apt(packages: &[(&str, &str)]) -> Result<()> {
     apt(&install)
 }
 
-/// The path of `command` on the tool `PATH`, if any.
+/// The path of `command` on the tool `PATH` (or `command` itself if it is a
+/// path), if it exists.
 pub fn which(command: &str) -> Option<PathBuf> {
+    if command.contains('/') {
+        return Some(PathBuf::from(command)).filter(|p| p.is_file());
+    }
     env::split_paths(&tool_path())
         .map(|dir| dir.join(command))
         .find(|p| p.is_file())
