@@ -142,6 +142,8 @@ async function scrubSection(context) {
   md.push('', '| output | segments |', '|---|---|');
   for (const k of ['input', 'wasm', 'piexif', 'canvas']) md.push(`| ${k} | ${show(k)} |`);
   console.log(`  our report: ${JSON.stringify(r.report)}`);
+  const shown = (k) => r.decodedSize[k].join('x');
+  console.log(`  decoded as shown (orientation applied): input ${shown('input')}, ours ${shown('wasm')}, canvas ${shown('canvas')}`);
 
   const ours = seg.wasm;
   const oursClean =
