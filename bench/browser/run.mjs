@@ -113,23 +113,24 @@ async function scrubSection(context) {
   console.log(`  ${r.userAgent}`);
   const rows = [
     ['floor: TypedArray.set into a ready buffer', 'floor', r.inputBytes],
-    ['framechat WASM scrub -> Blob, as the client does (copy in, scrub, Blob)', 'wasmBlob', r.segments.wasm.bytes],
-    ['framechat WASM scrub -> new Uint8Array (copy in, scrub, copy out)', 'wasm', r.segments.wasm.bytes],
-    ['framechat WASM scrub -> view of WASM memory (copy in, scrub)', 'wasmView', r.segments.wasm.bytes],
-    ['  JS -> WASM -> new Uint8Array copies alone (no scrub)', 'wasmCopyOnly', null],
-    ['  experiment: the same -> Blob, built with simd128 + opt-level 3 at the LTO root', 'wasmSimdBlob', r.segments.wasm.bytes],
-    ['piexifjs remove() with ArrayBuffer <-> binary string', 'piexif', r.segments.piexif.bytes],
+    ['WASM scrub -> Blob, the client\'s path (copy in, scrub, Blob)', 'wasmBlob', r.segments.wasm.bytes],
+    ['WASM scrub -> new Uint8Array (copy in, scrub, copy out)', 'wasm', r.segments.wasm.bytes],
+    ['WASM scrub -> view of WASM memory (copy in, scrub)', 'wasmView', r.segments.wasm.bytes],
+    ['JS -> WASM -> new Uint8Array copies alone (no scrub)', 'wasmCopyOnly', null],
+    ['experiment (simd128 + opt-level 3 at the LTO root) -> Blob', 'wasmSimdBlob', r.segments.wasm.bytes],
+    ['experiment (simd128 + opt-level 3 at the LTO root) -> view', 'wasmSimdView', r.segments.wasm.bytes],
+    ['piexifjs remove() + ArrayBuffer <-> binary string', 'piexif', r.segments.piexif.bytes],
     ['piexifjs remove() alone (string in, string out)', 'piexifRemoveOnly', null],
-    ['canvas re-encode (createImageBitmap + convertToBlob JPEG 0.92)', 'canvas', r.segments.canvas.bytes],
+    ['canvas re-encode (createImageBitmap + convertToBlob JPEG)', 'canvas', r.segments.canvas.bytes],
   ];
-  console.log(`  ${'method'.padEnd(64)} ${'median ms'.padStart(10)} ${'p90 ms'.padStart(9)} ${'n'.padStart(4)} ${'x floor'.padStart(8)}  output`);
+  console.log(`  ${'method'.padEnd(66)} ${'median ms'.padStart(10)} ${'p90 ms'.padStart(9)} ${'n'.padStart(4)} ${'x floor'.padStart(8)}  output`);
   const md = ['| method | median ms | p90 ms | samples | × floor | output bytes |', '|---|---:|---:|---:|---:|---:|'];
   for (const [label, key, out] of rows) {
     const s = t[key];
     if (!s) continue;
     const rel = s.median / t.floor.median;
     console.log(
-      `  ${label.padEnd(64)} ${ms(s.median).padStart(10)} ${ms(s.p90).padStart(9)} ${String(s.n).padStart(4)} ${x(rel).padStart(8)}  ${out ?? '-'}`,
+      `  ${label.padEnd(66)} ${ms(s.median).padStart(10)} ${ms(s.p90).padStart(9)} ${String(s.n).padStart(4)} ${x(rel).padStart(8)}  ${out ?? '-'}`,
     );
     md.push(`| ${label} | ${ms(s.median)} | ${ms(s.p90)} | ${s.n}${r.batch[key] > 1 ? ` (×${r.batch[key]} calls)` : ''} | ${x(rel)} | ${out ?? '-'} |`);
   }
@@ -306,7 +307,7 @@ async function latencyOnce(context, kind, round, photoBytes) {
       a = await openApp(context, room, 'ann', true);
     } else {
       b = await openPeer(context, 'recv', room, `&size=${photoBytes}`);
-      const extra = { floorBlob: '&blob=1', floorPaced: `&paced=${1024 * 1024}` }[kind] || '';
+      const extra = { floorBlob: '&blob=1', floorPaced: `&paced=${1024 * 1024}`, floorBlobPaced: `&blob=1&paced=${1024 * 1024}` }[kind] || '';
       a = await openPeer(context, 'send', room, extra);
     }
     await b.bringToFront();
@@ -344,11 +345,11 @@ async function latencySection(context) {
   const { statSync } = await import('node:fs');
   const photoBytes = statSync(opts.photo).size;
   const rounds = opts.quick ? 2 : 9;
-  const samples = { app: [], floor: [], floorBlob: [], floorPaced: [], toSend: [], timeline: [] };
+  const samples = { app: [], floor: [], floorBlob: [], floorPaced: [], floorBlobPaced: [], toSend: [], timeline: [] };
   const sizes = new Set();
   // One untimed round of each first (caches, JIT, relay warm-up).
   for (let r = -1; r < rounds; r++) {
-    for (const kind of ['floor', 'app', 'floorBlob', 'floorPaced']) {
+    for (const kind of ['floor', 'app', 'floorBlob', 'floorPaced', 'floorBlobPaced']) {
       const res = await within(180, `latency ${kind} round ${r}`, latencyOnce(context, kind, r + 1, photoBytes));
       if (r < 0) continue;
       samples[kind].push(res.ms);
@@ -362,7 +363,7 @@ async function latencySection(context) {
           `last handed -> last received on B ${ms(tl.lastSendToLastRecv)}, last received -> shown ${ms(tl.lastRecvToShown)}; ${tl.frames} frames` : '') +
         `; shown ${res.w}x${res.h})`;
       if (tl) samples.timeline.push(tl);
-      console.log(`  round ${r + 1} ${kind.padEnd(9)} ${ms(res.ms)} ms${detail}`);
+      console.log(`  round ${r + 1} ${kind.padEnd(14)} ${ms(res.ms)} ms${detail}`);
     }
   }
   const st = (v) => {
@@ -375,11 +376,13 @@ async function latencySection(context) {
   const toSend = st(samples.toSend);
   const floorBlob = st(samples.floorBlob);
   const floorPaced = st(samples.floorPaced);
+  const floorBlobPaced = st(samples.floorBlobPaced);
   const ratio = app.median / floor.median;
   console.log(`  photo: ${photoBytes} bytes; ${rounds} rounds (+1 warm-up), fresh room and pages each`);
   console.log(`  bare WebSocket floor (raw bytes, 256 KiB messages): median ${ms(floor.median)} ms, p90 ${ms(floor.p90)} ms`);
   console.log(`  bare WebSocket, the same messages as Blob slices (diagnostic): median ${ms(floorBlob.median)} ms, p90 ${ms(floorBlob.p90)} ms`);
   console.log(`  bare WebSocket, paced like the app (≤ 1 MiB buffered, 8 ms retry) (diagnostic): median ${ms(floorPaced.median)} ms, p90 ${ms(floorPaced.p90)} ms`);
+  console.log(`  bare WebSocket, Blob slices paced like the app (the app's hand-over, diagnostic): median ${ms(floorBlobPaced.median)} ms, p90 ${ms(floorBlobPaced.p90)} ms`);
   console.log(`  framechat app (read, scrub, frame, send; reassemble, Blob, <img>): median ${ms(app.median)} ms, p90 ${ms(app.p90)} ms`);
   console.log(`    of which picked -> composer ready and Send clicked (read + scrub + preview): median ${ms(toSend.median)} ms`);
   const phases = ['clickToFirstSend', 'firstToLastSend', 'lastSendToLastRecv', 'lastRecvToShown'];
@@ -390,7 +393,7 @@ async function latencySection(context) {
   }
   goal('latency', 'pick 12 MP photo -> shown on page B ≤ 1.5× bare WebSocket', ratio <= 1.5,
     `${x(ratio)} (${ms(app.median)} ms vs ${ms(floor.median)} ms, medians of ${rounds}; shown as ${[...sizes].join(', ')})`);
-  results.sections.latency = { photoBytes, rounds, app, floor, floorBlob, floorPaced, toSend, phaseMedians, ratio, samples };
+  results.sections.latency = { photoBytes, rounds, app, floor, floorBlob, floorPaced, floorBlobPaced, toSend, phaseMedians, ratio, samples };
   markdown.push(
     '### Pick a 12 MP photo on page A → shown on page B (local relay)',
     '',
@@ -399,6 +402,7 @@ async function latencySection(context) {
     `| bare WebSocket: raw bytes in 256 KiB messages → Blob URL → <img> (floor) | ${ms(floor.median)} | ${ms(floor.p90)} | ${floor.n} |`,
     `| bare WebSocket, the same messages sent as Blob slices (diagnostic) | ${ms(floorBlob.median)} | ${ms(floorBlob.p90)} | ${floorBlob.n} |`,
     `| bare WebSocket, paced like the app: ≤ 1 MiB buffered, 8 ms retry (diagnostic) | ${ms(floorPaced.median)} | ${ms(floorPaced.p90)} | ${floorPaced.n} |`,
+    `| bare WebSocket, Blob slices paced like the app (diagnostic) | ${ms(floorBlobPaced.median)} | ${ms(floorBlobPaced.p90)} | ${floorBlobPaced.n} |`,
     `| framechat app: read, scrub, frames → reassembly, Blob URL → <img> | ${ms(app.median)} | ${ms(app.p90)} | ${app.n} |`,
     `| … of which picked → Send clicked (read + scrub + preview) | ${ms(toSend.median)} | ${ms(toSend.p90)} | ${toSend.n} |`,
     ...(samples.timeline.length ? [

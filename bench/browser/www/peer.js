@@ -41,11 +41,12 @@ if (role === 'send') {
     const paced = Number(params.get('paced') || 0);
     if (paced > 0) {
       // The app's pacing (src/net.rs): hand a frame over only while less than `paced` bytes
-      // are buffered, else retry after 8 ms.
-      const bytes = new Uint8Array(await file.arrayBuffer());
-      for (let off = 0; off < bytes.length; off += CHUNK) {
+      // are buffered, else retry after 8 ms; with &blob=1 the frames are Blob slices as well.
+      const bytes = asBlobs ? null : new Uint8Array(await file.arrayBuffer());
+      for (let off = 0; off < file.size; off += CHUNK) {
         while (ws.bufferedAmount >= paced) await new Promise((r) => setTimeout(r, 8));
-        ws.send(bytes.subarray(off, Math.min(bytes.length, off + CHUNK)));
+        const end = Math.min(file.size, off + CHUNK);
+        ws.send(asBlobs ? file.slice(off, end) : bytes.subarray(off, end));
       }
       return;
     }
