@@ -1,0 +1,294 @@
+// Shared setup of the end-to-end tests: a relay (the Rust binary, or relay.mjs) serving the
+// release build, one headless Chromium, pages that join a room, and checks used by several
+// test files. Every test file runs in its own process (node --test), with its own relay and
+// browser, started in `before` and stopped in `after` — also when a test fails.
+//
+// Environment:
+//   FRAMECHAT_DIST       the `trunk build --release` output (default: ../../dist)
+//   FRAMECHAT_RELAY_BIN  the relay binary, started as `--listen 127.0.0.1:<free port> --static $FRAMECHAT_DIST`;
+//                        unset: relay.mjs here (a Node `ws` relay with the same routes) is used instead
+//   FRAMECHAT_URL        an already running server to test instead (then neither of the above is used)
+//   CHROMIUM             the browser (default /usr/bin/chromium)
+// Needs Debian's ImageMagick at /usr/bin/convert and `exiftool`.
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+import { startRelay } from './relay.mjs';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+export const DIST = path.resolve(process.env.FRAMECHAT_DIST ?? path.join(here, '../../dist'));
+export const FIXTURES = path.resolve(here, '../../crates/framechat-scrub/tests/fixtures');
+export const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
+/** Debian's ImageMagick; a stand-in named `convert` may come first on PATH. */
+export const CONVERT = '/usr/bin/convert';
+export const EXTERNAL = Boolean(process.env.FRAMECHAT_URL);
+const ARGS = ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update',
+  '--disable-sync', '--no-first-run', '--disable-quic',
+  // The embedding test's host page is served by page.route (not from the network), which
+  // Chromium's local-network-access checks would treat as a public page reaching 127.0.0.1.
+  '--disable-features=LocalNetworkAccessChecks'];
+
+export function freePort() {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.on('error', reject);
+    s.listen(0, '127.0.0.1', () => { const { port } = s.address(); s.close(() => resolve(port)); });
+  });
+}
+
+export async function waitHttp(url, ms) {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    try { if ((await fetch(url)).ok) return; } catch { /* not up yet */ }
+    if (Date.now() > deadline) throw new Error(`${url} did not come up within ${ms} ms`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+export function run(cmd, args) {
+  const r = spawnSync(cmd, args, { encoding: 'utf8', maxBuffer: 64 << 20 });
+  if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed: ${r.error ?? r.stderr}`);
+  return r.stdout;
+}
+
+export function exif(file) {
+  return JSON.parse(run('exiftool', ['-j', '-G1', '-a', '-u', file]))[0];
+}
+
+/** Tags of `meta` (exiftool -j -G1) that give away who, where, when or with what. */
+export function leakedTags(meta) {
+  return Object.keys(meta).filter((k) =>
+    /GPS|Make|Model|Serial|DateTime|CreateDate|ModifyDate|CreationTime|Artist|Author|Creator|By-line|Copyright|Comment|Description|Software/i.test(k)
+    // The colour profile is kept on purpose; its header's creation date is the profile's, not the photo's.
+    && !/^(System|File|ExifTool|ICC[-_]\w+):/.test(k));
+}
+
+/**
+ * One relay serving the release build on a fixed port, restartable on that same port.
+ * `kind`: 'bin' (FRAMECHAT_RELAY_BIN, else the Node relay) or 'node' (always relay.mjs).
+ */
+export class Server {
+  constructor(kind = 'bin') {
+    this.kind = kind;
+    this.stopFn = null;
+  }
+
+  async start() {
+    if (EXTERNAL && this.kind === 'bin') {
+      this.base = process.env.FRAMECHAT_URL.replace(/\/$/, '');
+      await waitHttp(`${this.base}/`, 20_000);
+      return this;
+    }
+    assert.ok(fs.existsSync(path.join(DIST, 'index.html')), `no release build in ${DIST} (trunk build --release)`);
+    this.port ??= await freePort();
+    this.base = `http://127.0.0.1:${this.port}`;
+    const bin = this.kind === 'bin' ? process.env.FRAMECHAT_RELAY_BIN : null;
+    if (bin) {
+      const child = spawn(bin, ['--listen', `127.0.0.1:${this.port}`, '--static', DIST], { stdio: ['ignore', 'ignore', 'inherit'] });
+      const exited = new Promise((r) => child.once('exit', r));
+      this.stopFn = async () => { child.kill('SIGKILL'); await exited; };
+    } else {
+      const relay = await startRelay({ port: this.port, dist: DIST });
+      this.stopFn = relay.close;
+    }
+    await waitHttp(`${this.base}/`, 20_000);
+    return this;
+  }
+
+  /** Kill the relay (SIGKILL: no goodbye to the clients). Harmless when not running. */
+  async stop() {
+    const f = this.stopFn;
+    this.stopFn = null;
+    if (f) await f();
+  }
+
+  get restartable() { return !(EXTERNAL && this.kind === 'bin'); }
+  get wsBase() { return this.base.replace(/^http/, 'ws'); }
+}
+
+/**
+ * A browser and the contexts opened in it, all closed by `close()`, and a scratch folder.
+ */
+export class Session {
+  constructor(server) {
+    this.server = server;
+    this.contexts = new Set();
+    this.tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'framechat-e2e-'));
+  }
+
+  async launch() {
+    this.browser = await chromium.launch({ executablePath: CHROMIUM, args: ARGS });
+    return this;
+  }
+
+  async newContext(opts = {}) {
+    const ctx = await this.browser.newContext({ viewport: { width: 1000, height: 800 }, ...opts });
+    this.contexts.add(ctx);
+    ctx.once('close', () => this.contexts.delete(ctx));
+    return ctx;
+  }
+
+  /** A page of its own browser context (own localStorage) that joined `room` as `name`. */
+  async openChat(room, name, { server = this.server, query = '', viewport } = {}) {
+    const ctx = await this.newContext(viewport ? { viewport } : {});
+    const page = await ctx.newPage();
+    page.on('pageerror', (e) => console.error(`[${name}] page error:`, e));
+    await page.goto(`${server.base}/?room=${encodeURIComponent(room)}&name=${encodeURIComponent(name)}${query}`);
+    await page.waitForSelector('.fc-badge-online', { timeout: 20_000 });
+    return page;
+  }
+
+  /** Close every context still open (test end, also after a failure). */
+  async closeContexts() {
+    await Promise.allSettled([...this.contexts].map((c) => c.close()));
+    this.contexts.clear();
+  }
+
+  async close() {
+    await this.closeContexts();
+    await this.browser?.close();
+    fs.rmSync(this.tmp, { recursive: true, force: true });
+  }
+
+  file(name) { return path.join(this.tmp, name); }
+}
+
+export function uniqueRoom(prefix) {
+  return `${prefix}${Date.now().toString(36)}${crypto.randomBytes(3).toString('hex')}`;
+}
+
+/** Type `text` into the composer and press Enter. */
+export async function say(page, text) {
+  await page.fill('.fc-composer textarea', text);
+  await page.press('.fc-composer textarea', 'Enter');
+}
+
+/** Texts of the messages on `page`, in list order, as { mine, from, text }. */
+export function messages(page) {
+  return page.$$eval('.fc-list > li.fc-msg', (els) => els.map((el) => ({
+    mine: el.classList.contains('fc-mine'),
+    from: el.querySelector('.fc-from')?.textContent ?? null,
+    text: el.querySelector('.fc-text')?.textContent ?? '',
+    files: [...el.querySelectorAll('img[alt], .fc-file-name')].map((f) => f.getAttribute('alt') ?? f.textContent),
+  })));
+}
+
+export function notices(page) {
+  return page.$$eval('.fc-list > li.fc-notice', (els) => els.map((e) => e.textContent));
+}
+
+/** Resolve once `page` shows a message with exactly this text (bounded). */
+export function waitText(page, text, { who = 'theirs', timeout = 20_000 } = {}) {
+  return page.waitForFunction(([t, w]) => [...document.querySelectorAll(`.fc-${w} .fc-text`)].some((e) => e.textContent === t),
+    [text, who], { timeout });
+}
+
+/** The bytes behind a blob: URL of `page` (an <img> src or a download href). */
+export async function blobBytes(page, url) {
+  const b64 = await page.evaluate(async (u) => {
+    const blob = await (await fetch(u)).blob();
+    return await new Promise((resolve, reject) => {
+      const r = new FileReader();
+      r.onload = () => resolve(String(r.result).split(',')[1] ?? '');
+      r.onerror = () => reject(r.error);
+      r.readAsDataURL(blob);
+    });
+  }, url);
+  return Buffer.from(b64, 'base64');
+}
+
+/**
+ * From before a message arrives until `done`, record the size of every image box of `page`
+ * (placeholder while arriving, then the <img>'s button before and after it decodes), keyed
+ * by the file name. Read them back with `boxes(page)`.
+ */
+export async function watchBoxes(page) {
+  await page.evaluate(() => {
+    window.fcBoxes = {};
+    const record = (phase) => {
+      for (const fig of document.querySelectorAll('.fc-theirs .fc-image')) {
+        const thumb = fig.querySelector('.fc-thumb');
+        const img = fig.querySelector('img');
+        const name = img?.getAttribute('alt') ?? thumb?.getAttribute('aria-label')?.replace(/ \(arriving\)$/, '');
+        if (!thumb || !name) continue;
+        const r = thumb.getBoundingClientRect();
+        const li = fig.closest('li');
+        (window.fcBoxes[name] ??= []).push({
+          phase: img ? (img.complete && img.naturalWidth > 0 ? 'decoded' : 'loading') : 'placeholder',
+          w: Math.round(r.width * 10) / 10, h: Math.round(r.height * 10) / 10, li: Math.round(li.getBoundingClientRect().height),
+        });
+      }
+    };
+    new MutationObserver(() => record('mutation')).observe(document.body, { subtree: true, childList: true, attributes: true });
+    document.addEventListener('load', () => record('load'), true);
+  });
+}
+
+export function boxes(page) {
+  return page.evaluate(() => window.fcBoxes);
+}
+
+/**
+ * Assert that the received image `alt` on `page` is shown from a blob: URL, decoded, in a box
+ * that was reserved at its final size (same box from the first record to the decoded image)
+ * with the given aspect ratio (w/h). Returns the <img> facts.
+ */
+export async function checkReceivedImage(page, alt, { ratio, timeout = 20_000 } = {}) {
+  const img = await page.waitForSelector(`.fc-theirs img[alt="${alt}"]`, { timeout });
+  await page.waitForFunction((el) => el.complete && el.naturalWidth > 0, img, { timeout });
+  // The load event's own record is taken in a capture listener; one more frame for layout.
+  await page.evaluate(() => new Promise((r) => requestAnimationFrame(() => r())));
+  const facts = await img.evaluate((el) => {
+    const box = el.closest('.fc-thumb').getBoundingClientRect();
+    return { src: el.src, w: el.naturalWidth, h: el.naturalHeight, bw: box.width, bh: box.height };
+  });
+  assert.match(facts.src, /^blob:/, `${alt} is not shown from a blob: URL`);
+  assert.ok(facts.w > 0 && facts.h > 0, `${alt} did not decode`);
+  if (ratio) assert.ok(Math.abs(facts.bw / facts.bh - ratio) < 0.02, `${alt}: box ${facts.bw}x${facts.bh} is not ${ratio} (picture ${facts.w}x${facts.h})`);
+  const recorded = (await boxes(page))?.[alt];
+  if (recorded) {
+    const sizes = new Set(recorded.filter((r) => r.w > 0).map((r) => `${Math.round(r.w)}x${Math.round(r.h)}`));
+    sizes.add(`${Math.round(facts.bw)}x${Math.round(facts.bh)}`);
+    assert.equal(sizes.size, 1, `${alt}: the image box changed size while it arrived/decoded: ${JSON.stringify(recorded)}`);
+  }
+  return facts;
+}
+
+/** A file of `size` random bytes and its SHA-256 (hex). */
+export function randomFile(file, size) {
+  const fd = fs.openSync(file, 'w');
+  const hash = crypto.createHash('sha256');
+  const block = 4 << 20;
+  for (let at = 0; at < size; at += block) {
+    const chunk = crypto.randomBytes(Math.min(block, size - at));
+    hash.update(chunk);
+    fs.writeSync(fd, chunk);
+  }
+  fs.closeSync(fd);
+  return hash.digest('hex');
+}
+
+/** SHA-256 (hex) of the blob behind `url`, computed in the page (no copy to Node). */
+export function pageSha256(page, url) {
+  return page.evaluate(async (u) => {
+    const buf = await (await (await fetch(u)).blob()).arrayBuffer();
+    const d = new Uint8Array(await crypto.subtle.digest('SHA-256', buf));
+    return [...d].map((b) => b.toString(16).padStart(2, '0')).join('');
+  }, url);
+}
+
+/** Attach files to the composer of `page` and wait until each is ready (a note is shown). */
+export async function attach(page, files) {
+  await page.setInputFiles('.fc-composer input[type=file]', files);
+  await page.waitForFunction((n) => {
+    const notes = document.querySelectorAll('.fc-pending .fc-note');
+    return document.querySelectorAll('.fc-pending').length === n && notes.length === n
+      && [...notes].every((e) => e.textContent !== 'removing metadata…');
+  }, files.length, { timeout: 30_000 });
+}
