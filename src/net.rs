@@ -391,12 +391,11 @@ fn make_socket(rc: &Rc<RefCell<Inner>>, url: &str) -> Result<Socket, AppError> {
     let weak = Rc::downgrade(rc);
     let on_message = Closure::<dyn FnMut(MessageEvent)>::new(move |ev: MessageEvent| {
         let data = ev.data();
-        with(&weak, |i| match data.dyn_into::<ArrayBuffer>() {
-            Ok(buf) => i.on_frame(&Uint8Array::new(&buf)),
-            Err(_) => i.actions.push(Action::Notice(
-                "ignored a text message (not a framechat frame)".into(),
-            )),
-        });
+        // Text messages are not part of the protocol (PROTOCOL.md: clients ignore them): a
+        // site's server may send its own (presence, pings) on the same socket; no notice each.
+        if let Ok(buf) = data.dyn_into::<ArrayBuffer>() {
+            with(&weak, |i| i.on_frame(&Uint8Array::new(&buf)));
+        }
     });
     let weak = Rc::downgrade(rc);
     let on_close = Closure::<dyn FnMut(CloseEvent)>::new(move |_| {
