@@ -11,6 +11,9 @@ use crate::error::AppError;
 use crate::state::{Config, DEFAULT_MAX_FILE_SIZE, fit_field};
 
 const NAME_KEY: &str = "framechat.name";
+const OWN_IDS_KEY: &str = "framechat.own";
+/// Own message ids remembered across reloads; the relay replays far fewer (50 by default).
+const OWN_IDS_KEPT: usize = 500;
 const STANDALONE_ROOT: &str = "framechat-app";
 pub const DEFAULT_ROOM: &str = "lobby";
 
@@ -61,6 +64,23 @@ pub fn stored_name() -> Option<String> {
 pub fn store_name(name: &str) {
     // Private mode or a full quota: the name is then asked again next visit, nothing worse.
     let _ = LocalStorage::set(NAME_KEY, name);
+}
+
+/// Ids of the messages sent from this browser (32 hex digits each), oldest first.
+pub fn stored_own_ids() -> Vec<String> {
+    LocalStorage::get::<Vec<String>>(OWN_IDS_KEY).unwrap_or_default()
+}
+
+/// Remember an own message id, so that after a reload the relay's history replay of it shows
+/// as the user's own message rather than someone else's.
+pub fn store_own_id(id: &str) {
+    let mut ids = stored_own_ids();
+    ids.retain(|x| x != id);
+    ids.push(id.to_string());
+    let excess = ids.len().saturating_sub(OWN_IDS_KEPT);
+    ids.drain(..excess);
+    // Private mode or a full quota: a reload then shows them as received, nothing worse.
+    let _ = LocalStorage::set(OWN_IDS_KEY, ids);
 }
 
 /// Configuration from the page URL: `?ws=`, `?room=`, `?name=`, `?budget=`, `?maxFileSize=`.

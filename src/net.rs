@@ -9,7 +9,9 @@
 //! a reconnect, with the same id (receivers dedupe and restart).
 //!
 //! Receiving: only the frame header is copied into WASM; payloads stay in JS as Uint8Array
-//! views until `media::received_media` turns them into Blobs.
+//! views until `media::received_media` turns them into Blobs. A message this browser sent
+//! before a reload (its id is remembered in localStorage) that the relay replays from its
+//! history is shown as the user's own, sent message, once it is complete.
 
 use std::cell::RefCell;
 use std::collections::{HashSet, VecDeque};
@@ -148,6 +150,8 @@ struct Inner {
     unconfirmed: Vec<OutMsg>,
     reasm: Reassembler<JsPart>,
     own: KnownIds,
+    /// Own messages sent before this page (re)loaded, from localStorage.
+    earlier_own: HashSet<Uuid>,
     done: KnownIds,
     /// Incoming transfers we have announced (so a failure marks an existing message).
     active: HashSet<Uuid>,
@@ -195,6 +199,10 @@ impl Client {
             unconfirmed: Vec::new(),
             reasm: Reassembler::new(limits),
             own: KnownIds::default(),
+            earlier_own: crate::embed::stored_own_ids()
+                .iter()
+                .filter_map(|s| s.parse().ok())
+                .collect(),
             done: KnownIds::default(),
             active: HashSet::new(),
             noticed: KnownIds::default(),
@@ -255,6 +263,7 @@ impl Client {
             from: from.to_string(),
         };
         {
+            crate::embed::store_own_id(&id.simple().to_string());
             let mut i = self.inner.borrow_mut();
             i.own.insert(id);
             let queued = !i.open;
@@ -684,6 +693,8 @@ impl Inner {
         }
         let payload = JsPart(frame.subarray(at, len));
         match self.reasm.push(header, payload, now) {
+            // An own message from before a reload shows up once complete, as own (below).
+            Ok(Event::Started { header, .. }) if self.earlier_own.contains(&header.id) => {}
             Ok(Event::Started {
                 header,
                 received,
@@ -711,7 +722,17 @@ impl Inner {
                 self.active.remove(&header.id);
                 self.done.insert(header.id);
                 let media = received_media(&header.files, &parts);
-                self.actions.push(Action::Complete { header, media });
+                if self.earlier_own.contains(&header.id) {
+                    let id = header.id;
+                    self.actions.push(Action::Local {
+                        header,
+                        media,
+                        queued: false,
+                    });
+                    self.actions.push(Action::Sent { id });
+                } else {
+                    self.actions.push(Action::Complete { header, media });
+                }
             }
             Ok(Event::Cancelled { key }) => {
                 self.active.remove(&key.id);
