@@ -436,13 +436,36 @@ fn pass_word(pass: bool, hard: bool) -> &'static str {
 
 // ------------------------------------------------------------------------------- browser
 
-/// Python with Pillow for the photo generator; installs Pillow with pip when it is missing.
+/// Python with Pillow (and its littleCMS module) for the photo generator: Debian's
+/// `python3-pil` through apt-get when possible, else pip into the user site.
 fn ensure_pillow() -> Result<()> {
-    if probe(cmd("python3").args(["-c", "import PIL"])).is_some() {
+    let has_pillow = || probe(cmd("python3").args(["-c", "import PIL.ImageCms"])).is_some();
+    if has_pillow() {
         eprintln!("ok: python3 Pillow");
         return Ok(());
     }
-    eprintln!("installing Pillow for the benchmark photo (pip, user site)");
+    let root_user = probe(Command::new("id").arg("-u")).is_some_and(|id| id == "0");
+    if setup::which("apt-get").is_some() {
+        let mut apt = if root_user {
+            Command::new("apt-get")
+        } else {
+            let mut c = Command::new("sudo");
+            c.args(["-n", "apt-get"]);
+            c
+        };
+        apt.env("DEBIAN_FRONTEND", "noninteractive").args([
+            "-o",
+            "DPkg::Lock::Timeout=600",
+            "install",
+            "-y",
+            "-qq",
+            "python3-pil",
+        ]);
+        if run(&mut apt).is_ok() && has_pillow() {
+            return Ok(());
+        }
+    }
+    eprintln!("installing Pillow with pip (user site)");
     let plain = run(cmd("python3").args(["-m", "pip", "install", "--user", "--quiet", "pillow"]));
     if plain.is_err() {
         // Debian's Python is "externally managed" (PEP 668).
