@@ -36,6 +36,9 @@ pub mod close_code {
     /// the room down or buffering without bound. Reconnecting replays the
     /// room's history.
     pub const SLOW_CONSUMER: u16 = 4000;
+    /// Application code: nothing (not even a pong) came from this client for
+    /// two ping intervals; the peer or the path to it is gone.
+    pub const PING_TIMEOUT: u16 = 4001;
 }
 
 /// What the relay does with a client that sends faster than its rate limit.
@@ -91,6 +94,10 @@ pub struct Config {
     /// With `validate`: invalid frames from one client before it is closed
     /// with 1007. 0 = never close, only drop.
     pub max_invalid_frames: u32,
+    /// The relay pings every client this often (keeping proxies from closing
+    /// idle chats) and closes one it has not heard from for two intervals
+    /// with 4001. Zero: no pings.
+    pub ping_interval: Duration,
     /// How long a close handshake (ours or the client's) may take before the
     /// connection is dropped, and how long shutdown waits for connections.
     pub close_timeout: Duration,
@@ -114,6 +121,7 @@ impl Default for Config {
             history_bytes: 4 * MIB,
             validate: false,
             max_invalid_frames: 10,
+            ping_interval: Duration::from_secs(30),
             close_timeout: Duration::from_secs(5),
         }
     }

@@ -2,8 +2,10 @@
 //! both directions until someone ends it, and close with a clear code.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
+use axum::body::Bytes;
 use axum::extract::ws::{CloseFrame, Message, WebSocket};
 use futures_util::stream::{SplitSink, SplitStream};
 use futures_util::{SinkExt, StreamExt};
@@ -13,6 +15,32 @@ use tokio_tungstenite::tungstenite;
 use crate::config::{RateMode, close_code};
 use crate::hub::{ClientShared, ConnectionGuard, Hub, Joined, Kick, Room, message_len};
 use crate::rate::{Exceeded, RateLimit};
+
+/// When the relay last heard from a client (any message, pong included).
+/// Shared by the reader and writer halves, which may run on different threads.
+struct LastHeard {
+    start: Instant,
+    micros: AtomicU64,
+}
+
+impl LastHeard {
+    fn new() -> Self {
+        Self {
+            start: Instant::now(),
+            micros: AtomicU64::new(0),
+        }
+    }
+
+    fn touch(&self) {
+        let now = u64::try_from(self.start.elapsed().as_micros()).unwrap_or(u64::MAX);
+        self.micros.store(now, Ordering::Relaxed);
+    }
+
+    fn elapsed(&self) -> std::time::Duration {
+        let at = std::time::Duration::from_micros(self.micros.load(Ordering::Relaxed));
+        self.start.elapsed().saturating_sub(at)
+    }
+}
 
 /// How long a connection whose read side failed stays open after our close
 /// frame, so that the client can read it.
@@ -135,8 +163,9 @@ async fn relay(hub: &Hub, joined: &mut Joined, sink: &mut Sink, stream: &mut Str
     let mut shutdown = hub.shutdown_signal();
     let shared = Arc::clone(&joined.shared);
     let history = std::mem::take(&mut joined.history);
-    let reader = read_loop(hub, &joined.room, joined.id, stream);
-    let writer = write_loop(hub, &shared, history, &mut joined.rx, sink);
+    let last_heard = LastHeard::new();
+    let reader = read_loop(hub, &joined.room, joined.id, stream, &last_heard);
+    let writer = write_loop(hub, &shared, history, &mut joined.rx, sink, &last_heard);
     tokio::select! {
         end = reader => end,
         end = writer => end,
@@ -164,16 +193,41 @@ async fn write_loop(
     history: Vec<Message>,
     rx: &mut mpsc::Receiver<Message>,
     sink: &mut Sink,
+    last_heard: &LastHeard,
 ) -> End {
     for msg in history {
         if sink.send(msg).await.is_err() {
             return End::Broken;
         }
     }
-    while let Some(msg) = rx.recv().await {
+    let every = hub.config.ping_interval;
+    let mut ping = (!every.is_zero()).then(|| {
+        let mut t = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
+        t.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        t
+    });
+    loop {
+        let next = tokio::select! {
+            msg = rx.recv() => msg,
+            _ = async { match &mut ping { Some(t) => t.tick().await, None => std::future::pending().await } } => {
+                // Browsers answer pings by themselves; silence for two
+                // intervals means the peer or the path is gone.
+                if last_heard.elapsed() > every * 2 {
+                    return End::Kick(Kick {
+                        code: close_code::PING_TIMEOUT,
+                        reason: "no pong: connection timed out",
+                    });
+                }
+                Some(Message::Ping(Bytes::new()))
+            }
+        };
+        let Some(msg) = next else { break };
+        let is_data = !matches!(msg, Message::Ping(_));
         let len = message_len(&msg);
         let sent = sink.send(msg).await;
-        hub.dequeued(shared, len);
+        if is_data {
+            hub.dequeued(shared, len);
+        }
         if sent.is_err() {
             return End::Broken;
         }
@@ -182,7 +236,13 @@ async fn write_loop(
     std::future::pending().await
 }
 
-async fn read_loop(hub: &Hub, room: &Room, id: u64, stream: &mut Stream) -> End {
+async fn read_loop(
+    hub: &Hub,
+    room: &Room,
+    id: u64,
+    stream: &mut Stream,
+    last_heard: &LastHeard,
+) -> End {
     let cfg = &hub.config;
     let mut rate = RateLimit::new(
         cfg.rate_messages_per_sec,
@@ -193,6 +253,7 @@ async fn read_loop(hub: &Hub, room: &Room, id: u64, stream: &mut Stream) -> End 
     );
     let mut invalid = 0_u32;
     while let Some(next) = stream.next().await {
+        last_heard.touch();
         let msg = match next {
             Ok(msg @ (Message::Text(_) | Message::Binary(_))) => msg,
             Ok(Message::Ping(_) | Message::Pong(_)) => continue,
@@ -207,8 +268,7 @@ async fn read_loop(hub: &Hub, room: &Room, id: u64, stream: &mut Stream) -> End 
         match cfg.rate_mode {
             RateMode::Close => {
                 if let Err(which) = rate.check(len, Instant::now()) {
-                    hub.rate_limited
-                        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    hub.rate_limited.fetch_add(1, Ordering::Relaxed);
                     tracing::warn!(
                         room = room.name(),
                         client = id,
@@ -229,8 +289,7 @@ async fn read_loop(hub: &Hub, room: &Room, id: u64, stream: &mut Stream) -> End 
                 if !wait.is_zero() {
                     // Not reading meanwhile is the throttle: the client's
                     // socket fills and its sends slow down.
-                    hub.rate_limited
-                        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    hub.rate_limited.fetch_add(1, Ordering::Relaxed);
                     tracing::debug!(
                         room = room.name(),
                         client = id,
@@ -238,14 +297,15 @@ async fn read_loop(hub: &Hub, room: &Room, id: u64, stream: &mut Stream) -> End 
                         "rate limit: throttling"
                     );
                     tokio::time::sleep(wait).await;
+                    // We chose not to read meanwhile: that is not silence.
+                    last_heard.touch();
                 }
             }
         }
         if cfg.validate {
             if let Err(why) = crate::validate::check(&msg) {
                 invalid += 1;
-                hub.invalid_frames
-                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                hub.invalid_frames.fetch_add(1, Ordering::Relaxed);
                 tracing::warn!(room = room.name(), client = id, len, %why, invalid, "invalid frame dropped");
                 if cfg.max_invalid_frames > 0 && invalid >= cfg.max_invalid_frames {
                     return End::Kick(Kick {
@@ -256,8 +316,7 @@ async fn read_loop(hub: &Hub, room: &Room, id: u64, stream: &mut Stream) -> End 
                 continue;
             }
         }
-        hub.messages_in
-            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        hub.messages_in.fetch_add(1, Ordering::Relaxed);
         hub.broadcast(room, &msg);
     }
     End::Broken

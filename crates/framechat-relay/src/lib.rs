@@ -19,6 +19,7 @@
 //! | rate: 50 messages/s (burst 200), 8 MiB/s (burst 32 MiB) | [`RateMode::Throttle`] (default): the relay stops reading from that client until its buckets refill, so TCP backpressure slows it down; [`RateMode::Close`]: closed with 1008 |
 //! | outgoing queue: 1024 messages or 64 MiB | the client cannot keep up: removed from its room and closed with 4000 ([`close_code::SLOW_CONSUMER`]); the room never waits for it |
 //! | `--validate`, 10 invalid frames | each invalid message is dropped and logged; after 10, closed with 1007 |
+//! | `ping_interval` (30 s) | the relay pings every client; one silent for two intervals is closed with 4001 ([`close_code::PING_TIMEOUT`]) |
 //! | shutdown (Ctrl-C, SIGTERM) | every client is closed with 1001 (going away) |
 //!
 //! # Memory

@@ -60,6 +60,9 @@ struct Args {
     /// With --validate: invalid frames before the client is closed with 1007 (0 = never).
     #[arg(long, default_value_t = Config::default().max_invalid_frames)]
     max_invalid_frames: u32,
+    /// Seconds between pings to each client; one silent for two intervals is closed with 4001 (0 = no pings).
+    #[arg(long, default_value_t = Config::default().ping_interval.as_secs())]
+    ping_interval: u64,
     /// Seconds a close handshake may take.
     #[arg(long, default_value_t = Config::default().close_timeout.as_secs())]
     close_timeout: u64,
@@ -92,6 +95,7 @@ impl From<Args> for Config {
             history_bytes: a.history_bytes,
             validate: a.validate,
             max_invalid_frames: a.max_invalid_frames,
+            ping_interval: Duration::from_secs(a.ping_interval),
             close_timeout: Duration::from_secs(a.close_timeout),
         }
     }

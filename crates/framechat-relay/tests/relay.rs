@@ -646,3 +646,43 @@ async fn invalid_utf8_text_closes_with_1007() {
     send(&mut c[1], Message::text("fine")).await;
     assert_eq!(recv(&mut c[1]).await, Message::text("fine"));
 }
+
+#[tokio::test]
+async fn relay_pings_and_closes_a_silent_client_with_4001() {
+    let server = start(Config {
+        ping_interval: std::time::Duration::from_millis(400),
+        ..open_config()
+    })
+    .await;
+    // A client that keeps reading answers the pings (tungstenite does) and
+    // stays until told "done".
+    let mut alive = join_all(&server, "ping", 1).await.remove(0);
+    let alive = tokio::spawn(async move {
+        let mut pings = 0;
+        loop {
+            let next = tokio::time::timeout(WAIT, alive.next()).await;
+            match next {
+                Ok(Some(Ok(Message::Ping(_)))) => pings += 1,
+                Ok(Some(Ok(Message::Text(t)))) if t.as_str() == "done" => return (pings, None),
+                Ok(Some(Ok(Message::Text(_)))) => {}
+                other => return (pings, Some(format!("{other:?}"))),
+            }
+        }
+    });
+    // A raw TCP client that never answers pings: after two intervals it is closed.
+    let (pings, code) =
+        tokio::time::timeout(WAIT, common::silent_client(server.addr, "/ws/chat/ping/"))
+            .await
+            .expect("silent client closed in time");
+    assert_eq!(code, close_code::PING_TIMEOUT);
+    assert!(pings >= 1, "{pings} pings before the close");
+
+    let mut other = join_all(&server, "ping", 1).await.remove(0);
+    send(&mut other, Message::text("done")).await;
+    let (alive_pings, ended) = tokio::time::timeout(WAIT, alive)
+        .await
+        .expect("alive client done")
+        .expect("no panic");
+    assert_eq!(ended, None, "the reading client was closed");
+    assert!(alive_pings >= 2, "{alive_pings} pings");
+}

@@ -188,3 +188,39 @@ pub fn tag_of(msg: &Message) -> (u32, u32) {
     let seq = u32::from_be_bytes(b[4..8].try_into().expect("4 bytes"));
     (sender, seq)
 }
+
+/// A WebSocket client written by hand that reads but never answers pings:
+/// returns the pings it saw before the relay's close frame, and its code.
+pub async fn silent_client(addr: std::net::SocketAddr, path: &str) -> (usize, u16) {
+    let mut tcp = tokio::net::TcpStream::connect(addr)
+        .await
+        .expect("tcp connect");
+    let req = format!(
+        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+         Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
+    );
+    tcp.write_all(req.as_bytes()).await.expect("handshake sent");
+    let mut head = Vec::new();
+    while !head.ends_with(b"\r\n\r\n") {
+        head.push(tcp.read_u8().await.expect("handshake answer"));
+    }
+    assert!(
+        head.starts_with(b"HTTP/1.1 101"),
+        "{}",
+        String::from_utf8_lossy(&head)
+    );
+    let mut pings = 0;
+    loop {
+        // Server frames are unmasked; control frames are short (RFC 6455 §5.5).
+        let b0 = tcp.read_u8().await.expect("frame header");
+        let len = usize::from(tcp.read_u8().await.expect("frame length") & 0x7F);
+        assert!(len < 126, "unexpected long frame");
+        let mut payload = vec![0; len];
+        tcp.read_exact(&mut payload).await.expect("frame payload");
+        match b0 & 0x0F {
+            0x9 => pings += 1,
+            0x8 => return (pings, u16::from_be_bytes([payload[0], payload[1]])),
+            op => panic!("unexpected opcode {op:#x}"),
+        }
+    }
+}
