@@ -16,7 +16,7 @@
 
 use crate::bytes::Reader;
 use crate::report::{Category, Found};
-use crate::{Format, Report, ScrubError, Scrubbed};
+use crate::{Format, ScrubError, Scrubbed};
 
 /// Most blocks accepted: images, extensions and their graphic controls.
 pub(crate) const MAX_BLOCKS: usize = 256 * 1024;
@@ -182,17 +182,13 @@ pub(crate) fn scrub(input: &[u8]) -> Result<Scrubbed, ScrubError> {
     if !gif.trailing.is_empty() {
         found.add(Category::TrailingData);
     }
-    Ok(Scrubbed {
-        report: Report {
-            format: Format::Gif,
-            width: Some(u32::from(gif.width)),
-            height: Some(u32::from(gif.height)),
-            orientation: None,
-            removed: found.into_sorted(),
-            removed_bytes: (input.len() as u64).saturating_sub(out.len() as u64),
-        },
-        bytes: out,
-    })
+    Ok(found.into_scrubbed(
+        Format::Gif,
+        (Some(u32::from(gif.width)), Some(u32::from(gif.height))),
+        None,
+        input.len(),
+        out,
+    ))
 }
 
 #[cfg(test)]

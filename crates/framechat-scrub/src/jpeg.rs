@@ -13,7 +13,7 @@ use memchr::memchr;
 
 use crate::bytes::Reader;
 use crate::report::{Category, Found};
-use crate::{Format, Report, ScrubError, Scrubbed, tiff};
+use crate::{Format, ScrubError, Scrubbed, tiff};
 
 /// Most marker segments accepted in one file (a progressive JPEG has a few dozen, a
 /// multi-segment ICC profile at most 255 more).
@@ -324,17 +324,7 @@ pub(crate) fn scrub(input: &[u8]) -> Result<Scrubbed, ScrubError> {
         Some((w, h)) => (Some(w), (h != 0).then_some(h)),
         None => (None, None),
     };
-    Ok(Scrubbed {
-        report: Report {
-            format: Format::Jpeg,
-            width,
-            height,
-            orientation,
-            removed: found.into_sorted(),
-            removed_bytes: (input.len() as u64).saturating_sub(out.len() as u64),
-        },
-        bytes: out,
-    })
+    Ok(found.into_scrubbed(Format::Jpeg, (width, height), orientation, input.len(), out))
 }
 
 fn write_segment(

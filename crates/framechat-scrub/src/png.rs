@@ -19,7 +19,7 @@
 
 use crate::bytes::Reader;
 use crate::report::{Category, Found};
-use crate::{Format, Report, ScrubError, Scrubbed, tiff};
+use crate::{Format, ScrubError, Scrubbed, tiff};
 
 pub(crate) const SIGNATURE: &[u8; 8] = b"\x89PNG\r\n\x1a\n";
 /// Most chunks accepted in one file: an APNG has two per frame, big images a few hundred
@@ -185,17 +185,7 @@ pub(crate) fn scrub(input: &[u8]) -> Result<Scrubbed, ScrubError> {
     for raw in kept {
         out.extend_from_slice(raw);
     }
-    Ok(Scrubbed {
-        report: Report {
-            format: Format::Png,
-            width: size.map(|s| s.0),
-            height: size.map(|s| s.1),
-            orientation,
-            removed: found.into_sorted(),
-            removed_bytes: (input.len() as u64).saturating_sub(out.len() as u64),
-        },
-        bytes: out,
-    })
+    Ok(found.into_scrubbed(Format::Png, size.unzip(), orientation, input.len(), out))
 }
 
 const EXIF_CHUNK_LEN: usize = 12 + tiff::MINIMAL_LEN;

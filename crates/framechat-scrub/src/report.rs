@@ -2,7 +2,7 @@
 
 use serde::Serialize;
 
-use crate::Format;
+use crate::{Format, Scrubbed};
 
 /// A kind of identifying information found in, and removed from, a file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
@@ -143,6 +143,29 @@ impl Found {
     pub(crate) fn extend(&mut self, categories: impl IntoIterator<Item = Category>) {
         for category in categories {
             self.add(category);
+        }
+    }
+
+    /// The scrubbed file of a format that drops what it removes, and its report:
+    /// `removed_bytes` is how much shorter `bytes` is than the input.
+    pub(crate) fn into_scrubbed(
+        self,
+        format: Format,
+        (width, height): (Option<u32>, Option<u32>),
+        orientation: Option<u8>,
+        input_len: usize,
+        bytes: Vec<u8>,
+    ) -> Scrubbed {
+        Scrubbed {
+            report: Report {
+                format,
+                width,
+                height,
+                orientation,
+                removed: self.into_sorted(),
+                removed_bytes: (input_len as u64).saturating_sub(bytes.len() as u64),
+            },
+            bytes,
         }
     }
 

@@ -15,7 +15,7 @@
 
 use crate::bytes::Reader;
 use crate::report::{Category, Found};
-use crate::{Format, Report, ScrubError, Scrubbed, tiff};
+use crate::{Format, ScrubError, Scrubbed, tiff};
 
 /// Most chunks accepted at the top level, and again inside all ANMF frames together.
 pub(crate) const MAX_CHUNKS: usize = 64 * 1024;
@@ -238,17 +238,7 @@ pub(crate) fn scrub(input: &[u8]) -> Result<Scrubbed, ScrubError> {
     if let Some(slot) = out.get_mut(4..8) {
         slot.copy_from_slice(&riff_size.to_le_bytes());
     }
-    Ok(Scrubbed {
-        report: Report {
-            format: Format::Webp,
-            width: size.map(|s| s.0),
-            height: size.map(|s| s.1),
-            orientation,
-            removed: found.into_sorted(),
-            removed_bytes: (input.len() as u64).saturating_sub(out.len() as u64),
-        },
-        bytes: out,
-    })
+    Ok(found.into_scrubbed(Format::Webp, size.unzip(), orientation, input.len(), out))
 }
 
 /// RFC 6386 9.1: a key frame's 3-byte frame tag, start code 9D 01 2A, then 14-bit width
