@@ -92,7 +92,10 @@ export class Server {
     if (bin) {
       const child = spawn(bin, ['--listen', `127.0.0.1:${this.port}`, '--static', DIST], { stdio: ['ignore', 'ignore', 'inherit'] });
       const exited = new Promise((r) => child.once('exit', r));
-      this.stopFn = async () => { child.kill('SIGKILL'); await exited; };
+      // Should this process die before `stop` (a crash, a runner's timeout), take the relay along.
+      const reap = () => child.kill('SIGKILL');
+      process.once('exit', reap);
+      this.stopFn = async () => { process.off('exit', reap); child.kill('SIGKILL'); await exited; };
     } else {
       const relay = await startRelay({ port: this.port, dist: DIST });
       this.stopFn = relay.close;

@@ -118,6 +118,7 @@ test('garbage, lying headers, stray chunks and an oversized frame from one clien
     const n = await notices(page);
     assert.ok(n.length <= bad.length, `${n.length} notices for ${bad.length} bad frames: ${JSON.stringify(n)}`);
     assert.ok(n.every((t) => t.length < 200), JSON.stringify(n));
+    assert.ok(!n.some((t) => /text message/.test(t)), `a notice for a text message: ${JSON.stringify(n)}`);
     const other = await page.$$eval('.fc-list > li:not(.fc-msg):not(.fc-notice)', (els) => els.length);
     assert.equal(other, 0);
     assert.equal(await page.$$eval('.fc-failed', (els) => els.length), 0, 'a message shows as failed');
