@@ -151,7 +151,7 @@ async function scrubSection(context) {
     ours.xmp === 0 && ours.iptc === 0 && ours.com === 0 && ours.otherApp === 0 &&
     !ours.exifMoreIfds && ours.exifTags.every((tag) => tag === 0x0112);
   const theyLeave = [seg.piexif.xmp && 'XMP', seg.piexif.iptc && 'IPTC', seg.piexif.com && 'COM'].filter(Boolean);
-  const iccOf = (k) => seg[k].iccProfiles.map((p) => `${p.size} bytes ${p.cmm.trim() || '?'} ${p.space.trim()} #${p.fnv1a}`).join(' + ') || 'none';
+  const iccOf = (k) => seg[k].iccProfiles.map((p) => `${p.size} bytes, CMM ${p.cmm}, ${p.space}, hash ${p.fnv1a}`).join(' + ') || 'none';
   const sameIcc = (k) => iccOf(k) === iccOf('input');
   for (const k of ['input', 'wasm', 'piexif', 'canvas']) console.log(`  ICC ${k.padEnd(7)} ${iccOf(k)}`);
   const canvasIcc = sameIcc('canvas') ? 'keeps the ICC profile' : seg.canvas.icc === 0 ? 'LOSES the ICC profile' : `REPLACES the ICC profile with its own (${iccOf('canvas')})`;

@@ -88,8 +88,8 @@ function iccHeader(u8, start, len) {
   const dv = new DataView(u8.buffer, u8.byteOffset + start, Math.max(0, end - start));
   return {
     size: dv.byteLength >= 4 ? dv.getUint32(0) : 0,
-    cmm: ascii(u8, start + 4, 4),
-    space: ascii(u8, start + 16, 4),
+    cmm: ascii(u8, start + 4, 4).replace(/[^\x21-\x7e]/g, '') || 'none',
+    space: ascii(u8, start + 16, 4).replace(/[^\x21-\x7e]/g, ''),
     fnv1a: hash.toString(16),
   };
 }
