@@ -112,6 +112,8 @@ export class Server {
   }
 
   get restartable() { return !(EXTERNAL && this.kind === 'bin'); }
+  /** Largest WebSocket message the relay accepts (framechat-relay's default; relay.mjs's). */
+  get maxMessage() { return this.kind === 'bin' && process.env.FRAMECHAT_RELAY_BIN ? 1 << 20 : 16 << 20; }
   get wsBase() { return this.base.replace(/^http/, 'ws'); }
 }
 
@@ -259,6 +261,9 @@ export async function checkReceivedImage(page, alt, { ratio, timeout = 20_000 } 
     const sizes = new Set(recorded.filter((r) => r.w > 0).map((r) => `${Math.round(r.w)}x${Math.round(r.h)}`));
     sizes.add(`${Math.round(facts.bw)}x${Math.round(facts.bh)}`);
     assert.equal(sizes.size, 1, `${alt}: the image box changed size while it arrived/decoded: ${JSON.stringify(recorded)}`);
+    // The message itself does not jump when the picture decodes.
+    const heights = new Set(recorded.filter((r) => r.phase !== 'placeholder').map((r) => r.li));
+    assert.ok(heights.size <= 1, `${alt}: the message's height changed as the picture decoded: ${JSON.stringify(recorded)}`);
   }
   return facts;
 }

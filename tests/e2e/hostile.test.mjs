@@ -93,9 +93,10 @@ test('garbage, lying headers, stray chunks and an oversized frame from one clien
   await send(evil, 'just some text', { binary: false });
   await send(evil, JSON.stringify({ type: 'chat', message: 'hello' }), { binary: false });
 
-  // Then one frame over the relay's 1 MiB limit: that client is closed with 1009.
+  // Then one frame over the relay's limit (1 MiB by default): that client is closed with 1009.
   const gone = closed(evil, 15_000);
-  evil.send(frame({ kind: 'msg', id: newId(), from: 'Mallory', ts: 0, files: [{ name: 'big.bin', mime: 'application/octet-stream', size: 2 << 20 }] }, crypto.randomBytes(2 << 20)), { binary: true }, () => {});
+  const over = server.maxMessage + (1 << 20);
+  evil.send(frame({ kind: 'msg', id: newId(), from: 'Mallory', ts: 0, files: [{ name: 'big.bin', mime: 'application/octet-stream', size: over }] }, crypto.randomBytes(over)), { binary: true }, () => {});
   const { code } = await gone;
   assert.equal(code, 1009, 'the relay closes an oversized frame with 1009 (message too big)');
 

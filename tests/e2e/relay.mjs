@@ -48,6 +48,9 @@ export function startRelay({ port = 0, dist = null } = {}) {
         for (const p of peers) if (p.readyState === 1) p.send(data, { binary: isBinary });
       });
       ws.on('close', () => peers.delete(ws));
+      // A client's protocol error (e.g. over maxPayload: ws closes it with 1009) is that
+      // client's problem; without a listener it would crash the relay.
+      ws.on('error', () => {});
     });
   });
   return new Promise((resolve) => server.listen(port, '127.0.0.1', () => resolve({
