@@ -1,5 +1,5 @@
 // End-to-end: each kind of attachment from page A as page B sees it — PNG, APNG, animated GIF,
-// WebP (animated, alpha), HEIC (a download), a plain file, several attachments in one message,
+// WebP (animated, alpha), AVIF, HEIC (a download), a plain file, several attachments in one message,
 // drop and paste. The fixtures are the scrubber's (crates/framechat-scrub/tests/fixtures: small
 // pictures full of metadata). See harness.mjs for the environment.
 import { test, before, after, afterEach } from 'node:test';
@@ -67,7 +67,7 @@ function assertClean(file, label) {
   return meta;
 }
 
-test('PNG, APNG, animated GIF and WebP (animated, alpha) arrive clean, decoded from blob: URLs, still animated, in reserved boxes',
+test('PNG, APNG, animated GIF, WebP (animated, alpha) and AVIF arrive clean, decoded from blob: URLs, still animated, in reserved boxes',
   { timeout: 90_000 }, async () => {
   const room = uniqueRoom('images');
   const a = await s.openChat(room, 'Ann');
@@ -79,6 +79,7 @@ test('PNG, APNG, animated GIF and WebP (animated, alpha) arrive clean, decoded f
     { name: 'gif_anim.gif', type: 'image/gif', frames: 3, fileType: 'GIF' },
     { name: 'webp_anim.webp', type: 'image/webp', frames: 3, fileType: 'WEBP' },
     { name: 'webp_alpha.webp', type: 'image/webp', frames: 1, fileType: 'WEBP', alpha: true },
+    { name: 'avif_meta.avif', type: 'image/avif', frames: 1, fileType: 'AVIF', dims: [48, 64] }, // irot: a quarter turn
   ];
   for (const c of cases) {
     const before = exif(fixture(c.name));
