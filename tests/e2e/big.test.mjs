@@ -55,7 +55,6 @@ test('a 50 MB file arrives whole and identical, in time, with progress; the send
   const ctxA = await s.newContext();
   await ctxA.addInitScript(instrument);
   const a = await ctxA.newPage();
-  a.on('pageerror', (e) => console.error('[Ann] page error:', e));
   await a.goto(`${server.base}/?room=${room}&name=Ann`);
   await a.waitForSelector('.fc-badge-online', { timeout: 20_000 });
   const b = await s.openChat(room, 'Bob');

@@ -12,7 +12,6 @@ after(async () => { await s?.close(); await server.stop(); });
 test('embedded with mount(): host styles do not get in, ours do not get out; unmount cleans up', { timeout: 60_000 }, async () => {
   const ctx = await s.newContext({ viewport: { width: 900, height: 700 } });
   const page = await ctx.newPage();
-  page.on('pageerror', (e) => console.error('[host] page error:', e));
   page.on('console', (m) => console.error('[host] console:', m.text()));
   const room = uniqueRoom('embed');
   const base = server.base;

@@ -124,6 +124,8 @@ export class Session {
   constructor(server) {
     this.server = server;
     this.contexts = new Set();
+    /** Uncaught errors of any page (a WASM panic shows up here); see `takeErrors`. */
+    this.pageErrors = [];
     this.tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'framechat-e2e-'));
   }
 
@@ -136,6 +138,7 @@ export class Session {
     const ctx = await this.browser.newContext({ viewport: { width: 1000, height: 800 }, ...opts });
     this.contexts.add(ctx);
     ctx.once('close', () => this.contexts.delete(ctx));
+    ctx.on('page', (page) => page.on('pageerror', (e) => this.pageErrors.push(`${page.url()}: ${e.stack ?? e}`)));
     return ctx;
   }
 
@@ -143,16 +146,18 @@ export class Session {
   async openChat(room, name, { server = this.server, query = '', viewport } = {}) {
     const ctx = await this.newContext(viewport ? { viewport } : {});
     const page = await ctx.newPage();
-    page.on('pageerror', (e) => console.error(`[${name}] page error:`, e));
     await page.goto(`${server.base}/?room=${encodeURIComponent(room)}&name=${encodeURIComponent(name)}${query}`);
     await page.waitForSelector('.fc-badge-online', { timeout: 20_000 });
     return page;
   }
 
-  /** Close every context still open (test end, also after a failure). */
+  /** Close every context still open (test end, also after a failure), then fail if any page
+   *  threw an uncaught error during the test. */
   async closeContexts() {
     await Promise.allSettled([...this.contexts].map((c) => c.close()));
     this.contexts.clear();
+    const errors = this.pageErrors.splice(0);
+    assert.deepEqual(errors, [], 'uncaught errors in the pages');
   }
 
   async close() {
