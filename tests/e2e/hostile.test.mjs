@@ -1,12 +1,15 @@
 // End-to-end: a client that sends garbage and lies (a raw WebSocket from Node, not the app)
 // cannot disturb the others: their chat stays as it was — at most a short inline notice per
 // undecodable frame — and new messages still flow both ways. A frame over the relay's 1 MiB
-// limit gets that client closed with 1009. See harness.mjs for the environment.
+// limit gets that client closed with 1009. Lies about file types get nothing rendered.
+// See harness.mjs for the environment.
 import { test, before, after, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
 import WebSocket from 'ws';
-import { Server, Session, messages, notices, say, uniqueRoom, waitText } from './harness.mjs';
+import { FIXTURES, Server, Session, messages, notices, say, uniqueRoom, waitText } from './harness.mjs';
 
 const server = new Server();
 let s;
@@ -125,4 +128,36 @@ test('garbage, lying headers, stray chunks and an oversized frame from one clien
     assert.equal(await page.$$eval('.fc-failed', (els) => els.length), 0, 'a message shows as failed');
   }
   console.log(`notices on B: ${JSON.stringify(await notices(b))}`);
+});
+
+test('a raw client lying about types gets nothing rendered: HTML and SVG bytes are downloads, markup in text is text', { timeout: 60_000 }, async () => {
+  const room = uniqueRoom('lies');
+  const b = await s.openChat(room, 'Bob');
+  const evil = await connect(`${server.wsBase}/ws/chat/${room}/`);
+  const html = Buffer.from('<!doctype html><html><body><script>parent.pwned = 1; top.pwned = 1;</script></body></html>');
+  const svg = Buffer.from('<svg xmlns="http://www.w3.org/2000/svg" onload="top.pwned=2"><script>top.pwned=3</script></svg>');
+  const png = fs.readFileSync(path.join(FIXTURES, 'png_full.png'));
+  const files = [
+    { name: 'cat.png', mime: 'image/png', size: html.length, width: 64, height: 48 },
+    { name: 'logo.png', mime: 'image/svg+xml', size: svg.length, width: 64, height: 64 },
+    { name: 'page.html', mime: 'text/html', size: png.length, width: 64, height: 48 },
+  ];
+  await send(evil, frame({ kind: 'msg', id: newId(), from: 'Mallory', ts: Date.now(), text: '<img src=x onerror="top.pwned=4"><b>bold?</b>', files },
+    Buffer.concat([html, svg, png])), { binary: true });
+  await waitText(b, '<img src=x onerror="top.pwned=4"><b>bold?</b>');
+  // The HTML and the SVG, whatever they claim, are downloads typed as plain bytes; the real PNG
+  // (claimed to be HTML) is shown as the picture it is, typed by its magic bytes.
+  const links = await b.$$eval('.fc-theirs a.fc-file-link', (els) => els.map((e) => e.getAttribute('download')));
+  assert.deepEqual(links, ['cat.png', 'logo.png']);
+  for (const name of links) {
+    const href = await b.getAttribute(`.fc-theirs a[download="${name}"]`, 'href');
+    assert.match(href, /^blob:/);
+    assert.equal(await b.evaluate(async (u) => (await (await fetch(u)).blob()).type, href), 'application/octet-stream', name);
+  }
+  const imgs = await b.$$eval('.fc-theirs img', (els) => els.map((e) => e.getAttribute('alt')));
+  assert.deepEqual(imgs, ['page.html']);
+  const src = await b.getAttribute('.fc-theirs img', 'src');
+  assert.equal(await b.evaluate(async (u) => (await (await fetch(u)).blob()).type, src), 'image/png');
+  assert.equal(await b.$$eval('.fc-theirs .fc-text b, .fc-theirs .fc-text img, iframe, object, embed', (els) => els.length), 0, 'markup was rendered');
+  assert.equal(await b.evaluate(() => window.pwned), undefined, 'a script ran');
 });
