@@ -3,8 +3,7 @@
 // WASM memory. See harness.mjs for the environment.
 import { test, before, after, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
-import path from 'node:path';
-import { Server, Session, messages, pageSha256, randomFile, say, uniqueRoom, waitText } from './harness.mjs';
+import { Server, Session, messages, pageSha256, randomFile, say, uniqueRoom, shotPath, waitText } from './harness.mjs';
 
 const SIZE = 50 * 1024 * 1024;
 /** From Send to the download link on page B. The relay's default rate limit (8 MB/s after a
@@ -105,7 +104,7 @@ test('a 50 MB file arrives whole and identical, in time, with progress; the send
   // first in first out; the delay is printed below.)
   // A screenshot of the download in progress (if it is still going; the link check follows).
   await b.waitForSelector('.fc-theirs.fc-busy progress', { timeout: 20_000 });
-  await b.screenshot({ path: path.join(process.env.FRAMECHAT_SHOTS ?? s.tmp, 'big-receiving.png') });
+  await b.screenshot({ path: shotPath('big-receiving.png') });
   await waitText(b, 'sent while the big one goes', { timeout: 20_000 });
   const textWhileBusy = await b.$$eval('.fc-theirs.fc-busy', (els) => els.length) === 1;
 

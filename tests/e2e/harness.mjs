@@ -9,6 +9,7 @@
 //                        unset: relay.mjs here (a Node `ws` relay with the same routes) is used instead
 //   FRAMECHAT_URL        an already running server to test instead (then neither of the above is used)
 //   CHROMIUM             the browser (default /usr/bin/chromium)
+//   FRAMECHAT_SHOTS      where screenshots are saved (default: target/e2e)
 // Needs Debian's ImageMagick at /usr/bin/convert and `exiftool`.
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
@@ -28,6 +29,12 @@ export const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
 /** Debian's ImageMagick; a stand-in named `convert` may come first on PATH. */
 export const CONVERT = '/usr/bin/convert';
 export const EXTERNAL = Boolean(process.env.FRAMECHAT_URL);
+/** Where screenshots go (FRAMECHAT_SHOTS, default target/e2e at the repository root). */
+export function shotPath(name) {
+  const dir = path.resolve(process.env.FRAMECHAT_SHOTS ?? path.join(here, '../../target/e2e'));
+  fs.mkdirSync(dir, { recursive: true });
+  return path.join(dir, name);
+}
 const ARGS = ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update',
   '--disable-sync', '--no-first-run', '--disable-quic',
   // The embedding test's host page is served by page.route (not from the network), which

@@ -9,7 +9,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import {
   CONVERT, FIXTURES, Server, Session, attach, blobBytes, checkReceivedImage, exif, leakedTags, messages, pageSha256,
-  run, uniqueRoom, waitText, watchBoxes,
+  run, shotPath, uniqueRoom, waitText, watchBoxes,
 } from './harness.mjs';
 
 const server = new Server();
@@ -215,7 +215,7 @@ test('several attachments in one message arrive together, as one message, images
   assertClean(await saveBlob(b, street, 'street.jpg'), 'street.jpg');
   await a.waitForSelector('.fc-mine .fc-status:text-is("sent")', { timeout: 20_000 });
   assert.equal((await messages(a)).length, 1);
-  const shot = path.join(process.env.FRAMECHAT_SHOTS ?? s.tmp, 'multi-image.png');
+  const shot = shotPath('multi-image.png');
   await (await b.$('.fc-theirs')).screenshot({ path: shot });
   console.log(`screenshot of the received message: ${shot}`);
 });
