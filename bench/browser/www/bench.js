@@ -9,7 +9,7 @@ const ready = init().then((exports) => {
   shipped = { scrub_in_memory: wasm.scrub_in_memory, kept_ptr: wasm.kept_ptr, memory: exports.memory };
 });
 
-// The experiment build (simd128, opt-level 3 at the LTO root), when the xtask made one.
+// The reference build (whole build at opt-level 3, simd128), when the xtask made one.
 let fast = null;
 const fastReady = import('./pkg-simd/framechat_bench_wasm.js')
   .then(async (m) => {
