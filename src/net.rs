@@ -347,8 +347,9 @@ fn flush(rc: &Rc<RefCell<Inner>>) {
         let mut i = rc.borrow_mut();
         (std::mem::take(&mut i.actions), i.dispatch.clone())
     };
-    for a in actions {
-        dispatch.emit(a);
+    // One render per burst of socket events, not one per event.
+    if let Some(action) = crate::state::coalesce(actions) {
+        dispatch.emit(action);
     }
 }
 

@@ -257,6 +257,30 @@ pub enum Action {
         id: Uuid,
     },
     Notice(String),
+    /// Several actions applied in order as one change of state, so a burst of
+    /// socket events costs one render (see [`coalesce`]).
+    Batch(Vec<Action>),
+}
+
+/// Turns a burst of actions into at most one: progress updates that a later
+/// update of the same message supersedes are dropped, the rest keep their order.
+pub fn coalesce(actions: Vec<Action>) -> Option<Action> {
+    let mut seen = std::collections::HashSet::new();
+    let mut kept: Vec<Action> = actions
+        .into_iter()
+        .rev()
+        .filter(|a| match a {
+            Action::SendProgress { id, .. } => seen.insert((true, *id)),
+            Action::Progress { id, .. } => seen.insert((false, *id)),
+            _ => true,
+        })
+        .collect();
+    kept.reverse();
+    match kept.len() {
+        0 => None,
+        1 => kept.pop(),
+        _ => Some(Action::Batch(kept)),
+    }
 }
 
 impl ChatState {
@@ -345,6 +369,11 @@ impl ChatState {
     /// Apply one action in place.
     pub fn apply(&mut self, action: Action) {
         match action {
+            Action::Batch(actions) => {
+                for a in actions {
+                    self.apply(a);
+                }
+            }
             Action::Conn(c) => self.conn = c,
             Action::Local {
                 header,
@@ -601,6 +630,106 @@ mod tests {
 
     fn reduce(state: Rc<ChatState>, action: Action) -> Rc<ChatState> {
         state.reduce(action)
+    }
+
+    #[test]
+    fn coalesce_keeps_the_last_progress_per_message_and_the_order_of_the_rest() {
+        let actions = vec![
+            Action::SendProgress {
+                id: id(1),
+                sent: 1,
+                total: 9,
+            },
+            Action::Progress {
+                id: id(1),
+                received: 2,
+                total: 9,
+            },
+            Action::SendProgress {
+                id: id(2),
+                sent: 5,
+                total: 9,
+            },
+            Action::Notice("n".into()),
+            Action::SendProgress {
+                id: id(1),
+                sent: 3,
+                total: 9,
+            },
+            Action::Sent { id: id(2) },
+            Action::SendProgress {
+                id: id(1),
+                sent: 9,
+                total: 9,
+            },
+        ];
+        let Some(Action::Batch(kept)) = coalesce(actions) else {
+            panic!("a batch");
+        };
+        let shape: Vec<String> = kept
+            .iter()
+            .map(|a| match a {
+                Action::SendProgress { id, sent, .. } => {
+                    format!("send {} {sent}", id.as_bytes()[0])
+                }
+                Action::Progress { id, received, .. } => {
+                    format!("recv {} {received}", id.as_bytes()[0])
+                }
+                Action::Notice(n) => format!("notice {n}"),
+                Action::Sent { id } => format!("sent {}", id.as_bytes()[0]),
+                other => format!("{other:?}"),
+            })
+            .collect();
+        assert_eq!(
+            shape,
+            ["recv 1 2", "send 2 5", "notice n", "sent 2", "send 1 9"]
+        );
+        assert!(coalesce(Vec::new()).is_none());
+        assert!(matches!(
+            coalesce(vec![Action::Sent { id: id(3) }]),
+            Some(Action::Sent { .. })
+        ));
+    }
+
+    #[test]
+    fn a_batch_is_the_same_as_its_actions_one_by_one() {
+        let actions = || {
+            vec![
+                Action::Local {
+                    header: header(1, vec![att("a.jpg", 10)]),
+                    media: vec![None],
+                    queued: false,
+                },
+                Action::SendProgress {
+                    id: id(1),
+                    sent: 4,
+                    total: 10,
+                },
+                Action::Complete {
+                    header: header(2, vec![]),
+                    media: vec![],
+                },
+                Action::SendProgress {
+                    id: id(1),
+                    sent: 10,
+                    total: 10,
+                },
+                Action::Sent { id: id(1) },
+            ]
+        };
+        let mut one_by_one = ChatState::default();
+        for a in actions() {
+            one_by_one.apply(a);
+        }
+        let mut batched = ChatState::default();
+        batched.apply(Action::Batch(actions()));
+        let view = |s: &ChatState| -> Vec<String> {
+            s.messages()
+                .map(|m| format!("{:?} {:?}", m.id, m.status))
+                .collect()
+        };
+        assert_eq!(view(&batched), view(&one_by_one));
+        assert_eq!(batched.messages().count(), 2);
     }
 
     #[test]
