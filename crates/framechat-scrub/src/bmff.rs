@@ -18,8 +18,9 @@
 //! the structure; anything else is refused.
 
 use crate::bytes::Reader;
+use crate::plan::Builder;
 use crate::report::{Category, Found};
-use crate::{Format, Report, ScrubError, Scrubbed, tiff};
+use crate::{Format, Planned, Report, ScrubError, tiff};
 
 /// Most boxes accepted in one list of children, and most `iinf`/`iloc` entries.
 pub(crate) const MAX_BOXES: usize = 64 * 1024;
@@ -474,7 +475,7 @@ fn primary_geometry(input: &[u8], meta: &[BoxRef], format: Format) -> Option<Geo
 type Overwrite = (Vec<(usize, usize)>, Vec<u8>);
 
 /// Scrub a HEIC or AVIF file: see the module docs.
-pub(crate) fn scrub(input: &[u8], format: Format) -> Result<Scrubbed, ScrubError> {
+pub(crate) fn scrub(input: &[u8], format: Format) -> Result<Planned, ScrubError> {
     let top = boxes(input, 0, input.len(), format)?;
     if top.first().map(|b| &b.kind) != Some(b"ftyp") {
         return Err(ScrubError::malformed(format, "ftyp is not the first box"));
@@ -525,26 +526,47 @@ pub(crate) fn scrub(input: &[u8], format: Format) -> Result<Scrubbed, ScrubError
     // Extents that overlap (a damaged or hostile iloc) cannot each get their own
     // replacement; they all become zeros, which a second pass leaves alone.
     let overlapping = all.windows(2).any(|w| matches!(w, [a, b] if b.0 < a.1));
-    let mut out = input.to_vec();
-    for (ranges, replacement) in &writes {
-        let mut source = replacement.iter().copied();
-        for &(start, end) in ranges {
-            for byte in out.get_mut(start..end).unwrap_or_default() {
-                *byte = if overlapping {
-                    0
-                } else {
-                    source.next().unwrap_or(0)
-                };
+    // What each overwritten range gets: its share of the item's replacement, or zeros.
+    let mut patches: Vec<(usize, usize, Vec<u8>)> = Vec::new();
+    if overlapping {
+        for &(start, end) in &all {
+            match patches.last_mut() {
+                Some(last) if start <= last.1 => last.1 = last.1.max(end),
+                _ => patches.push((start, end, Vec::new())),
             }
         }
+        for patch in &mut patches {
+            patch.2 = vec![0; patch.1.saturating_sub(patch.0)];
+        }
+    } else {
+        for (ranges, replacement) in &writes {
+            let mut source = replacement.iter().copied();
+            for &(start, end) in ranges {
+                let len = end.saturating_sub(start);
+                let bytes = source.by_ref().chain(std::iter::repeat(0)).take(len);
+                patches.push((start, end, bytes.collect()));
+            }
+        }
+        patches.sort_unstable_by_key(|p| p.0);
     }
+    let mut out = Builder::new(input);
+    let mut at = 0;
+    for (start, end, bytes) in &patches {
+        if input.get(*start..*end).is_none() || *start < at {
+            continue; // outside the file: nothing there to overwrite
+        }
+        out.put(input.get(at..*start).unwrap_or_default());
+        out.put(bytes);
+        at = *end;
+    }
+    out.put(input.get(at..).unwrap_or_default());
     let (mut removed, mut covered) = (0u64, 0usize);
     for (start, end) in all {
         removed += end.saturating_sub(start.max(covered)) as u64;
         covered = covered.max(end);
     }
     let geometry = primary_geometry(input, &meta, format).unwrap_or_default();
-    Ok(Scrubbed {
+    Ok(Planned {
         report: Report {
             format,
             width: geometry.size.map(|s| s.0),
@@ -553,7 +575,7 @@ pub(crate) fn scrub(input: &[u8], format: Format) -> Result<Scrubbed, ScrubError
             removed: found.into_sorted(),
             removed_bytes: removed,
         },
-        bytes: out,
+        plan: out.finish(),
     })
 }
 

@@ -15,8 +15,9 @@
 //! follows the trailer. A file without a trailer is refused as truncated.
 
 use crate::bytes::Reader;
+use crate::plan::Builder;
 use crate::report::{Category, Found};
-use crate::{Format, ScrubError, Scrubbed};
+use crate::{Format, Planned, ScrubError};
 
 /// Most blocks accepted: images, extensions and their graphic controls.
 pub(crate) const MAX_BLOCKS: usize = 256 * 1024;
@@ -151,10 +152,10 @@ pub(crate) fn parse(input: &[u8]) -> Result<Gif<'_>, ScrubError> {
 }
 
 /// Scrub a GIF: see the module docs.
-pub(crate) fn scrub(input: &[u8]) -> Result<Scrubbed, ScrubError> {
+pub(crate) fn scrub(input: &[u8]) -> Result<Planned, ScrubError> {
     let gif = parse(input)?;
-    let mut out = Vec::with_capacity(input.len());
-    out.extend_from_slice(gif.header);
+    let mut out = Builder::new(input);
+    out.put(gif.header);
     let mut found = Found::default();
     let mut images = 0usize;
     for block in &gif.blocks {
@@ -171,23 +172,23 @@ pub(crate) fn scrub(input: &[u8]) -> Result<Scrubbed, ScrubError> {
             Some(_) => Some(Category::Other),
         };
         match verdict {
-            None => out.extend_from_slice(block.raw),
+            None => out.put(block.raw),
             Some(category) => found.add(category),
         }
     }
-    out.push(TRAILER);
+    out.put(&[TRAILER]);
     if images == 0 {
         return Err(ScrubError::malformed(Format::Gif, "no image"));
     }
     if !gif.trailing.is_empty() {
         found.add(Category::TrailingData);
     }
-    Ok(found.into_scrubbed(
+    Ok(found.into_planned(
         Format::Gif,
         (Some(u32::from(gif.width)), Some(u32::from(gif.height))),
         None,
         input.len(),
-        out,
+        out.finish(),
     ))
 }
 

@@ -12,8 +12,9 @@
 use memchr::memchr;
 
 use crate::bytes::Reader;
+use crate::plan::Builder;
 use crate::report::{Category, Found};
-use crate::{Format, ScrubError, Scrubbed, tiff};
+use crate::{Format, Planned, ScrubError, tiff};
 
 /// Most marker segments accepted in one file (a progressive JPEG has a few dozen, a
 /// multi-segment ICC profile at most 255 more).
@@ -234,7 +235,7 @@ fn verdict(segment: &Segment<'_>, seen_jfif: bool) -> Result<Verdict, ScrubError
 }
 
 /// Scrub a JPEG: see the module docs.
-pub(crate) fn scrub(input: &[u8]) -> Result<Scrubbed, ScrubError> {
+pub(crate) fn scrub(input: &[u8]) -> Result<Planned, ScrubError> {
     let jpeg = parse(input)?;
     let mut found = Found::default();
     let mut orientation = None;
@@ -296,8 +297,8 @@ pub(crate) fn scrub(input: &[u8]) -> Result<Scrubbed, ScrubError> {
     let minimal = orientation
         .filter(|&o| o != 1)
         .map(|o| tiff::minimal_exif(o, big_endian));
-    let mut out = Vec::with_capacity(input.len() + 4 + EXIF.len() + 1 + tiff::MINIMAL_LEN);
-    out.extend_from_slice(&[0xFF, SOI]);
+    let mut out = Builder::new(input);
+    out.put(&[0xFF, SOI]);
     let mut kept = kept.into_iter().peekable();
     // The minimal EXIF goes right after SOI, or after APP0 JFIF when it leads (JFIF 1.02:
     // "the APP0 marker is used to identify a JPEG FIF file" and follows SOI immediately).
@@ -309,30 +310,36 @@ pub(crate) fn scrub(input: &[u8]) -> Result<Scrubbed, ScrubError> {
     if let Some(tiff) = minimal {
         // EXIF 2.32 4.5.4: APP1, length, "Exif\0\0", TIFF header and IFD0.
         let len = 2 + EXIF.len() + 1 + tiff.len();
-        out.extend_from_slice(&[0xFF, APP1]);
-        out.extend_from_slice(&u16::try_from(len).unwrap_or(u16::MAX).to_be_bytes());
-        out.extend_from_slice(EXIF);
-        out.push(0);
-        out.extend_from_slice(&tiff);
+        out.put(&[0xFF, APP1]);
+        out.put(&u16::try_from(len).unwrap_or(u16::MAX).to_be_bytes());
+        out.put(EXIF);
+        out.put(&[0]);
+        out.put(&tiff);
     }
     for (segment, strip) in kept {
         write_segment(&mut out, &segment, strip)?;
     }
-    out.extend_from_slice(&[0xFF, EOI]);
+    out.put(&[0xFF, EOI]);
 
     let (width, height) = match size {
         Some((w, h)) => (Some(w), (h != 0).then_some(h)),
         None => (None, None),
     };
-    Ok(found.into_scrubbed(Format::Jpeg, (width, height), orientation, input.len(), out))
+    Ok(found.into_planned(
+        Format::Jpeg,
+        (width, height),
+        orientation,
+        input.len(),
+        out.finish(),
+    ))
 }
 
 fn write_segment(
-    out: &mut Vec<u8>,
+    out: &mut Builder<'_>,
     segment: &Segment<'_>,
     strip_thumbnail: bool,
 ) -> Result<(), ScrubError> {
-    out.extend_from_slice(&[0xFF, segment.marker]);
+    out.put(&[0xFF, segment.marker]);
     if segment.marker == 0x01 {
         return Ok(());
     }
@@ -347,12 +354,12 @@ fn write_segment(
     let extra = if strip_thumbnail { 2 } else { 0 };
     let len = u16::try_from(payload.len() + 2 + extra)
         .map_err(|_| ScrubError::malformed(Format::Jpeg, "segment too long"))?;
-    out.extend_from_slice(&len.to_be_bytes());
-    out.extend_from_slice(payload);
+    out.put(&len.to_be_bytes());
+    out.put(payload);
     if strip_thumbnail {
-        out.extend_from_slice(&[0, 0]);
+        out.put(&[0, 0]);
     }
-    out.extend_from_slice(segment.ecs);
+    out.put(segment.ecs);
     Ok(())
 }
 

@@ -50,6 +50,7 @@ mod error;
 mod format;
 mod gif;
 mod jpeg;
+mod plan;
 mod png;
 mod report;
 mod tiff;
@@ -57,6 +58,7 @@ mod webp;
 
 pub use error::ScrubError;
 pub use format::{Format, sniff_mime};
+pub use plan::{Piece, Plan, Planned};
 pub use report::{Category, Report};
 
 /// A scrubbed copy of an image and what was taken out of it.
@@ -79,6 +81,39 @@ pub struct Scrubbed {
 /// caller may send the file as a plain attachment. Any other error means the bytes looked
 /// like an image but could not be parsed safely; the caller must not send them silently.
 pub fn scrub(input: &[u8]) -> Result<Scrubbed, ScrubError> {
+    let Planned { plan, report } = plan(input)?;
+    Ok(Scrubbed {
+        bytes: plan.apply(input),
+        report,
+    })
+}
+
+/// What [`scrub`] does, without the copy: how to write the scrubbed file from `input`.
+///
+/// For a photo, the plan is the image data as one range of the input and a few small pieces
+/// around it, so the caller can send the file from the bytes it already has (in the browser,
+/// slices of the picked `File`) and the pixels are never copied.
+///
+/// ```
+/// use framechat_scrub::{Piece, plan, scrub};
+///
+/// let jpeg = [
+///     0xFF, 0xD8, // SOI
+///     0xFF, 0xFE, 0x00, 0x04, b'h', b'i', // COM
+///     0xFF, 0xC0, 0x00, 0x0B, 0x08, 0x00, 0x01, 0x00, 0x01, 0x01, 0x01, 0x11, 0x00, // SOF0
+///     0xFF, 0xDA, 0x00, 0x08, 0x01, 0x01, 0x00, 0x00, 0x3F, 0x00, 0x12, 0x34, // SOS, data
+///     0xFF, 0xD9, // EOI
+///     b'e', b'x', b't', b'r', b'a', // after the end
+/// ];
+/// let planned = plan(&jpeg)?;
+/// assert_eq!(planned.plan.pieces(), [Piece::Keep(0..2), Piece::Keep(8..35)]);
+/// assert_eq!(planned.plan.apply(&jpeg), scrub(&jpeg)?.bytes);
+/// # Ok::<(), framechat_scrub::ScrubError>(())
+/// ```
+///
+/// # Errors
+/// As [`scrub`].
+pub fn plan(input: &[u8]) -> Result<Planned, ScrubError> {
     let format = Format::sniff(input).ok_or(ScrubError::NotAnImage)?;
     match format {
         Format::Jpeg => jpeg::scrub(input),

@@ -18,8 +18,9 @@
 //! policy as for JPEG.
 
 use crate::bytes::Reader;
+use crate::plan::Builder;
 use crate::report::{Category, Found};
-use crate::{Format, ScrubError, Scrubbed, tiff};
+use crate::{Format, Planned, ScrubError, tiff};
 
 pub(crate) const SIGNATURE: &[u8; 8] = b"\x89PNG\r\n\x1a\n";
 /// Most chunks accepted in one file: an APNG has two per frame, big images a few hundred
@@ -110,7 +111,7 @@ fn text_category(data: &[u8]) -> Category {
 }
 
 /// Scrub a PNG: see the module docs.
-pub(crate) fn scrub(input: &[u8]) -> Result<Scrubbed, ScrubError> {
+pub(crate) fn scrub(input: &[u8]) -> Result<Planned, ScrubError> {
     let (chunks, trailing) = parse(input)?;
     let mut found = Found::default();
     let mut orientation = None;
@@ -174,18 +175,24 @@ pub(crate) fn scrub(input: &[u8]) -> Result<Scrubbed, ScrubError> {
     let minimal = orientation
         .filter(|&o| o != 1)
         .map(|o| exif_chunk(&tiff::minimal_exif(o, big_endian)));
-    let mut out = Vec::with_capacity(input.len().saturating_sub(trailing.len()) + EXIF_CHUNK_LEN);
-    out.extend_from_slice(SIGNATURE);
+    let mut out = Builder::new(input);
+    out.put(SIGNATURE);
     let mut kept = kept.into_iter();
     // IHDR is first (checked above), then the minimal eXIf.
-    out.extend_from_slice(kept.next().unwrap_or_default());
+    out.put(kept.next().unwrap_or_default());
     if let Some(chunk) = minimal {
-        out.extend_from_slice(&chunk);
+        out.put(&chunk);
     }
     for raw in kept {
-        out.extend_from_slice(raw);
+        out.put(raw);
     }
-    Ok(found.into_scrubbed(Format::Png, size.unzip(), orientation, input.len(), out))
+    Ok(found.into_planned(
+        Format::Png,
+        size.unzip(),
+        orientation,
+        input.len(),
+        out.finish(),
+    ))
 }
 
 const EXIF_CHUNK_LEN: usize = 12 + tiff::MINIMAL_LEN;

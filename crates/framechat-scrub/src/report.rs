@@ -2,7 +2,7 @@
 
 use serde::Serialize;
 
-use crate::{Format, Scrubbed};
+use crate::{Format, Plan, Planned};
 
 /// A kind of identifying information found in, and removed from, a file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
@@ -146,26 +146,26 @@ impl Found {
         }
     }
 
-    /// The scrubbed file of a format that drops what it removes, and its report:
-    /// `removed_bytes` is how much shorter `bytes` is than the input.
-    pub(crate) fn into_scrubbed(
+    /// The plan of a format that drops what it removes, and its report: `removed_bytes` is
+    /// how much shorter the output is than the input.
+    pub(crate) fn into_planned(
         self,
         format: Format,
         (width, height): (Option<u32>, Option<u32>),
         orientation: Option<u8>,
         input_len: usize,
-        bytes: Vec<u8>,
-    ) -> Scrubbed {
-        Scrubbed {
+        plan: Plan,
+    ) -> Planned {
+        Planned {
             report: Report {
                 format,
                 width,
                 height,
                 orientation,
                 removed: self.into_sorted(),
-                removed_bytes: (input_len as u64).saturating_sub(bytes.len() as u64),
+                removed_bytes: (input_len as u64).saturating_sub(plan.len() as u64),
             },
-            bytes,
+            plan,
         }
     }
 

@@ -14,8 +14,9 @@
 //! its VP8X flag set, the same policy as for JPEG and PNG.
 
 use crate::bytes::Reader;
+use crate::plan::Builder;
 use crate::report::{Category, Found};
-use crate::{Format, ScrubError, Scrubbed, tiff};
+use crate::{Format, Planned, ScrubError, tiff};
 
 /// Most chunks accepted at the top level, and again inside all ANMF frames together.
 pub(crate) const MAX_CHUNKS: usize = 64 * 1024;
@@ -102,15 +103,19 @@ fn too_big() -> ScrubError {
     }
 }
 
-fn write_chunk(out: &mut Vec<u8>, fourcc: &[u8; 4], payload: &[&[u8]]) -> Result<(), ScrubError> {
+fn write_chunk(
+    out: &mut Builder<'_>,
+    fourcc: &[u8; 4],
+    payload: &[&[u8]],
+) -> Result<(), ScrubError> {
     let len: usize = payload.iter().map(|p| p.len()).sum();
-    out.extend_from_slice(fourcc);
-    out.extend_from_slice(&u32::try_from(len).map_err(|_| too_big())?.to_le_bytes());
+    out.put(fourcc);
+    out.put(&u32::try_from(len).map_err(|_| too_big())?.to_le_bytes());
     for part in payload {
-        out.extend_from_slice(part);
+        out.put(part);
     }
     if len % 2 == 1 {
-        out.push(0);
+        out.put(&[0]);
     }
     Ok(())
 }
@@ -122,7 +127,7 @@ fn inspect_exif(payload: &[u8]) -> tiff::ExifInfo {
 }
 
 /// Scrub a WebP: see the module docs.
-pub(crate) fn scrub(input: &[u8]) -> Result<Scrubbed, ScrubError> {
+pub(crate) fn scrub(input: &[u8]) -> Result<Planned, ScrubError> {
     let (chunks, trailing) = parse(input)?;
     let mut found = Found::default();
     let mut orientation = None;
@@ -154,14 +159,14 @@ pub(crate) fn scrub(input: &[u8]) -> Result<Scrubbed, ScrubError> {
         }
     };
 
-    let mut body = Vec::with_capacity(input.len());
+    let mut body = Builder::new(input);
     let mut images = usize::from(vp8x.is_none());
     for chunk in chunks.get(1..).unwrap_or_default() {
         match &chunk.fourcc {
-            b"ICCP" | b"ANIM" | b"ALPH" => body.extend_from_slice(chunk.raw),
+            b"ICCP" | b"ANIM" | b"ALPH" => body.put(chunk.raw),
             b"VP8 " | b"VP8L" => {
                 images += 1;
-                body.extend_from_slice(chunk.raw);
+                body.put(chunk.raw);
             }
             b"ANMF" => {
                 let header = chunk.payload.get(..ANMF_HEADER).ok_or_else(|| {
@@ -184,7 +189,7 @@ pub(crate) fn scrub(input: &[u8]) -> Result<Scrubbed, ScrubError> {
                 }
                 images += 1;
                 if subchunks.iter().all(keep) {
-                    body.extend_from_slice(chunk.raw);
+                    body.put(chunk.raw);
                 } else {
                     found.add(Category::Other);
                     let mut parts: Vec<&[u8]> = vec![header];
@@ -211,8 +216,8 @@ pub(crate) fn scrub(input: &[u8]) -> Result<Scrubbed, ScrubError> {
         found.add(Category::TrailingData);
     }
 
-    let mut out = Vec::with_capacity(12 + first.raw.len() + body.len() + 8 + tiff::MINIMAL_LEN);
-    out.extend_from_slice(b"RIFF\0\0\0\0WEBP");
+    // Everything after "WEBP", whose length the RIFF header states.
+    let mut rest = Builder::new(input);
     match vp8x {
         Some(flags) => {
             let minimal = orientation
@@ -222,23 +227,33 @@ pub(crate) fn scrub(input: &[u8]) -> Result<Scrubbed, ScrubError> {
             if minimal.is_some() {
                 flags |= FLAG_EXIF;
             }
-            let rest = first.payload.get(1..).unwrap_or_default();
-            write_chunk(&mut out, b"VP8X", &[&[flags], rest])?;
-            out.extend_from_slice(&body);
+            let vp8x_rest = first.payload.get(1..).unwrap_or_default();
+            write_chunk(&mut rest, b"VP8X", &[&[flags], vp8x_rest])?;
+            rest.append(body);
             if let Some(tiff) = minimal {
-                write_chunk(&mut out, b"EXIF", &[&tiff])?;
+                write_chunk(&mut rest, b"EXIF", &[&tiff])?;
             }
         }
         None => {
-            out.extend_from_slice(first.raw);
-            out.extend_from_slice(&body);
+            rest.put(first.raw);
+            rest.append(body);
         }
     }
-    let riff_size = u32::try_from(out.len().saturating_sub(8)).map_err(|_| too_big())?;
-    if let Some(slot) = out.get_mut(4..8) {
-        slot.copy_from_slice(&riff_size.to_le_bytes());
-    }
-    Ok(found.into_scrubbed(Format::Webp, size.unzip(), orientation, input.len(), out))
+    // RIFF: "File Size ... the size of the file in bytes, starting at offset 8", which is
+    // the "WEBP" and what follows.
+    let riff_size = u32::try_from(rest.len().saturating_add(4)).map_err(|_| too_big())?;
+    let mut out = Builder::new(input);
+    out.put(b"RIFF");
+    out.put(&riff_size.to_le_bytes());
+    out.put(b"WEBP");
+    out.append(rest);
+    Ok(found.into_planned(
+        Format::Webp,
+        size.unzip(),
+        orientation,
+        input.len(),
+        out.finish(),
+    ))
 }
 
 /// RFC 6386 9.1: a key frame's 3-byte frame tag, start code 9D 01 2A, then 14-bit width
@@ -272,9 +287,9 @@ mod tests {
     use Category::*;
 
     fn chunk(fourcc: &[u8; 4], payload: &[u8]) -> Vec<u8> {
-        let mut out = Vec::new();
+        let mut out = Builder::new(&[]);
         write_chunk(&mut out, fourcc, &[payload]).unwrap();
-        out
+        out.finish().apply(&[])
     }
 
     fn riff(chunks: &[Vec<u8>]) -> Vec<u8> {

@@ -7,7 +7,7 @@ use std::io::Cursor;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use framechat_scrub::{Category, Format, scrub};
+use framechat_scrub::{Category, Format, Piece, scrub};
 use image::{AnimationDecoder, ImageFormat};
 use serde_json::Value;
 
@@ -188,6 +188,45 @@ fn reports_what_each_fixture_held() {
             assert_eq!(report.display_size(), Some((48, 64)), "{}", case.name);
         } else {
             assert_eq!(input.len() - out.bytes.len(), report.removed_bytes as usize);
+        }
+    }
+}
+
+/// The image data is never rewritten: every fixture's plan takes all but a few hundred
+/// bytes of its output from the input (HEIF: all but its overwritten metadata), and a JPEG's tables and entropy-coded data,
+/// the bulk of a photo, are one range.
+#[test]
+fn plans_keep_the_image_data_as_ranges_of_the_input() {
+    for case in CASES {
+        let (name, input) = (case.name, fixture(case.name));
+        let planned = framechat_scrub::plan(&input).unwrap();
+        let plan = &planned.plan;
+        let inserted = plan.len() - plan.kept();
+        // HEIF overwrites its metadata items in place: what is written over them is new.
+        let overwritten = match case.format {
+            Format::Heic | Format::Avif => planned.report.removed_bytes,
+            _ => 0,
+        };
+        assert!(
+            inserted as u64 <= 160 + overwritten,
+            "{name}: {inserted} bytes inserted"
+        );
+        assert_eq!(plan.apply(&input), scrub(&input).unwrap().bytes, "{name}");
+        if name.starts_with("jpeg") {
+            assert!(plan.pieces().len() <= 4, "{name}: {:?}", plan.pieces());
+            // From the tables before the first scan to EOI: one range.
+            let Some(Piece::Keep(last)) = plan.pieces().last() else {
+                panic!("{name}: ends with {:?}", plan.pieces().last());
+            };
+            let tail = &input[last.clone()];
+            assert!(
+                tail.windows(2).any(|w| w == [0xFF, 0xDA]),
+                "{name}: no scan in {last:?}"
+            );
+            assert!(
+                tail.ends_with(&[0xFF, 0xD9]),
+                "{name}: {last:?} does not end at EOI"
+            );
         }
     }
 }

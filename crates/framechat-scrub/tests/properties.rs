@@ -4,7 +4,7 @@
 
 use std::path::Path;
 
-use framechat_scrub::{Format, scrub, sniff_mime};
+use framechat_scrub::{Format, Piece, Plan, plan, scrub, sniff_mime};
 use proptest::prelude::*;
 use proptest::sample::Index;
 
@@ -51,6 +51,9 @@ fn accepted_output_is_sound(bytes: &[u8]) -> Result<(), TestCaseError> {
     let Ok(out) = scrub(bytes) else {
         return Ok(());
     };
+    let planned = plan(bytes).map_err(|e| TestCaseError::fail(format!("plan failed: {e}")))?;
+    plan_is_well_formed(&planned.plan, bytes)?;
+    prop_assert_eq!(&planned.report, &out.report);
     let again = scrub(&out.bytes)
         .map_err(|e| TestCaseError::fail(format!("output does not parse: {e}")))?;
     prop_assert_eq!(&again.bytes, &out.bytes, "not idempotent");
@@ -74,6 +77,30 @@ fn accepted_output_is_sound(bytes: &[u8]) -> Result<(), TestCaseError> {
             prop_assert!(before.as_bytes() == after.as_bytes(), "pixels differ");
         }
     }
+    Ok(())
+}
+
+/// What [`Plan`] promises: pieces that are not empty, ranges inside the input, neighbours
+/// that could not be one piece, and a length that adds up.
+fn plan_is_well_formed(plan: &Plan, input: &[u8]) -> Result<(), TestCaseError> {
+    let mut len = 0;
+    for (i, piece) in plan.pieces().iter().enumerate() {
+        prop_assert!(!piece.is_empty(), "piece {} is empty", i);
+        if let Piece::Keep(range) = piece {
+            prop_assert!(range.end <= input.len(), "{:?} is outside the input", range);
+        }
+        len += piece.len();
+    }
+    for pair in plan.pieces().windows(2) {
+        let joinable = match pair {
+            [Piece::Keep(a), Piece::Keep(b)] => a.end == b.start,
+            [Piece::Insert(_), Piece::Insert(_)] => true,
+            _ => false,
+        };
+        prop_assert!(!joinable, "{:?} could be one piece", pair);
+    }
+    prop_assert_eq!(len, plan.len());
+    prop_assert_eq!(plan.apply(input).len(), plan.len());
     Ok(())
 }
 
