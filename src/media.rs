@@ -1,14 +1,17 @@
-//! Files in and out: picked File -> bytes -> scrub -> Blob to send; received parts -> Blob -> object URL.
+//! Files in and out: picked File -> bytes -> scrub plan -> Blob to send; received parts -> Blob
+//! -> object URL.
 //!
 //! Copies across the JS/WASM boundary are counted ([`copy_stats`]): a picked image enters WASM
-//! once (the scrubber needs it) and its scrubbed bytes leave once (as the Blob that is both
-//! shown and sliced into frames); a non-image file never enters WASM; a received file does not
-//! enter WASM at all except its frame headers and 32 sniffed bytes.
+//! once (the scrubber reads all of it) and only the scrubber's few new bytes leave: the Blob
+//! that is both shown and sliced into frames is made of slices of the picked File around them
+//! ([`framechat_scrub::plan`]), so the image data is not copied at all. A non-image file never
+//! enters WASM; a received file does not enter WASM except its frame headers and 32 sniffed
+//! bytes.
 
 use std::rc::Rc;
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 
-use framechat_scrub::{ScrubError, scrub, sniff_mime};
+use framechat_scrub::{Piece, Plan, ScrubError, sniff_mime};
 use framechat_wire::{Attachment, MAX_DIMENSION, MAX_MIME_LEN, MAX_NAME_LEN, Part, split_parts};
 use gloo::file::{Blob, File, ObjectUrl};
 use wasm_bindgen::JsCast;
@@ -272,12 +275,11 @@ async fn prepare_inner(file: &Picked, p: &mut Prepared, max_size: u64) -> Result
         .await
         .map_err(read_err)?;
     count_in(bytes.len() as u64);
-    match scrub(&bytes) {
+    match framechat_scrub::plan(&bytes) {
         Ok(clean) => {
             drop(bytes);
             let mime = clean.report.format.mime();
-            count_out(clean.bytes.len() as u64);
-            let blob = Blob::new_with_options(clean.bytes.as_slice(), Some(mime));
+            let blob = blob_from_plan(&file.0, &clean.plan, mime)?;
             let (width, height) = clean.report.display_size().unzip();
             p.media = Some(media_for(blob.clone(), renderable(mime)));
             p.body = Some(blob);
@@ -312,6 +314,31 @@ async fn prepare_inner(file: &Picked, p: &mut Prepared, max_size: u64) -> Result
             Ok(())
         }
     }
+}
+
+/// The scrubbed file as a Blob of slices of the picked `file` and the plan's few new bytes.
+/// Blob slices share the file's storage: the image data is neither copied out of WASM nor
+/// into the Blob.
+fn blob_from_plan(file: &File, plan: &Plan, mime: &str) -> Result<Blob, AppError> {
+    let source: &web_sys::Blob = file.as_ref();
+    let parts = js_sys::Array::new();
+    for piece in plan.pieces() {
+        match piece {
+            // Offsets into a file in memory: far below 2^53, exact as f64.
+            Piece::Keep(range) => {
+                let slice = source.slice_with_f64_and_f64(range.start as f64, range.end as f64)?;
+                parts.push(&slice)
+            }
+            Piece::Insert(bytes) => {
+                count_out(bytes.len() as u64);
+                parts.push(&js_sys::Uint8Array::from(bytes.as_slice()))
+            }
+        };
+    }
+    let props = web_sys::BlobPropertyBag::new();
+    props.set_type(mime);
+    let blob = web_sys::Blob::new_with_blob_sequence_and_options(&parts, &props)?;
+    Ok(Blob::from(blob))
 }
 
 fn plain(file: &Picked, p: &mut Prepared, declared: String) {

@@ -6,7 +6,7 @@ import init, * as wasm from './pkg/framechat_bench_wasm.js';
 
 let shipped = null;
 const ready = init().then((exports) => {
-  shipped = { scrub_in_memory: wasm.scrub_in_memory, kept_ptr: wasm.kept_ptr, memory: exports.memory };
+  shipped = { scrub_in_memory: wasm.scrub_in_memory, kept_ptr: wasm.kept_ptr, scrub_plan: wasm.scrub_plan, memory: exports.memory };
 });
 
 // The reference build (whole build at opt-level 3, simd128), when the xtask made one.
@@ -14,7 +14,7 @@ let fast = null;
 const fastReady = import('./pkg-simd/framechat_bench_wasm.js')
   .then(async (m) => {
     const exports = await m.default();
-    fast = { scrub_in_memory: m.scrub_in_memory, kept_ptr: m.kept_ptr, memory: exports.memory };
+    fast = { scrub_in_memory: m.scrub_in_memory, kept_ptr: m.kept_ptr, scrub_plan: m.scrub_plan, memory: exports.memory };
   })
   .catch(() => {});
 
@@ -152,9 +152,25 @@ function scrubToView(ab, m = shipped) {
   return new Uint8Array(m.memory.buffer, m.kept_ptr(), len);
 }
 
-/** The client's path (src/media.rs): scrub, then a Blob made from the bytes in WASM memory. */
+/** The copying path: scrub, then a Blob made from the scrubbed bytes in WASM memory. */
 function scrubToBlob(ab, m = shipped) {
   return new Blob([scrubToView(ab, m)], { type: 'image/jpeg' });
+}
+
+/**
+ * The client's path (src/media.rs): copy the bytes into WASM and plan; the Blob that is shown
+ * and sent is slices of the picked file (`file`, the same bytes as `ab`) around the plan's
+ * new bytes.
+ */
+function scrubPlanToBlob(ab, file, m = shipped) {
+  const parts = m.scrub_plan(new Uint8Array(ab)).map((p) => (p instanceof Uint8Array ? p : file.slice(p[0], p[1])));
+  return new Blob(parts, { type: 'image/jpeg' });
+}
+
+/** The plan as views of `ab` and the new bytes: the bytes to send, with no Blob around them. */
+function scrubPlanToViews(ab, m = shipped) {
+  const input = new Uint8Array(ab);
+  return m.scrub_plan(input).map((p) => (p instanceof Uint8Array ? p : input.subarray(p[0], p[1])));
 }
 
 // ---------------------------------------------------------------- timing
@@ -204,13 +220,17 @@ async function scrubBench({ photo = 'photo.jpg', rounds = 15, canvasRounds = 5, 
   const ab = await loadPhoto(photo);
   const input = new Uint8Array(ab);
   const floorDst = new Uint8Array(input.length);
+  // What the user picked: a Blob of the same bytes, as the client holds a File.
+  const file = new Blob([ab], { type: 'image/jpeg' });
   const binary = toBinaryString(input);
 
   const sync = {
     floor: () => floorDst.set(new Uint8Array(ab)),
+    wasmPlanBlob: () => scrubPlanToBlob(ab, file),
+    wasmPlanViews: () => scrubPlanToViews(ab),
     wasm: () => wasm.scrub(new Uint8Array(ab)),
     wasmBlob: () => scrubToBlob(ab),
-    ...(fast ? { wasmSimdBlob: () => scrubToBlob(ab, fast), wasmSimdView: () => scrubToView(ab, fast) } : {}),
+    ...(fast ? { wasmSimdPlanBlob: () => scrubPlanToBlob(ab, file, fast), wasmSimdView: () => scrubToView(ab, fast) } : {}),
     wasmView: () => scrubToView(ab),
     wasmCopyOnly: () => wasm.copy_through(new Uint8Array(ab)),
     piexif: () => piexifFull(ab),
@@ -241,7 +261,10 @@ async function scrubBench({ photo = 'photo.jpg', rounds = 15, canvasRounds = 5, 
   }
   collect();
 
-  const ours = wasm.scrub(new Uint8Array(ab));
+  // What the client sends: the bytes of the Blob its path makes (checked against the copy).
+  const ours = new Uint8Array(await scrubPlanToBlob(ab, file).arrayBuffer());
+  const copied = wasm.scrub(new Uint8Array(ab));
+  const planMatchesCopy = ours.length === copied.length && ours.every((v, i) => v === copied[i]);
   const theirs = new Uint8Array(piexifFull(ab));
   const canvas = new Uint8Array(await canvasReencode(ab));
   const decoded = async (u8) => {
@@ -272,6 +295,7 @@ async function scrubBench({ photo = 'photo.jpg', rounds = 15, canvasRounds = 5, 
       wasm: await decoded(ours),
       canvas: await decoded(canvas),
     },
+    planMatchesCopy,
     canvasIdenticalBytes: canvas.length === input.length && canvas.every((v, i) => v === input[i]),
   };
 }

@@ -1,12 +1,13 @@
 //! The scrubber and the frame planner compiled for the browser benchmarks (`cargo xtask bench`).
 //!
-//! [`scrub`] is exactly the client's path for a picked image (`src/media.rs`): the file's bytes
-//! are copied into WASM memory once, scrubbed, and the scrubbed bytes copied out once into a
-//! JS `Uint8Array` (the client copies them into the `Blob` it shows and slices into frames).
+//! [`scrub_plan`] is the client's path for a picked image (`src/media.rs`): the file's bytes
+//! are copied into WASM memory once and planned; JS then makes the `Blob` to show and send
+//! from slices of the file and the plan's few new bytes. [`scrub`] is the copying path (the
+//! scrubbed bytes come out as a new `Uint8Array`), kept for comparison.
 //! Built with the workspace's release profile, where the scrubber crate is at `opt-level = 3`
 //! and everything else at `"z"`: what ships.
 
-use framechat_scrub::Report;
+use framechat_scrub::{Piece, Report};
 use framechat_wire::{
     Attachment, DEFAULT_FRAME_BUDGET, MessageHeader, PREFIX_LEN, Uuid, header_len, plan,
     stream_slices, write_frame,
@@ -23,6 +24,35 @@ pub fn scrub(input: &Uint8Array) -> Result<Uint8Array, JsError> {
     let bytes = input.to_vec();
     let clean = framechat_scrub::scrub(&bytes).map_err(|e| JsError::new(&e.to_string()))?;
     Ok(Uint8Array::from(clean.bytes.as_slice()))
+}
+
+/// Plans the scrub of the image in `input`, copied into WASM memory as the client does, and
+/// returns the plan's pieces in order: `[start, end]` for a range of `input` to keep, a
+/// `Uint8Array` for new bytes.
+///
+/// # Errors
+/// As [`scrub`].
+#[wasm_bindgen]
+pub fn scrub_plan(input: &Uint8Array) -> Result<js_sys::Array, JsError> {
+    let planned =
+        framechat_scrub::plan(&input.to_vec()).map_err(|e| JsError::new(&e.to_string()))?;
+    let out = js_sys::Array::new();
+    for piece in planned.plan.pieces() {
+        match piece {
+            // Offsets into a file in memory: far below 2^53, exact as f64.
+            #[allow(clippy::cast_precision_loss)]
+            Piece::Keep(range) => {
+                out.push(&js_sys::Array::of2(
+                    &(range.start as f64).into(),
+                    &(range.end as f64).into(),
+                ));
+            }
+            Piece::Insert(bytes) => {
+                out.push(&Uint8Array::from(bytes.as_slice()));
+            }
+        }
+    }
+    Ok(out)
 }
 
 thread_local! {
