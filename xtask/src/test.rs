@@ -50,6 +50,23 @@ pub fn test(args: &TestArgs) -> Result<()> {
         "-D",
         "warnings",
     ]))?;
+    // The core crates' WebAssembly-only code (the scrubber's SIMD scan), which the
+    // client's run above does not lint: clippy checks only the packages it is given.
+    run(cmd("cargo").args([
+        "clippy",
+        "-p",
+        "framechat-scrub",
+        "-p",
+        "framechat-wire",
+        "-p",
+        "framechat-bench-wasm",
+        "--lib",
+        "--target",
+        "wasm32-unknown-unknown",
+        "--",
+        "-D",
+        "warnings",
+    ]))?;
 
     section("native tests: wire, scrub, relay, xtask, client state");
     run(cmd("cargo").args(["test", "--workspace"]))?;
