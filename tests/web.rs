@@ -161,7 +161,7 @@ fn relay_url() -> String {
 }
 
 /// The scrubber's JPEG scan has a WebAssembly SIMD version that only runs here: it must find
-/// the end of the entropy-coded data at every offset within and across its 64-byte chunks,
+/// the end of the entropy-coded data at every offset within and across its 128-byte chunks,
 /// and skip stuffed zeros and restart markers.
 #[wasm_bindgen_test]
 fn the_simd_scan_finds_the_end_of_the_image_at_every_offset() {
@@ -170,7 +170,7 @@ fn the_simd_scan_finds_the_end_of_the_image_at_every_offset() {
         0xFF, 0xC0, 0x00, 0x0B, 0x08, 0x00, 0x01, 0x00, 0x01, 0x01, 0x01, 0x11, 0x00, // SOF0
         0xFF, 0xDA, 0x00, 0x08, 0x01, 0x01, 0x00, 0x00, 0x3F, 0x00, // SOS
     ];
-    for len in 0..140usize {
+    for len in 0..2 * 128 + 8usize {
         for at in 0..=len {
             for (special, ends) in [
                 (&[0xFF, 0x00][..], false),

@@ -119,6 +119,7 @@ async function scrubSection(context) {
     ['WASM scrub -> new Uint8Array (copy in, scrub, copy out)', 'wasm', r.segments.wasm.bytes],
     ['WASM scrub -> view of WASM memory (copy in, scrub)', 'wasmView', r.segments.wasm.bytes],
     ['JS -> WASM -> new Uint8Array copies alone (no scrub)', 'wasmCopyOnly', null],
+    ['JS -> WASM copy alone (the plan\'s copy in)', 'wasmCopyIn', null],
     ['reference (whole build opt-level 3 + simd128) plan -> Blob', 'wasmSimdPlanBlob', r.segments.wasm.bytes],
     ['reference (whole build opt-level 3 + simd128) -> view', 'wasmSimdView', r.segments.wasm.bytes],
     ['piexifjs remove() + ArrayBuffer <-> binary string', 'piexif', r.segments.piexif.bytes],

@@ -233,6 +233,7 @@ async function scrubBench({ photo = 'photo.jpg', rounds = 15, canvasRounds = 5, 
     ...(fast ? { wasmSimdPlanBlob: () => scrubPlanToBlob(ab, file, fast), wasmSimdView: () => scrubToView(ab, fast) } : {}),
     wasmView: () => scrubToView(ab),
     wasmCopyOnly: () => wasm.copy_through(new Uint8Array(ab)),
+    wasmCopyIn: () => wasm.copy_in(new Uint8Array(ab)),
     piexif: () => piexifFull(ab),
     piexifRemoveOnly: () => window.piexif.remove(binary),
   };

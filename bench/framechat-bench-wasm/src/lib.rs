@@ -91,6 +91,13 @@ pub fn copy_through(input: &Uint8Array) -> Uint8Array {
     Uint8Array::from(bytes.as_slice())
 }
 
+/// The copy into WASM memory alone, as [`scrub_plan`] makes it: how much of the plan's time
+/// is the copy (the floor's work) and how much the scan.
+#[wasm_bindgen]
+pub fn copy_in(input: &Uint8Array) -> usize {
+    input.to_vec().len()
+}
+
 /// The scrubber's report for `input` as JSON (format, size, orientation, removed categories).
 ///
 /// # Errors
