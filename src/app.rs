@@ -76,12 +76,14 @@ pub fn app(props: &AppProps) -> Html {
         let max = config.max_file_size;
         Callback::from(move |files: Vec<Picked>| {
             for file in files {
+                // Before the placeholder renders: the read runs meanwhile.
+                let early = media::read_early(&file, max);
                 let placeholder = media::placeholder(&file);
                 let key = placeholder.key;
                 drafts.dispatch(DraftAction::Add(placeholder));
                 let drafts = drafts.clone();
                 wasm_bindgen_futures::spawn_local(async move {
-                    let ready = media::prepare(file, key, max).await;
+                    let ready = media::prepare(file, key, max, early).await;
                     drafts.dispatch(DraftAction::Ready(ready));
                 });
             }

@@ -2,11 +2,12 @@
 //! -> object URL.
 //!
 //! Copies across the JS/WASM boundary are counted ([`copy_stats`]): a picked image enters WASM
-//! once (the scrubber reads all of it) and only the scrubber's few new bytes leave: the Blob
-//! that is both shown and sliced into frames is made of slices of the picked File around them
-//! ([`framechat_scrub::plan`]), so the image data is not copied at all. A non-image file never
-//! enters WASM; a received file does not enter WASM except its frame headers and 32 sniffed
-//! bytes.
+//! once (the scrubber reads all of it) and only the scrubber's few new bytes leave. What is
+//! sent is a [`Body::Memory`]: views of the file's `ArrayBuffer` around those new bytes
+//! ([`framechat_scrub::plan`]), which frames are copied from in JS; the preview is a Blob of
+//! slices of the picked File around the same bytes. A non-image file never enters WASM and is
+//! sent as slices of the File ([`Body::File`]); a received file does not enter WASM except its
+//! frame headers and 32 sniffed bytes.
 
 use std::rc::Rc;
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
@@ -153,6 +154,65 @@ pub enum Prep {
     Rejected(String),
 }
 
+/// What is sent for one attachment.
+#[derive(Clone, Debug)]
+pub enum Body {
+    /// A scrubbed image in JS memory, in order: `Uint8Array` views of the file as read and
+    /// the scrubber's new bytes. Frames are copied from these directly.
+    Memory(Rc<[js_sys::Uint8Array]>),
+    /// A file the browser reads as it is sent (plain files and unscrubbed originals): they
+    /// are never read whole into memory.
+    File(web_sys::Blob),
+}
+
+impl Body {
+    /// Its length in bytes.
+    pub fn size(&self) -> u64 {
+        match self {
+            Body::Memory(parts) => parts.iter().map(|p| u64::from(p.length())).sum(),
+            // Blob sizes are whole numbers below 2^53.
+            Body::File(blob) => blob.size() as u64,
+        }
+    }
+
+    /// Push the parts that hold bytes `start..end` of this body onto `out` (Uint8Array views
+    /// or Blob slices); returns whether they are all in memory.
+    pub fn push_slices(&self, start: u64, end: u64, out: &js_sys::Array) -> Result<bool, AppError> {
+        match self {
+            Body::Memory(parts) => {
+                let mut base = 0u64;
+                for part in parts.iter() {
+                    let len = u64::from(part.length());
+                    let (a, b) = (start.max(base), end.min(base + len));
+                    if a < b {
+                        // Both within this part, which is shorter than 4 GiB.
+                        let (a, b) = ((a - base) as u32, (b - base) as u32);
+                        out.push(&part.subarray(a, b));
+                    }
+                    base += len;
+                }
+                Ok(true)
+            }
+            Body::File(blob) => {
+                let slice = blob.slice_with_f64_and_f64(start as f64, end as f64)?;
+                out.push(&slice);
+                Ok(false)
+            }
+        }
+    }
+
+    /// The whole body as one Blob (what a test reads back; sending never needs it).
+    pub fn to_blob(&self) -> Result<web_sys::Blob, AppError> {
+        match self {
+            Body::Memory(parts) => {
+                let seq: js_sys::Array = parts.iter().collect();
+                Ok(web_sys::Blob::new_with_u8_array_sequence(&seq)?)
+            }
+            Body::File(blob) => Ok(blob.clone()),
+        }
+    }
+}
+
 /// One attachment in the composer.
 #[derive(Clone, Debug)]
 pub struct Prepared {
@@ -162,8 +222,8 @@ pub struct Prepared {
     pub prep: Prep,
     /// Inline preview for images, download link otherwise (also what the sender's chat shows).
     pub media: Option<Media>,
-    /// Bytes to send: the scrubbed Blob, or the original File for plain files.
-    body: Option<Blob>,
+    /// Bytes to send: the scrubbed image in memory, or the original File for plain files.
+    body: Option<Body>,
     pub mime: String,
     pub width: Option<u32>,
     pub height: Option<u32>,
@@ -192,7 +252,7 @@ impl Prepared {
 
     /// Size of what will be sent.
     pub fn size(&self) -> u64 {
-        self.body.as_ref().map_or(self.original_size, Blob::size)
+        self.body.as_ref().map_or(self.original_size, Body::size)
     }
 
     /// Ready and allowed to go out.
@@ -225,9 +285,9 @@ impl Prepared {
         }
     }
 
-    /// The Blob that will be sent (scrubbed bytes, or the original for plain files).
-    pub fn body(&self) -> Option<web_sys::Blob> {
-        self.body.clone().map(web_sys::Blob::from)
+    /// What will be sent (scrubbed bytes, or the original for plain files).
+    pub fn body(&self) -> Option<Body> {
+        self.body.clone()
     }
 }
 
@@ -240,10 +300,55 @@ fn read_err(e: gloo::file::FileReadError) -> AppError {
     AppError::Read(e.to_string())
 }
 
-/// Read and scrub one file. Non-images are never read whole; images enter WASM once.
-pub async fn prepare(file: Picked, key: u32, max_size: u64) -> Prepared {
+/// Declared types whose files are read whole as soon as they are picked: the formats the
+/// scrubber handles. Anything else is sniffed from its first 32 bytes first, so that a large
+/// non-image is never read into memory.
+fn read_whole_at_once(declared: &str) -> bool {
+    matches!(
+        declared,
+        "image/jpeg"
+            | "image/png"
+            | "image/gif"
+            | "image/webp"
+            | "image/avif"
+            | "image/heic"
+            | "image/heif"
+    )
+}
+
+type ReadResult = Result<js_sys::ArrayBuffer, gloo::file::FileReadError>;
+
+/// A whole-file read started when the file was picked, before anything renders: waiting
+/// for the placeholder's render and a separate head read cost about 20 ms of the latency
+/// bench's 12 MP photo.
+pub struct EarlyRead {
+    done: futures_channel::oneshot::Receiver<ReadResult>,
+    /// Dropping it aborts the read.
+    _reader: gloo_file::callbacks::FileReader,
+}
+
+/// Start reading `file` whole now when its declared type is one the scrubber handles and it
+/// is not too large; [`prepare`] picks the bytes up.
+pub fn read_early(file: &Picked, max_size: u64) -> Option<EarlyRead> {
+    if file.size() > max_size || !read_whole_at_once(&file.0.raw_mime_type()) {
+        return None;
+    }
+    let (tx, done) = futures_channel::oneshot::channel();
+    let reader = gloo_file::callbacks::read_as_array_buffer(&file.0, move |result| {
+        // The receiver is gone only if the attachment was dropped meanwhile.
+        let _ = tx.send(result);
+    });
+    Some(EarlyRead {
+        done,
+        _reader: reader,
+    })
+}
+
+/// Read and scrub one file, using `early` if [`read_early`] started its read. Non-images are
+/// never read whole; images enter WASM once.
+pub async fn prepare(file: Picked, key: u32, max_size: u64, early: Option<EarlyRead>) -> Prepared {
     let mut p = Prepared::new(&file, key);
-    match prepare_inner(&file, &mut p, max_size).await {
+    match prepare_inner(&file, &mut p, max_size, early).await {
         Ok(()) => p,
         Err(e) => {
             p.prep = Prep::Rejected(e.to_string());
@@ -254,7 +359,12 @@ pub async fn prepare(file: Picked, key: u32, max_size: u64) -> Prepared {
     }
 }
 
-async fn prepare_inner(file: &Picked, p: &mut Prepared, max_size: u64) -> Result<(), AppError> {
+async fn prepare_inner(
+    file: &Picked,
+    p: &mut Prepared,
+    max_size: u64,
+    early: Option<EarlyRead>,
+) -> Result<(), AppError> {
     let size = file.size();
     if size > max_size {
         return Err(AppError::TooLarge {
@@ -262,27 +372,48 @@ async fn prepare_inner(file: &Picked, p: &mut Prepared, max_size: u64) -> Result
             max: max_size,
         });
     }
-    let head = gloo::file::futures::read_as_bytes(&file.0.slice(0, 32))
-        .await
-        .map_err(read_err)?;
-    count_in(head.len() as u64);
     let declared = file.0.raw_mime_type();
-    let Some(sniffed) = sniff_mime(&head) else {
+    let (sniffed, buffer) = match early {
+        Some(early) => {
+            let buffer = early
+                .done
+                .await
+                .map_err(|_| AppError::Read("the read was cancelled".into()))?
+                .map_err(read_err)?;
+            let head = js_sys::Uint8Array::new(&buffer).subarray(0, 32).to_vec();
+            count_in(head.len() as u64);
+            (sniff_mime(&head), Some(buffer))
+        }
+        None => {
+            let head = gloo::file::futures::read_as_bytes(&file.0.slice(0, 32))
+                .await
+                .map_err(read_err)?;
+            count_in(head.len() as u64);
+            (sniff_mime(&head), None)
+        }
+    };
+    let Some(sniffed) = sniffed else {
         plain(file, p, declared);
         return Ok(());
     };
-    let bytes = gloo::file::futures::read_as_bytes(&file.0)
-        .await
-        .map_err(read_err)?;
+    let buffer = match buffer {
+        Some(buffer) => buffer,
+        None => gloo::file::futures::read_as_array_buffer(&file.0)
+            .await
+            .map_err(read_err)?,
+    };
+    let view = js_sys::Uint8Array::new(&buffer);
+    let bytes = view.to_vec();
     count_in(bytes.len() as u64);
     match framechat_scrub::plan(&bytes) {
         Ok(clean) => {
             drop(bytes);
             let mime = clean.report.format.mime();
-            let blob = blob_from_plan(&file.0, &clean.plan, mime)?;
+            let parts = parts_from_plan(&view, &clean.plan);
+            let preview = preview_from_plan(&file.0, &clean.plan, &parts, mime)?;
             let (width, height) = clean.report.display_size().unzip();
-            p.media = Some(media_for(blob.clone(), renderable(mime)));
-            p.body = Some(blob);
+            p.media = Some(media_for(preview, renderable(mime)));
+            p.body = Some(Body::Memory(parts));
             p.mime = mime.to_string();
             p.width = width;
             p.height = height;
@@ -305,7 +436,7 @@ async fn prepare_inner(file: &Picked, p: &mut Prepared, max_size: u64) -> Result
             // It IS an image we could not clean: keep the original, but never send it silently.
             let original = Blob::from(file.0.clone());
             p.media = Some(media_for(original.clone(), false));
-            p.body = Some(original);
+            p.body = Some(Body::File(original.into()));
             p.mime = sniffed.to_string();
             p.prep = Prep::Unscrubbable {
                 reason: e.to_string(),
@@ -316,35 +447,53 @@ async fn prepare_inner(file: &Picked, p: &mut Prepared, max_size: u64) -> Result
     }
 }
 
-/// The scrubbed file as a Blob of slices of the picked `file` and the plan's few new bytes.
-/// Blob slices share the file's storage: the image data is neither copied out of WASM nor
-/// into the Blob.
-fn blob_from_plan(file: &File, plan: &Plan, mime: &str) -> Result<Blob, AppError> {
+/// The scrubbed file as views of `file` (the picked file's bytes, in JS memory) and the
+/// plan's few new bytes: one part per piece of the plan.
+fn parts_from_plan(file: &js_sys::Uint8Array, plan: &Plan) -> Rc<[js_sys::Uint8Array]> {
+    plan.pieces()
+        .iter()
+        .map(|piece| match piece {
+            // Offsets into an ArrayBuffer, so below 2^32 here.
+            Piece::Keep(range) => file.subarray(range.start as u32, range.end as u32),
+            Piece::Insert(bytes) => {
+                count_out(bytes.len() as u64);
+                js_sys::Uint8Array::from(bytes.as_slice())
+            }
+        })
+        .collect()
+}
+
+/// The scrubbed file to show: a Blob of slices of the picked `file` and the new bytes among
+/// `parts` (from [`parts_from_plan`]). Blob slices share the file's storage, so the image data
+/// is not copied again for the preview.
+fn preview_from_plan(
+    file: &File,
+    plan: &Plan,
+    parts: &[js_sys::Uint8Array],
+    mime: &str,
+) -> Result<Blob, AppError> {
     let source: &web_sys::Blob = file.as_ref();
-    let parts = js_sys::Array::new();
-    for piece in plan.pieces() {
+    let seq = js_sys::Array::new();
+    for (piece, part) in plan.pieces().iter().zip(parts) {
         match piece {
             // Offsets into a file in memory: far below 2^53, exact as f64.
             Piece::Keep(range) => {
                 let slice = source.slice_with_f64_and_f64(range.start as f64, range.end as f64)?;
-                parts.push(&slice)
+                seq.push(&slice)
             }
-            Piece::Insert(bytes) => {
-                count_out(bytes.len() as u64);
-                parts.push(&js_sys::Uint8Array::from(bytes.as_slice()))
-            }
+            Piece::Insert(_) => seq.push(part),
         };
     }
     let props = web_sys::BlobPropertyBag::new();
     props.set_type(mime);
-    let blob = web_sys::Blob::new_with_blob_sequence_and_options(&parts, &props)?;
+    let blob = web_sys::Blob::new_with_blob_sequence_and_options(&seq, &props)?;
     Ok(Blob::from(blob))
 }
 
 fn plain(file: &Picked, p: &mut Prepared, declared: String) {
     let blob = Blob::from(file.0.clone());
     p.media = Some(media_for(blob.clone(), false));
-    p.body = Some(blob);
+    p.body = Some(Body::File(blob.into()));
     p.mime = if declared.is_empty() {
         "application/octet-stream".into()
     } else {

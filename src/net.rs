@@ -1,8 +1,10 @@
 //! WebSocket glue: bytes <-> frames, reconnect with backoff, the two-level outbox, backpressure.
 //!
-//! Sending: a message becomes planned frames (`framechat_wire::plan`). Each frame goes out as a
-//! Blob made of the header bytes and slices of the attachments' Blobs, so file bytes are not
-//! copied again. Text-only messages and cancels sit in the `urgent` queue and always go first;
+//! Sending: a message becomes planned frames (`framechat_wire::plan`). A frame whose payload is
+//! all in memory (scrubbed images, [`Body::Memory`]) is copied once, in JS, from the header
+//! bytes and views of the file into one `Uint8Array` that the socket takes at once; a frame
+//! with bytes of a plain file goes out as a Blob of the header and slices of the File, which
+//! the browser reads as it sends. Text-only messages and cancels sit in the `urgent` queue and always go first;
 //! chunked messages sit in `bulk` and are sent only while `bufferedAmount` is under
 //! [`WATERMARK`]. A message is confirmed once the socket buffer drained after its last frame
 //! (or its echo came back); unconfirmed and half-sent messages are re-sent from the start after
@@ -30,16 +32,22 @@ use web_sys::{BinaryType, CloseEvent, MessageEvent, WebSocket};
 use yew::Callback;
 
 use crate::error::AppError;
-use crate::media::{JsPart, Prepared, count_in, count_out, received_media};
+use crate::media::{Body, JsPart, Prepared, count_in, count_out, received_media};
 use crate::state::{Action, Conn};
 
 /// Chunk frames are handed to the socket only while less than this is buffered.
 pub const WATERMARK: u32 = 1024 * 1024;
-const PUMP_RETRY_MS: u32 = 8;
-/// Incoming progress is rendered at most this often: rendering after every frame
-/// kept the receiving page busy while the next frames waited (measured with the
-/// latency bench: the last frame of a 12 MP photo reached page B 341 ms after it
-/// was handed to the sender's socket).
+/// While the socket buffer is too full, the pump looks again when the buffer should have
+/// drained enough at the rate it drained since the last look, within these bounds, or after
+/// [`PUMP_RETRY_UNKNOWN_MS`] when it did not drain. (A fixed 8 ms left the socket idle for
+/// much of each wait: 13-27 ms per 12 MP photo in the latency bench.)
+const PUMP_RETRY_MIN_MS: f64 = 1.0;
+const PUMP_RETRY_MAX_MS: f64 = 32.0;
+const PUMP_RETRY_UNKNOWN_MS: u32 = 4;
+/// Progress, incoming or outgoing, is rendered at most this often: a render per frame
+/// kept the page busy while the next frames waited (latency bench: rendering each
+/// incoming frame held the last frame of a 12 MP photo 341 ms on page B; rendering each
+/// outgoing one cost the sending page about 50 ms).
 const PROGRESS_RENDER_MS: u32 = 100;
 const BACKOFF_BASE_MS: f64 = 500.0;
 const BACKOFF_CAP_MS: f64 = 15_000.0;
@@ -83,7 +91,7 @@ pub fn backoff_ms(attempt: u32, random01: f64) -> u32 {
 struct OutMsg {
     id: Uuid,
     frames: Vec<PlannedFrame>,
-    files: Vec<web_sys::Blob>,
+    files: Vec<Body>,
     sizes: Vec<u64>,
     total: u64,
     /// Index of the next frame to hand to the socket.
@@ -148,7 +156,9 @@ struct Inner {
     closed: bool,
     reconnect: Option<Timeout>,
     pump_timer: Option<Timeout>,
-    /// Pending render of progress-only updates from incoming frames.
+    /// When the pump last found the buffer too full (`Date.now()` ms), and how full.
+    pump_last: Option<(f64, u32)>,
+    /// Pending render of progress-only updates.
     flush_timer: Option<Timeout>,
     _expiry: Option<Interval>,
     _online: Option<EventListener>,
@@ -199,6 +209,7 @@ impl Client {
             closed: false,
             reconnect: None,
             pump_timer: None,
+            pump_last: None,
             flush_timer: None,
             _expiry: None,
             _online: None,
@@ -350,9 +361,18 @@ fn with(weak: &Weak<RefCell<Inner>>, f: impl FnOnce(&mut Inner)) {
     }
 }
 
-/// Flush within [`PROGRESS_RENDER_MS`], unless something flushes sooner.
-fn flush_later(rc: &Rc<RefCell<Inner>>) {
+/// Flush now, or within [`PROGRESS_RENDER_MS`] when all there is to show is progress.
+fn flush_soon(rc: &Rc<RefCell<Inner>>) {
     let mut i = rc.borrow_mut();
+    let only_progress = i
+        .actions
+        .iter()
+        .all(|a| matches!(a, Action::Progress { .. } | Action::SendProgress { .. }));
+    if !only_progress {
+        drop(i);
+        flush(rc);
+        return;
+    }
     if i.flush_timer.is_some() || i.actions.is_empty() {
         return;
     }
@@ -429,18 +449,8 @@ fn make_socket(rc: &Rc<RefCell<Inner>>, url: &str) -> Result<Socket, AppError> {
         let (Ok(buf), Some(rc)) = (data.dyn_into::<ArrayBuffer>(), weak.upgrade()) else {
             return;
         };
-        let only_progress = {
-            let mut i = rc.borrow_mut();
-            i.on_frame(&Uint8Array::new(&buf));
-            i.actions
-                .iter()
-                .all(|a| matches!(a, Action::Progress { .. }))
-        };
-        if only_progress {
-            flush_later(&rc);
-        } else {
-            flush(&rc);
-        }
+        rc.borrow_mut().on_frame(&Uint8Array::new(&buf));
+        flush_soon(&rc);
     });
     let weak = Rc::downgrade(rc);
     let on_close = Closure::<dyn FnMut(CloseEvent)>::new(move |_| {
@@ -491,18 +501,44 @@ fn pump(rc: &Rc<RefCell<Inner>>) {
         i.pump_once()
     };
     if retry {
+        let delay = rc.borrow_mut().pump_delay();
         let weak = Rc::downgrade(rc);
-        let timer = Timeout::new(PUMP_RETRY_MS, move || {
+        let timer = Timeout::new(delay, move || {
             if let Some(rc) = weak.upgrade() {
                 pump(&rc);
             }
         });
         rc.borrow_mut().pump_timer = Some(timer);
+    } else {
+        rc.borrow_mut().pump_last = None;
     }
-    flush(rc);
+    flush_soon(rc);
 }
 
 impl Inner {
+    /// How long the pump waits for the socket buffer: until it should be under the
+    /// watermark (or empty, when only confirmations wait) at the rate it drains.
+    fn pump_delay(&mut self) -> u32 {
+        let buffered = self.socket.as_ref().map_or(0, |s| s.ws.buffered_amount());
+        let now = js_sys::Date::now();
+        let delay = match self.pump_last {
+            Some((then, before)) if buffered < before && now > then => {
+                let per_ms = f64::from(before - buffered) / (now - then);
+                let over = if buffered >= WATERMARK {
+                    buffered - WATERMARK + 1
+                } else {
+                    buffered
+                };
+                // Within 1..=32 ms, so the cast is exact enough and in range.
+                (f64::from(over) / per_ms).clamp(PUMP_RETRY_MIN_MS, PUMP_RETRY_MAX_MS) as u32
+            }
+            Some(_) => PUMP_RETRY_UNKNOWN_MS,
+            None => PUMP_RETRY_MIN_MS as u32,
+        };
+        self.pump_last = Some((now, buffered));
+        delay
+    }
+
     fn lost_conn(&self) -> Conn {
         let online = web_sys::window()
             .map(|w| w.navigator().on_line())
@@ -841,35 +877,50 @@ pub fn encode_header(header: &Header, payload_len: u64) -> Result<Vec<u8>, AppEr
     Ok(out)
 }
 
-/// Hand one planned frame to the socket: header bytes from WASM, payload as Blob slices.
+/// Hand one planned frame to the socket: header bytes from WASM, then the payload, copied
+/// into one `Uint8Array` when it is all in memory, else as a Blob with slices of the files.
 fn send_frame(
     ws: &WebSocket,
     frame: &PlannedFrame,
-    files: &[web_sys::Blob],
+    files: &[Body],
     sizes: &[u64],
 ) -> Result<(), AppError> {
-    let head = encode_header(&frame.header, frame.range.end - frame.range.start)?;
+    let payload_len = frame.range.end - frame.range.start;
+    let head = encode_header(&frame.header, payload_len)?;
     count_out(head.len() as u64);
     if frame.range.is_empty() {
         ws.send_with_u8_array(&head)?;
         return Ok(());
     }
     let seq = js_sys::Array::new();
-    seq.push(&Uint8Array::from(head.as_slice()));
+    let mut in_memory = true;
     let mut base = 0u64;
-    for (blob, &size) in files.iter().zip(sizes) {
+    for (body, &size) in files.iter().zip(sizes) {
         let (start, end) = (base, base.saturating_add(size));
         base = end;
         let a = frame.range.start.max(start);
         let b = frame.range.end.min(end);
         if a < b {
-            let slice: web_sys::Blob =
-                blob.slice_with_f64_and_f64((a - start) as f64, (b - start) as f64)?;
-            seq.push(&slice);
+            in_memory &= body.push_slices(a - start, b - start, &seq)?;
         }
     }
-    let blob = web_sys::Blob::new_with_blob_sequence(&seq)?;
-    ws.send_with_blob(&blob)?;
+    if !in_memory {
+        seq.unshift(&Uint8Array::from(head.as_slice()));
+        ws.send_with_blob(&web_sys::Blob::new_with_blob_sequence(&seq)?)?;
+        return Ok(());
+    }
+    // A frame is at most the frame budget (a few hundred KiB): its length fits in u32.
+    let len = u32::try_from(head.len() as u64 + payload_len)
+        .map_err(|_| AppError::Encode("frame larger than 4 GiB".into()))?;
+    let out = Uint8Array::new_with_length(len);
+    out.subarray(0, head.len() as u32).copy_from(&head);
+    let mut at = head.len() as u32;
+    for part in seq.iter() {
+        let part = Uint8Array::from(part);
+        out.set(&part, at);
+        at += part.length();
+    }
+    ws.send_with_array_buffer_view(&out)?;
     Ok(())
 }
 

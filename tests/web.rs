@@ -200,7 +200,11 @@ fn the_simd_scan_finds_the_end_of_the_image_at_every_offset() {
 #[wasm_bindgen_test]
 async fn gloo_file_reads_and_scrubs_a_real_jpeg() {
     let before = media::copy_stats();
-    let p = media::prepare(file("holiday.jpg", GPS_JPEG, "image/jpeg"), 1, 1 << 20).await;
+    let picked = file("holiday.jpg", GPS_JPEG, "image/jpeg");
+    // Declared a JPEG: read whole at once, as the app does when the file is picked.
+    let early = media::read_early(&picked, 1 << 20);
+    assert!(early.is_some());
+    let p = media::prepare(picked, 1, 1 << 20, early).await;
     let Prep::Clean { removed, .. } = &p.prep else {
         panic!("not scrubbed: {:?}", p.prep)
     };
@@ -213,9 +217,11 @@ async fn gloo_file_reads_and_scrubs_a_real_jpeg() {
     let att = p.attachment();
     assert_eq!(att.size, p.size());
     assert!(p.size() < GPS_JPEG.len() as u64);
-    let sent = gloo_file::futures::read_as_bytes(&gloo_file::Blob::from(p.body().unwrap()))
-        .await
-        .unwrap();
+    let sent = gloo_file::futures::read_as_bytes(&gloo_file::Blob::from(
+        p.body().unwrap().to_blob().unwrap(),
+    ))
+    .await
+    .unwrap();
     assert_eq!(&sent[..2], &[0xFF, 0xD8]);
     for secret in [&b"Canon"[..], b"123456789", b"2024:05:01"] {
         assert!(
@@ -238,13 +244,25 @@ async fn gloo_file_reads_and_scrubs_a_real_jpeg() {
     let inserted = (plan.len() - plan.kept()) as u64;
     assert_eq!(after.out_of_wasm - before.out_of_wasm, inserted);
     assert!(inserted < 100, "{inserted} bytes written anew");
+
+    // Without a declared type it is sniffed first, then read and scrubbed the same way.
+    let unnamed = file("holiday", GPS_JPEG, "");
+    assert!(media::read_early(&unnamed, 1 << 20).is_none());
+    let q = media::prepare(unnamed, 5, 1 << 20, None).await;
+    assert_eq!(q.prep, p.prep);
+    let resent = gloo_file::futures::read_as_bytes(&gloo_file::Blob::from(
+        q.body().unwrap().to_blob().unwrap(),
+    ))
+    .await
+    .unwrap();
+    assert_eq!(resent, sent);
 }
 
 #[wasm_bindgen_test]
 async fn a_plain_file_never_enters_wasm() {
     let bytes: Vec<u8> = (0..200_000u32).map(|i| (i % 251) as u8).collect();
     let before = media::copy_stats();
-    let p = media::prepare(file("data.bin", &bytes, ""), 2, 1 << 20).await;
+    let p = media::prepare(file("data.bin", &bytes, ""), 2, 1 << 20, None).await;
     assert_eq!(p.prep, Prep::Plain);
     assert_eq!(p.mime, "application/octet-stream");
     assert!(p.sendable());
@@ -264,7 +282,7 @@ async fn a_plain_file_never_enters_wasm() {
 #[wasm_bindgen_test]
 async fn unscrubbable_image_needs_consent_and_oversize_is_refused() {
     let broken = b"\xFF\xD8\xFF\xE1\x00\x10Exif\x00\x00garbage garbage garbage".to_vec();
-    let p = media::prepare(file("broken.jpg", &broken, "image/jpeg"), 3, 1 << 20).await;
+    let p = media::prepare(file("broken.jpg", &broken, "image/jpeg"), 3, 1 << 20, None).await;
     assert!(
         matches!(p.prep, Prep::Unscrubbable { allowed: false, .. }),
         "{:?}",
@@ -276,7 +294,7 @@ async fn unscrubbable_image_needs_consent_and_oversize_is_refused() {
     assert!(drafts.items[0].sendable(), "sent after the user chose so");
 
     let big = vec![0u8; 2048];
-    let p = media::prepare(file("big.bin", &big, ""), 4, 1024).await;
+    let p = media::prepare(file("big.bin", &big, ""), 4, 1024, None).await;
     assert!(
         matches!(&p.prep, Prep::Rejected(reason) if reason.contains("limit")),
         "{:?}",
@@ -384,8 +402,8 @@ async fn frames_through_a_real_relay() {
         .map(|i| (i.wrapping_mul(2_654_435_761) >> 24) as u8)
         .collect();
     let photo =
-        Rc::new(media::prepare(file("photo.jpg", GPS_JPEG, "image/jpeg"), 10, 1 << 30).await);
-    let blob = Rc::new(media::prepare(file("data.bin", &big, ""), 11, 1 << 30).await);
+        Rc::new(media::prepare(file("photo.jpg", GPS_JPEG, "image/jpeg"), 10, 1 << 30, None).await);
+    let blob = Rc::new(media::prepare(file("data.bin", &big, ""), 11, 1 << 30, None).await);
     let scrubbed = fetch_bytes(&photo.media.as_ref().unwrap().url)
         .await
         .unwrap();
@@ -478,7 +496,7 @@ async fn frames_through_a_real_relay() {
 
     // Cancel mid-transfer: B marks the message failed.
     let huge = vec![7u8; 16 << 20];
-    let big2 = Rc::new(media::prepare(file("again.bin", &huge, ""), 12, 1 << 30).await);
+    let big2 = Rc::new(media::prepare(file("again.bin", &huge, ""), 12, 1 << 30, None).await);
     let id2 = a.send("ann", String::new(), &[big2]).unwrap();
     wait_for("B starts", || {
         lb.position(|x| matches!(x, Action::Started { header, .. } if header.id == id2))
