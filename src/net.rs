@@ -4,9 +4,10 @@
 //! all in memory (scrubbed images, [`Body::Memory`]) is copied once, in JS, from the header
 //! bytes and views of the file into one `Uint8Array` that the socket takes at once; a frame
 //! with bytes of a plain file goes out as a Blob of the header and slices of the File, which
-//! the browser reads as it sends. Text-only messages and cancels sit in the `urgent` queue and always go first;
-//! chunked messages sit in `bulk` and are sent only while `bufferedAmount` is under
-//! [`WATERMARK`]. A message is confirmed once the socket buffer drained after its last frame
+//! the browser reads as it sends. Text-only messages and cancels sit in the `urgent` queue and
+//! always go first; chunked messages sit in `bulk`, and their frames are handed over only while
+//! `bufferedAmount` is under an allowance: what the link drains in [`BUFFER_MS`] at its
+//! measured pace, at least [`WATERMARK`]. A message is confirmed once the socket buffer drained after its last frame
 //! (or its echo came back); unconfirmed and half-sent messages are re-sent from the start after
 //! a reconnect, with the same id (receivers dedupe and restart).
 //!
@@ -656,14 +657,7 @@ impl Inner {
             let Some(m) = self.bulk.front_mut() else {
                 break;
             };
-            // A started message held in memory and no larger than the most the buffer may
-            // hold goes out whole: Chromium drains a socket in bursts, after a pause of tens of
-            // ms, so feeding it by the watermark left it waiting (a 12 MP photo: 250 ms to hand
-            // over, against 15 ms at once; a text typed meanwhile waits behind one photo).
-            let whole = m.next > 0
-                && m.total <= u64::from(WATERMARK_MAX)
-                && m.files.iter().all(|b| matches!(b, Body::Memory(_)));
-            if !whole && buffered >= self.drain.allowance() {
+            if buffered >= self.drain.allowance() {
                 let handed = m
                     .frames
                     .get(m.next.wrapping_sub(1))

@@ -3,7 +3,7 @@
 //           bytes through the relay in 256 KiB binary messages (the default frame budget, so the
 //           message count matches the app's) with no header, no scrub. With &blob=1 the messages
 //           are Blob slices of the File instead (a diagnostic: the app sends Blobs); with
-//           &paced=N they wait while N bytes are buffered, as the app does (diagnostic too).
+//           &paced=N they wait while N bytes are buffered (the app did until 22 Nov; diagnostic).
 // - recv:   the floor's page B. Collects ?size= bytes, makes a Blob URL, loads it into an <img>.
 // - script: the memory run's second chat client: sends framechat frames built by the bench
 //           WASM (framechat-wire) so that the real app on page B shows them.
