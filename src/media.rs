@@ -7,12 +7,12 @@
 //! ([`framechat_scrub::plan`]), which frames are copied from in JS; the preview is a Blob of
 //! slices of the picked File around the same bytes. A non-image file never enters WASM and is
 //! sent as slices of the File ([`Body::File`]); a received file does not enter WASM except its
-//! frame headers and 32 sniffed bytes.
+//! frame headers and [`SNIFF_LEN`] sniffed bytes.
 
 use std::rc::Rc;
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 
-use framechat_scrub::{Piece, Plan, ScrubError, sniff_mime};
+use framechat_scrub::{Piece, Plan, SNIFF_LEN, ScrubError, sniff_mime};
 use framechat_wire::{Attachment, MAX_DIMENSION, MAX_MIME_LEN, MAX_NAME_LEN, Part, split_parts};
 use gloo::file::{Blob, File, ObjectUrl};
 use wasm_bindgen::JsCast;
@@ -301,7 +301,7 @@ fn read_err(e: gloo::file::FileReadError) -> AppError {
 }
 
 /// Declared types whose files are read whole as soon as they are picked: the formats the
-/// scrubber handles. Anything else is sniffed from its first 32 bytes first, so that a large
+/// scrubber handles. Anything else is sniffed from its first [`SNIFF_LEN`] bytes first, so that a large
 /// non-image is never read into memory.
 fn read_whole_at_once(declared: &str) -> bool {
     matches!(
@@ -380,12 +380,14 @@ async fn prepare_inner(
                 .await
                 .map_err(|_| AppError::Read("the read was cancelled".into()))?
                 .map_err(read_err)?;
-            let head = js_sys::Uint8Array::new(&buffer).subarray(0, 32).to_vec();
+            let head = js_sys::Uint8Array::new(&buffer)
+                .subarray(0, SNIFF_LEN as u32)
+                .to_vec();
             count_in(head.len() as u64);
             (sniff_mime(&head), Some(buffer))
         }
         None => {
-            let head = gloo::file::futures::read_as_bytes(&file.0.slice(0, 32))
+            let head = gloo::file::futures::read_as_bytes(&file.0.slice(0, SNIFF_LEN as u64))
                 .await
                 .map_err(read_err)?;
             count_in(head.len() as u64);
@@ -568,7 +570,7 @@ pub fn received_media(files: &[Attachment], parts: &[JsPart]) -> Vec<Option<Medi
                 let end = u32::try_from(s.end).ok()?;
                 seq.push(&part.0.subarray(start, end));
             }
-            let head = first_bytes(&seq, 32);
+            let head = first_bytes(&seq, SNIFF_LEN as u32);
             let (mime, inline) = match sniff_mime(&head) {
                 Some(m) if renderable(m) => (m, true),
                 _ => ("application/octet-stream", false),

@@ -13,6 +13,7 @@ use std::rc::Rc;
 use framechat::media::{self, DraftAction, Drafts, Picked, Prep};
 use framechat::net::{Client, NetConfig, WATERMARK};
 use framechat::state::{Action, ChatState, Conn};
+use framechat_scrub::SNIFF_LEN;
 use framechat_wire::{Attachment, MessageHeader, Uuid};
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
@@ -233,12 +234,12 @@ async fn gloo_file_reads_and_scrubs_a_real_jpeg() {
     // The preview shows exactly the bytes that will be sent.
     let shown = fetch_bytes(&p.media.as_ref().unwrap().url).await.unwrap();
     assert_eq!(shown, sent);
-    // The file entered WASM once (plus a 32-byte sniff); of the scrubbed file only what the
+    // The file entered WASM once (plus its sniffed head); of the scrubbed file only what the
     // scrubber wrote anew left it, the rest is slices of the picked file.
     let after = media::copy_stats();
     assert_eq!(
         after.into_wasm - before.into_wasm,
-        GPS_JPEG.len() as u64 + 32
+        GPS_JPEG.len() as u64 + SNIFF_LEN as u64
     );
     let plan = framechat_scrub::plan(GPS_JPEG).unwrap().plan;
     let inserted = (plan.len() - plan.kept()) as u64;
@@ -273,7 +274,7 @@ async fn a_plain_file_never_enters_wasm() {
     let after = media::copy_stats();
     assert_eq!(
         after.into_wasm - before.into_wasm,
-        32,
+        SNIFF_LEN as u64,
         "only the sniffed head is copied"
     );
     assert_eq!(after.out_of_wasm - before.out_of_wasm, 0);
@@ -444,11 +445,11 @@ async fn frames_through_a_real_relay() {
     let got_big = fetch_bytes(urls[1].as_deref().unwrap()).await.unwrap();
     assert!(got_big == big, "the 3 MB file arrived intact");
 
-    // Only headers (and 32 sniffed bytes per file) crossed into WASM; only headers left it.
+    // Only headers (and the sniffed head of each file) crossed into WASM; only headers left it.
     let after = media::copy_stats();
     let frames = 3_000_000 / (60 * 1024) + 4;
     assert!(
-        after.into_wasm - before.into_wasm < frames * 512 + 64,
+        after.into_wasm - before.into_wasm < frames * 512 + 2 * SNIFF_LEN as u64,
         "{:?} -> {:?}",
         before,
         after

@@ -33,6 +33,12 @@ const AVIF_BRANDS: [&[u8; 4]; 2] = [b"avif", b"avis"];
 /// Most compatible brands looked at: a real `ftyp` lists a handful.
 const MAX_BRANDS: usize = 64;
 
+/// How many leading bytes [`Format::sniff`] and [`sniff_mime`] look at, at most: an ISO-BMFF
+/// `ftyp` box with its major brand and [`MAX_BRANDS`] compatible brands. A caller that
+/// sniffs a file before reading it whole should read this much: a HEIF file may name its
+/// HEIC or AVIF brand well after the first 32 bytes.
+pub const SNIFF_LEN: usize = 16 + 4 * MAX_BRANDS;
+
 impl Format {
     /// Recognise an image from its first bytes; `None` when it is not one [`scrub`](crate::scrub) handles.
     ///
@@ -176,6 +182,24 @@ pub fn sniff_mime(bytes: &[u8]) -> Option<&'static str> {
 mod tests {
     use super::*;
     use crate::testing::hex;
+
+    #[test]
+    fn a_brand_named_late_is_within_sniff_len() {
+        // An ftyp whose major brand says nothing and whose HEIC brand is the 60th.
+        let mut ftyp = Vec::new();
+        let brands = 60;
+        ftyp.extend_from_slice(&u32::try_from(16 + 4 * brands).unwrap().to_be_bytes());
+        ftyp.extend_from_slice(b"ftypiso8\0\0\0\0");
+        for _ in 1..brands {
+            ftyp.extend_from_slice(b"iso8");
+        }
+        ftyp.extend_from_slice(b"heic");
+        ftyp.resize(1000, 0);
+        // From 32 bytes it looks like an MP4 video, and would be sent unscrubbed.
+        assert_eq!(sniff_mime(&ftyp[..32]), Some("video/mp4"));
+        assert_eq!(sniff_mime(&ftyp[..SNIFF_LEN]), Some("image/heic"));
+        assert_eq!(Format::sniff(&ftyp), Some(Format::Heic));
+    }
 
     #[test]
     fn sniffs_magic_bytes_only() {

@@ -57,7 +57,7 @@ mod tiff;
 mod webp;
 
 pub use error::ScrubError;
-pub use format::{Format, sniff_mime};
+pub use format::{Format, SNIFF_LEN, sniff_mime};
 pub use plan::{Piece, Plan, Planned};
 pub use report::{Category, Report};
 
