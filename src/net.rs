@@ -48,8 +48,8 @@ const WATERMARK_MAX: u32 = 16 * 1024 * 1024;
 /// localhost, against 15 ms for the whole of it at once.
 const BUFFER_MS: f64 = 200.0;
 /// While the socket buffer is too full, the pump looks again when the buffer should have
-/// drained enough at the rate it drained since the last look, within these bounds, or after
-/// [`PUMP_RETRY_UNKNOWN_MS`] when it did not drain. (A fixed 8 ms left the socket idle for
+/// drained enough at the measured rate ([`Drain`]), within these bounds, or after
+/// [`PUMP_RETRY_UNKNOWN_MS`] before any rate is known. (A fixed 8 ms left the socket idle for
 /// much of each wait: 13-27 ms per 12 MP photo in the latency bench.)
 const PUMP_RETRY_MIN_MS: f64 = 1.0;
 const PUMP_RETRY_MAX_MS: f64 = 32.0;
@@ -166,8 +166,6 @@ struct Inner {
     closed: bool,
     reconnect: Option<Timeout>,
     pump_timer: Option<Timeout>,
-    /// When the pump last found the buffer too full (`Date.now()` ms), and how full.
-    pump_last: Option<(f64, u32)>,
     /// How fast the socket buffer drains.
     drain: Drain,
     /// Pending render of progress-only updates.
@@ -221,7 +219,6 @@ impl Client {
             closed: false,
             reconnect: None,
             pump_timer: None,
-            pump_last: None,
             drain: Drain::default(),
             flush_timer: None,
             _expiry: None,
@@ -522,35 +519,15 @@ fn pump(rc: &Rc<RefCell<Inner>>) {
             }
         });
         rc.borrow_mut().pump_timer = Some(timer);
-    } else {
-        rc.borrow_mut().pump_last = None;
     }
     flush_soon(rc);
 }
 
 impl Inner {
-    /// How long the pump waits for the socket buffer: until it should be under the
-    /// watermark (or empty, when only confirmations wait) at the rate it drains.
+    /// How long the pump waits for the socket buffer: see [`Drain::wait_ms`].
     fn pump_delay(&mut self) -> u32 {
         let buffered = self.socket.as_ref().map_or(0, |s| s.ws.buffered_amount());
-        let now = js_sys::Date::now();
-        let delay = match self.pump_last {
-            Some((then, before)) if buffered < before && now > then => {
-                let per_ms = f64::from(before - buffered) / (now - then);
-                let allowance = self.drain.allowance();
-                let over = if buffered >= allowance {
-                    buffered - allowance + 1
-                } else {
-                    buffered
-                };
-                // Within 1..=32 ms, so the cast is exact enough and in range.
-                (f64::from(over) / per_ms).clamp(PUMP_RETRY_MIN_MS, PUMP_RETRY_MAX_MS) as u32
-            }
-            Some(_) => PUMP_RETRY_UNKNOWN_MS,
-            None => PUMP_RETRY_MIN_MS as u32,
-        };
-        self.pump_last = Some((now, buffered));
-        delay
+        self.drain.wait_ms(buffered)
     }
 
     fn lost_conn(&self) -> Conn {
@@ -998,6 +975,24 @@ impl Drain {
         self.last = (buffered > 0).then_some((now, left));
     }
 
+    /// How long to wait, holding `buffered` bytes, until the buffer should be under the
+    /// allowance (or empty, when only confirmations wait) at the measured rate.
+    fn wait_ms(&self, buffered: u32) -> u32 {
+        if self.per_ms <= 0.0 {
+            return PUMP_RETRY_UNKNOWN_MS;
+        }
+        let allowance = self.allowance();
+        let over = if buffered >= allowance {
+            buffered - allowance + 1
+        } else {
+            buffered
+        };
+        // Clamped to 1..=32 ms, so the cast is in range.
+        #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+        let ms = (f64::from(over) / self.per_ms).clamp(PUMP_RETRY_MIN_MS, PUMP_RETRY_MAX_MS);
+        ms as u32
+    }
+
     /// How much chunk data may wait in the buffer.
     fn allowance(&self) -> u32 {
         // Clamped into u32's range first.
@@ -1055,6 +1050,22 @@ mod tests {
         idle.observe(0.0, 0);
         idle.observe(50.0, 0);
         assert_eq!(idle.allowance(), WATERMARK);
+    }
+
+    #[test]
+    fn the_pump_waits_as_long_as_the_buffer_takes_to_drain() {
+        let mut d = Drain::default();
+        assert_eq!(d.wait_ms(2 << 20), PUMP_RETRY_UNKNOWN_MS, "no rate yet");
+        // 10 KiB/ms: the allowance is 2000 KiB.
+        d.handed(4 << 20);
+        d.observe(0.0, 4 << 20);
+        d.observe(100.0, (4 << 20) - 1_024_000);
+        assert_eq!(d.allowance(), 2_048_000);
+        // 100 KiB over the allowance: 10 ms; an empty-but-not-quite buffer: 1 ms at least.
+        assert_eq!(d.wait_ms(2_048_000 + 102_400 - 1), 10);
+        assert_eq!(d.wait_ms(100), 1);
+        // Far over: at most 32 ms, so a link that speeds up is noticed.
+        assert_eq!(d.wait_ms(u32::MAX), 32);
     }
 
     #[test]
