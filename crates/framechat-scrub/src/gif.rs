@@ -32,6 +32,10 @@ const APPLICATION: u8 = 0xFF;
 
 /// GIF89a 15: "Data Sub-blocks ... a Block Size field [1 byte] ... followed by the data";
 /// a sequence ends with the Block Terminator, a zero-size sub-block.
+///
+/// Never inlined, like `jpeg::scan_end`: this loop runs over all of an animation's image data,
+/// and the engine should only have to optimise this small function for it.
+#[inline(never)]
 fn skip_sub_blocks(r: &mut Reader<'_>) -> Result<(), ScrubError> {
     loop {
         let size = r.u8()?;

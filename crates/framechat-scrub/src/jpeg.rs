@@ -191,6 +191,13 @@ fn suspicious(window: &[u8; CHUNK + 1]) -> bool {
 /// This is the one pass over the image data, so it is built for speed: whole chunks whose
 /// every X'FF' is stuffed are skipped at once, and only a chunk with something else in it
 /// is looked at byte by byte.
+///
+/// Never inlined: V8 (and other engines) tier WebAssembly up one function at a time, once it
+/// has run hot. Inlined, this loop made all of [`crate::plan`] (27 KB of code) hot, and its
+/// optimising compile cost 50-110 ms of CPU in the browser while the photo was being sent
+/// (latency bench, `--trace-wasm-compilation-times`); on its own only this small function
+/// is recompiled.
+#[inline(never)]
 fn scan_end(input: &[u8], start: usize) -> Result<usize, ScrubError> {
     let truncated = || ScrubError::truncated(input.len() as u64 + 2, input.len());
     let mut i = start;
