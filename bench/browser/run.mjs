@@ -85,9 +85,21 @@ async function launch() {
       '--disable-background-timer-throttling',
       '--disable-renderer-backgrounding',
       '--disable-backgrounding-occluded-windows',
+      // Chromium 156 builds its omnibox popup (a WebUI page with its own renderer, ~370 ms of
+      // CPU) in the background as the browser opens tabs: on 2 cores it landed inside timed
+      // windows at random. One --disable-features wins, so Playwright's list is repeated.
+      `--disable-features=${[...PLAYWRIGHT_DISABLED_FEATURES, 'PreloadTopChromeWebUI', 'WebUIOmniboxPopup', 'WebUIOmniboxAimPopup', 'WebUIOmniboxFullPopup'].join(',')}`,
     ],
   });
 }
+
+/** Playwright 1.65's own --disable-features (lib/coreBundle.js), which ours replaces. */
+const PLAYWRIGHT_DISABLED_FEATURES = [
+  'AvoidUnnecessaryBeforeUnloadCheckSync', 'DestroyProfileOnBrowserClose', 'HttpsUpgrades',
+  'HttpsFirstBalancedModeAutoEnable', 'LensOverlay', 'MediaRouter', 'PaintHolding',
+  'ThirdPartyStoragePartitioning', 'AvoidCorsURLLoaderRestartOnRedirect', 'TcpPortRandomizationWin',
+  'OptimizationHints', 'NetworkTimeServiceQuerying', 'AimEnabled', 'PreconnectToSearch',
+];
 
 async function benchPage(context) {
   const page = await context.newPage();
