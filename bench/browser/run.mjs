@@ -6,6 +6,7 @@
 //                [--quick] [--photo PATH] [--small PATH] [--url-cap N] [--chromium PATH]
 
 import { chromium } from 'playwright-core';
+import { launch as launchCdp } from './cdp.mjs';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
@@ -67,30 +68,62 @@ function within(sec, what, promise) {
 
 // ---------------------------------------------------------------- browser
 
+/** Chromium flags of every bench browser, beyond Playwright's defaults. */
+function browserArgs() {
+  return [
+    '--no-sandbox',
+    '--disable-gpu',
+    '--disable-background-networking',
+    '--disable-component-update',
+    '--disable-sync',
+    '--no-first-run',
+    '--disable-quic',
+    '--js-flags=--expose-gc',
+    // Background pages must not be throttled: page A sends while page B is in front.
+    '--disable-background-timer-throttling',
+    '--disable-renderer-backgrounding',
+    '--disable-backgrounding-occluded-windows',
+    // Chromium 156 builds its omnibox popup (a WebUI page with its own renderer, ~370 ms of
+    // CPU) in the background as the browser opens tabs: on 2 cores it landed inside timed
+    // windows at random. One --disable-features wins, so Playwright's list is repeated.
+    `--disable-features=${[...PLAYWRIGHT_DISABLED_FEATURES, 'PreloadTopChromeWebUI', 'WebUIOmniboxPopup', 'WebUIOmniboxAimPopup', 'WebUIOmniboxFullPopup'].join(',')}`,
+  ];
+}
+
 async function launch() {
   return chromium.launch({
     executablePath: opts.chromium,
     headless: true,
     timeout: 60_000,
-    args: [
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      '--no-first-run',
-      '--disable-quic',
-      '--js-flags=--expose-gc',
-      // Background pages must not be throttled: page A sends while page B is in front.
-      '--disable-background-timer-throttling',
-      '--disable-renderer-backgrounding',
-      '--disable-backgrounding-occluded-windows',
-      // Chromium 156 builds its omnibox popup (a WebUI page with its own renderer, ~370 ms of
-      // CPU) in the background as the browser opens tabs: on 2 cores it landed inside timed
-      // windows at random. One --disable-features wins, so Playwright's list is repeated.
-      `--disable-features=${[...PLAYWRIGHT_DISABLED_FEATURES, 'PreloadTopChromeWebUI', 'WebUIOmniboxPopup', 'WebUIOmniboxAimPopup', 'WebUIOmniboxFullPopup'].join(',')}`,
-    ],
+    args: browserArgs(),
   });
+}
+
+/** The latency section's browser: the same flags, driven over a bare pipe (cdp.mjs says why). */
+async function launchBare() {
+  return launchCdp(opts.chromium, [
+    ...browserArgs(),
+    // What Playwright passes besides, where it can matter to a timing.
+    '--disable-field-trial-config',
+    '--disable-back-forward-cache',
+    '--disable-breakpad',
+    '--disable-component-extensions-with-background-pages',
+    '--no-default-browser-check',
+    '--disable-default-apps',
+    '--disable-dev-shm-usage',
+    '--disable-extensions',
+    '--disable-hang-monitor',
+    '--disable-ipc-flooding-protection',
+    '--disable-popup-blocking',
+    '--force-color-profile=srgb',
+    '--metrics-recording-only',
+    '--password-store=basic',
+    '--use-mock-keychain',
+    '--no-service-autorun',
+    '--disable-search-engine-choice-screen',
+    '--hide-scrollbars',
+    '--mute-audio',
+  ]);
 }
 
 /** Playwright 1.65's own --disable-features (lib/coreBundle.js), which ours replaces. */
@@ -359,7 +392,22 @@ async function latencyOnce(context, kind, round, photoBytes) {
   }
 }
 
-async function latencySection(context) {
+async function latencySection() {
+  // Not the Playwright browser: see cdp.mjs.
+  const bare = await launchBare();
+  try {
+    const context = await bare.context();
+    try {
+      await latencyRounds(context);
+    } finally {
+      await context.close();
+    }
+  } finally {
+    await bare.close();
+  }
+}
+
+async function latencyRounds(context) {
   const { statSync } = await import('node:fs');
   const photoBytes = statSync(opts.photo).size;
   const rounds = opts.quick ? 2 : 9;
