@@ -196,6 +196,22 @@ pub enum Entry {
     },
 }
 
+/// Which entry an [`Entry`] is, whatever its state (progress, sent, failed).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum EntryKey {
+    Message(Uuid),
+    Notice(u64),
+}
+
+impl Entry {
+    pub fn key(&self) -> EntryKey {
+        match self {
+            Entry::Message(m) => EntryKey::Message(m.id),
+            Entry::Notice { key, .. } => EntryKey::Notice(*key),
+        }
+    }
+}
+
 #[derive(Clone, Debug, PartialEq)]
 pub struct ChatState {
     pub conn: Conn,

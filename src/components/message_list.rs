@@ -22,7 +22,12 @@ pub fn message_list(props: &MessageListProps) -> Html {
     {
         let list = list.clone();
         let stick = stick.clone();
-        use_effect_with(props.entries.clone(), move |_| {
+        // Only a new entry at the end moves the view. Progress and state changes keep every
+        // entry's size (images have their box reserved), and reading the list's height after
+        // each of them forced a layout in the middle of a transfer (latency bench: ~6 ms on
+        // the sending page and ~13 ms on the receiving one per 12 MP photo).
+        let tail = (props.entries.len(), props.entries.last().map(Entry::key));
+        use_effect_with(tail, move |_| {
             if *stick.borrow() {
                 embed::scroll_to_bottom(&list);
             }

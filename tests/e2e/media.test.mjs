@@ -9,7 +9,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import {
   CONVERT, FIXTURES, Server, Session, attach, blobBytes, checkReceivedImage, exif, leakedTags, messages, pageSha256,
-  run, shotPath, uniqueRoom, waitText, watchBoxes,
+  run, say, shotPath, uniqueRoom, waitText, watchBoxes,
 } from './harness.mjs';
 
 const server = new Server();
@@ -248,4 +248,27 @@ test('files dropped on the chat or pasted into the message box become attachment
   assert.equal(await other.$$eval('.fc-theirs img', (els) => els.length), 0);
   const type = await link.evaluate(async (el) => (await (await fetch(el.href)).blob()).type);
   assert.equal(type, 'application/octet-stream');
+});
+
+test('the list follows new messages at its bottom, images included, but not a reader who scrolled up', { timeout: 90_000 }, async () => {
+  const room = uniqueRoom('scroll');
+  const a = await s.openChat(room, 'Ann');
+  const b = await s.openChat(room, 'Bob', { viewport: { width: 800, height: 480 } });
+  const view = (page) => page.$eval('.fc-scroll', (e) => ({ gap: e.scrollHeight - e.scrollTop - e.clientHeight, top: e.scrollTop, overflow: e.scrollHeight > e.clientHeight }));
+  for (let i = 1; i <= 15; i++) await say(a, `line ${i}`);
+  await waitText(b, 'line 15');
+  await b.waitForFunction(() => { const e = document.querySelector('.fc-scroll'); return e.scrollHeight - e.scrollTop - e.clientHeight < 2; }, null, { timeout: 5_000 });
+  assert.ok((await view(b)).overflow, 'the list overflows its box, so there is something to follow');
+
+  // An image arrives in frames with progress: the view ends at its bottom too.
+  await sendFile(a, fixture('jpeg_full.jpg'), 'a picture');
+  await checkReceivedImage(b, 'jpeg_full.jpg');
+  await b.waitForFunction(() => { const e = document.querySelector('.fc-scroll'); return e.scrollHeight - e.scrollTop - e.clientHeight < 2; }, null, { timeout: 5_000 });
+
+  // A reader who scrolled up stays where they are.
+  await b.$eval('.fc-scroll', (e) => { e.scrollTop = 0; e.dispatchEvent(new Event('scroll')); });
+  await say(a, 'while Bob reads back');
+  await waitText(b, 'while Bob reads back');
+  await new Promise((r) => setTimeout(r, 300));
+  assert.equal((await view(b)).top, 0, 'the view moved under a reader who had scrolled up');
 });
