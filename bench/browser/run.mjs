@@ -1,6 +1,7 @@
 // Node driver of framechat's browser benchmarks (started by `cargo xtask bench`, which builds
 // and serves everything first). Runs the asked-for sections in one headless Chromium, prints
-// the figures, and writes browser.json, browser.md and goals.tsv into --out.
+// the figures, and writes browser.json, browser.md and goals.tsv into --out. The latency section
+// uses a second Chromium driven through cdp.mjs (that file says why).
 //
 //   node run.mjs --base http://127.0.0.1:PORT/ --out DIR [--sections scrub,wire,latency,memory]
 //                [--quick] [--photo PATH] [--small PATH] [--url-cap N] [--chromium PATH]
