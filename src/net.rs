@@ -371,13 +371,18 @@ fn with(weak: &Weak<RefCell<Inner>>, f: impl FnOnce(&mut Inner)) {
     }
 }
 
-/// Flush now, or within [`PROGRESS_RENDER_MS`] when all there is to show is progress.
+/// Flush now, or within [`PROGRESS_RENDER_MS`] when all there is to show is progress or the
+/// start of an incoming message: a picture that arrives within that time is rendered once,
+/// complete, instead of as a placeholder first while its frames are still being read on this
+/// same thread (latency bench: ~8 ms of a 12 MP photo's ~150 ms).
 fn flush_soon(rc: &Rc<RefCell<Inner>>) {
     let mut i = rc.borrow_mut();
-    let only_progress = i
-        .actions
-        .iter()
-        .all(|a| matches!(a, Action::Progress { .. } | Action::SendProgress { .. }));
+    let only_progress = i.actions.iter().all(|a| {
+        matches!(
+            a,
+            Action::Progress { .. } | Action::SendProgress { .. } | Action::Started { .. }
+        )
+    });
     if !only_progress {
         drop(i);
         flush(rc);
