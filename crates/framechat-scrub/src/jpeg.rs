@@ -193,10 +193,11 @@ fn suspicious(window: &[u8; CHUNK + 1]) -> bool {
 /// is looked at byte by byte.
 ///
 /// Never inlined: V8 (and other engines) tier WebAssembly up one function at a time, once it
-/// has run hot. Inlined, this loop made all of [`crate::plan`] (27 KB of code) hot, and its
-/// optimising compile cost 50-110 ms of CPU in the browser while the photo was being sent
-/// (latency bench, `--trace-wasm-compilation-times`); on its own only this small function
-/// is recompiled.
+/// has run hot. Inlined, this loop made all of [`crate::plan`] (27-41 KB of code) hot, and
+/// its optimising compile took 45-155 ms on a worker thread while the photo was being sent
+/// (57-81 ms of CPU in Chromium traces; latency bench, `--trace-wasm-compilation-times`). On
+/// its own only this small function is recompiled. (wasm-opt must not inline it either: see
+/// index.html.)
 #[inline(never)]
 fn scan_end(input: &[u8], start: usize) -> Result<usize, ScrubError> {
     let truncated = || ScrubError::truncated(input.len() as u64 + 2, input.len());
