@@ -451,7 +451,7 @@ async fn prepare_inner(
 
 /// The scrubbed file as views of `file` (the picked file's bytes, in JS memory) and the
 /// plan's few new bytes: one part per piece of the plan.
-fn parts_from_plan(file: &js_sys::Uint8Array, plan: &Plan) -> Rc<[js_sys::Uint8Array]> {
+pub(crate) fn parts_from_plan(file: &js_sys::Uint8Array, plan: &Plan) -> Rc<[js_sys::Uint8Array]> {
     plan.pieces()
         .iter()
         .map(|piece| match piece {

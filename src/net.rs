@@ -21,8 +21,8 @@ use std::collections::{HashSet, VecDeque};
 use std::rc::{Rc, Weak};
 
 use framechat_wire::{
-    CancelHeader, Event, Header, Limits, MessageHeader, PlannedFrame, Reassembler, Uuid,
-    decode_header, header_end, plan, write_frame,
+    Attachment, CancelHeader, Event, Header, Limits, MIN_FRAME_BUDGET, MessageHeader, PlannedFrame,
+    Reassembler, Uuid, decode_header, header_end, plan, write_frame,
 };
 use gloo::events::EventListener;
 use gloo::timers::callback::{Interval, Timeout};
@@ -256,6 +256,10 @@ impl Client {
             i._online = online;
         }
         open_socket(&inner);
+        // While the handshake runs: see `warm_up`.
+        if let Err(e) = warm_up(limits) {
+            gloo::console::warn!(format!("framechat: the warm-up failed: {e}"));
+        }
         Client { inner }
     }
 
@@ -719,41 +723,13 @@ impl Inner {
 
     fn on_frame(&mut self, frame: &Uint8Array) {
         let now = now_ms();
-        let len = frame.length();
-        let mut prefix = [0u8; 3];
-        if len < 3 {
-            self.actions.push(Action::Notice(format!(
-                "ignored a {len}-byte frame that could not be decoded"
-            )));
-            return;
-        }
-        frame.subarray(0, 3).copy_to(&mut prefix);
-        let end = match header_end(&prefix).map(u32::try_from) {
-            Ok(Ok(end)) if end <= len => end,
-            Ok(_) => {
-                self.actions
-                    .push(Action::Notice("ignored a truncated frame".into()));
-                return;
-            }
-            Err(e) => {
-                self.actions.push(Action::Notice(format!(
-                    "ignored a frame that could not be decoded: {e}"
-                )));
+        let (header, payload) = match decode_frame(frame) {
+            Ok(decoded) => decoded,
+            Err(notice) => {
+                self.actions.push(Action::Notice(notice));
                 return;
             }
         };
-        let head = frame.subarray(0, end).to_vec();
-        count_in(head.len() as u64);
-        let (header, at) = match decode_header(&head) {
-            Ok(ok) => ok,
-            Err(e) => {
-                self.actions.push(Action::Notice(format!(
-                    "ignored a frame that could not be decoded: {e}"
-                )));
-                return;
-            }
-        };
-        let at = u32::try_from(at).unwrap_or(end).min(len);
         let (id, from) = match &header {
             Header::Msg(m) => (m.id, m.from.clone()),
             Header::Chunk(c) => (c.id, c.from.clone()),
@@ -766,7 +742,6 @@ impl Inner {
         if self.done.contains(&id) {
             return;
         }
-        let payload = JsPart(frame.subarray(at, len));
         match self.reasm.push(header, payload, now) {
             // An own message from before a reload shows up once complete, as own (below).
             Ok(Event::Started { header, .. }) if self.earlier_own.contains(&header.id) => {}
@@ -880,22 +855,46 @@ pub fn encode_header(header: &Header, payload_len: u64) -> Result<Vec<u8>, AppEr
     Ok(out)
 }
 
-/// Hand one planned frame to the socket: header bytes from WASM, then the payload, copied
-/// into one `Uint8Array` when it is all in memory, else as a Blob with slices of the files.
-/// Returns the frame's length.
+/// One planned frame as the socket takes it.
+enum Outgoing {
+    /// All of it, in one buffer.
+    Bytes(Uint8Array),
+    /// The header and slices of files, which the browser reads as it sends.
+    Blob(web_sys::Blob),
+}
+
+/// Hand one planned frame to the socket (see [`build_frame`]); returns the frame's length.
 fn send_frame(
     ws: &WebSocket,
     frame: &PlannedFrame,
     files: &[Body],
     sizes: &[u64],
 ) -> Result<u64, AppError> {
+    let (out, len) = build_frame(frame, files, sizes)?;
+    match out {
+        Outgoing::Bytes(bytes) => ws.send_with_array_buffer_view(&bytes)?,
+        Outgoing::Blob(blob) => ws.send_with_blob(&blob)?,
+    }
+    Ok(len)
+}
+
+/// One planned frame: header bytes from WASM, then the payload, copied into one
+/// `Uint8Array` when it is all in memory, else a Blob with slices of the files. Also returns
+/// the frame's length.
+fn build_frame(
+    frame: &PlannedFrame,
+    files: &[Body],
+    sizes: &[u64],
+) -> Result<(Outgoing, u64), AppError> {
     let payload_len = frame.range.end - frame.range.start;
     let head = encode_header(&frame.header, payload_len)?;
     count_out(head.len() as u64);
     let frame_len = head.len() as u64 + payload_len;
     if frame.range.is_empty() {
-        ws.send_with_u8_array(&head)?;
-        return Ok(frame_len);
+        return Ok((
+            Outgoing::Bytes(Uint8Array::from(head.as_slice())),
+            frame_len,
+        ));
     }
     let seq = js_sys::Array::new();
     let mut in_memory = true;
@@ -911,8 +910,8 @@ fn send_frame(
     }
     if !in_memory {
         seq.unshift(&Uint8Array::from(head.as_slice()));
-        ws.send_with_blob(&web_sys::Blob::new_with_blob_sequence(&seq)?)?;
-        return Ok(frame_len);
+        let blob = web_sys::Blob::new_with_blob_sequence(&seq)?;
+        return Ok((Outgoing::Blob(blob), frame_len));
     }
     // A frame is at most the frame budget (a few hundred KiB): its length fits in u32.
     let len =
@@ -925,8 +924,92 @@ fn send_frame(
         out.set(&part, at);
         at += part.length();
     }
-    ws.send_with_array_buffer_view(&out)?;
-    Ok(frame_len)
+    Ok((Outgoing::Bytes(out), frame_len))
+}
+
+/// A received frame's header, and its payload as a view of `frame`. Only the header is
+/// copied into WASM. The error says why the frame was ignored.
+fn decode_frame(frame: &Uint8Array) -> Result<(Header, JsPart), String> {
+    let len = frame.length();
+    let mut prefix = [0u8; 3];
+    if len < 3 {
+        return Err(format!(
+            "ignored a {len}-byte frame that could not be decoded"
+        ));
+    }
+    frame.subarray(0, 3).copy_to(&mut prefix);
+    let end = match header_end(&prefix).map(u32::try_from) {
+        Ok(Ok(end)) if end <= len => end,
+        Ok(_) => return Err("ignored a truncated frame".into()),
+        Err(e) => return Err(format!("ignored a frame that could not be decoded: {e}")),
+    };
+    let head = frame.subarray(0, end).to_vec();
+    count_in(head.len() as u64);
+    let (header, at) = decode_header(&head)
+        .map_err(|e| format!("ignored a frame that could not be decoded: {e}"))?;
+    let at = u32::try_from(at).unwrap_or(end).min(len);
+    Ok((header, JsPart(frame.subarray(at, len))))
+}
+
+/// The picture [`warm_up`] sends to itself: a 16x12 JPEG with EXIF (camera, serial number,
+/// date, orientation) and GPS, for the scrubber to remove.
+pub const WARM_UP_JPEG: &[u8] = include_bytes!("warm_up.jpg");
+
+/// Runs the send and receive paths once on [`WARM_UP_JPEG`], in memory, and returns the
+/// payload that came out of reassembly (the scrubbed picture, in parts).
+///
+/// Browsers compile WebAssembly lazily, each function the first time it runs. Without this,
+/// the first picture a page sent or received paid, while the user waited, for compiling
+/// the scrubber, the frame encoder and decoder and the reassembler: about 15 ms across the two
+/// pages of the latency bench (measured with V8's `--no-wasm-lazy-compilation`). Run at
+/// start-up, it costs that once while nobody waits. It uses the same functions and types as
+/// real traffic, so what it compiles is what a picture needs.
+pub fn warm_up(limits: Limits) -> Result<Vec<JsPart>, AppError> {
+    let clean = framechat_scrub::plan(WARM_UP_JPEG)
+        .map_err(|e| AppError::Encode(format!("warm-up picture: {e}")))?;
+    let parts = crate::media::parts_from_plan(&Uint8Array::from(WARM_UP_JPEG), &clean.plan);
+    let size = parts.iter().map(|p| u64::from(p.length())).sum();
+    let (width, height) = clean.report.display_size().unzip();
+    let header = MessageHeader {
+        id: Uuid::nil(),
+        from: "warm-up".into(),
+        ts: now_ms(),
+        // Long enough that, at the smallest budget, the picture goes in chunk frames too.
+        text: "warm-up ".repeat(90),
+        files: vec![Attachment {
+            name: "warm-up.jpg".into(),
+            mime: clean.report.format.mime().into(),
+            size,
+            width,
+            height,
+            removed: clean
+                .report
+                .removed
+                .iter()
+                .map(|c| c.code().to_string())
+                .collect(),
+        }],
+    };
+    let frames = plan(&header, MIN_FRAME_BUDGET)?;
+    let body = [Body::Memory(parts)];
+    let mut reasm = Reassembler::<JsPart>::new(limits);
+    for frame in &frames {
+        let (Outgoing::Bytes(bytes), _) = build_frame(frame, &body, &[size])? else {
+            return Err(AppError::Encode("warm-up frame was not in memory".into()));
+        };
+        let (header, payload) = decode_frame(&bytes).map_err(AppError::Decode)?;
+        match reasm
+            .push(header, payload, now_ms())
+            .map_err(|e| AppError::Decode(e.to_string()))?
+        {
+            Event::Complete { parts, .. } => return Ok(parts),
+            Event::Started { .. } | Event::Progress { .. } => {}
+            Event::Cancelled { .. } => break,
+        }
+    }
+    Err(AppError::Decode(
+        "the warm-up message did not complete".into(),
+    ))
 }
 
 /// A monotonic clock in milliseconds (`performance.now()`), for rates.
