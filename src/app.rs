@@ -64,6 +64,7 @@ pub fn app(props: &AppProps) -> Html {
                 url: cfg.ws_url.clone(),
                 frame_budget: cfg.frame_budget,
                 max_message_bytes: cfg.max_file_size.saturating_mul(MAX_FILES as u64),
+                worker: cfg.socket_worker,
             };
             let c = Client::connect(net, Callback::from(move |a: Action| dispatcher.dispatch(a)));
             client.set(Some(c.clone()));

@@ -83,7 +83,8 @@ pub fn store_own_id(id: &str) {
     let _ = LocalStorage::set(OWN_IDS_KEY, ids);
 }
 
-/// Configuration from the page URL: `?ws=`, `?room=`, `?name=`, `?budget=`, `?maxFileSize=`.
+/// Configuration from the page URL: `?ws=`, `?room=`, `?name=`, `?budget=`, `?maxFileSize=`,
+/// `?worker=0` (the socket on the main thread).
 pub fn config_from_page() -> Result<Config, AppError> {
     let search = window()?.location().search()?;
     let params = web_sys::UrlSearchParams::new_with_str(&search)?;
@@ -100,12 +101,14 @@ pub fn config_from_page() -> Result<Config, AppError> {
         .get("maxFileSize")
         .and_then(|b| b.parse().ok())
         .unwrap_or(DEFAULT_MAX_FILE_SIZE);
+    let socket_worker = params.get("worker").is_none_or(|w| w != "0");
     Ok(Config {
         ws_url: ws_url(params.get("ws"), &room)?,
         room,
         name,
         frame_budget,
         max_file_size,
+        socket_worker,
     })
 }
 
@@ -138,7 +141,7 @@ fn get_number(options: &JsValue, key: &str) -> Result<Option<f64>, AppError> {
     }
 }
 
-/// Configuration from `mount` options `{ ws, room, name, frameBudget, maxFileSize }`.
+/// Configuration from `mount` options `{ ws, room, name, frameBudget, maxFileSize, worker }`.
 pub fn config_from_options(options: &JsValue) -> Result<Config, AppError> {
     let room = get_string(options, "room")?
         .filter(|r| !r.is_empty())
@@ -151,12 +154,19 @@ pub fn config_from_options(options: &JsValue) -> Result<Config, AppError> {
     }
     let max_file_size =
         get_number(options, "maxFileSize")?.map_or(DEFAULT_MAX_FILE_SIZE, |n| n as u64);
+    let socket_worker = match get(options, "worker") {
+        None => true,
+        Some(v) => v
+            .as_bool()
+            .ok_or_else(|| AppError::Config("worker must be true or false".into()))?,
+    };
     Ok(Config {
         ws_url: ws_url(get_string(options, "ws")?, &room)?,
         room,
         name,
         frame_budget,
         max_file_size,
+        socket_worker,
     })
 }
 
@@ -175,7 +185,8 @@ impl Handle {
     }
 }
 
-/// Mount the chat into `element`. Options: `{ ws, room, name, frameBudget, maxFileSize }`, all optional.
+/// Mount the chat into `element`. Options: `{ ws, room, name, frameBudget, maxFileSize, worker }`,
+/// all optional.
 #[wasm_bindgen]
 pub fn mount(element: web_sys::Element, options: JsValue) -> Result<Handle, JsValue> {
     let config = config_from_options(&options)

@@ -16,7 +16,7 @@
 //! before a reload (its id is remembered in localStorage) that the relay replays from its
 //! history is shown as the user's own, sent message, once it is complete.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::collections::{HashSet, VecDeque};
 use std::rc::{Rc, Weak};
 
@@ -27,9 +27,9 @@ use framechat_wire::{
 use gloo::events::EventListener;
 use gloo::timers::callback::{Interval, Timeout};
 use js_sys::{ArrayBuffer, Uint8Array};
-use wasm_bindgen::JsCast;
 use wasm_bindgen::closure::Closure;
-use web_sys::{BinaryType, CloseEvent, MessageEvent, WebSocket};
+use wasm_bindgen::{JsCast, JsValue};
+use web_sys::{BinaryType, MessageEvent, WebSocket};
 use yew::Callback;
 
 use crate::error::AppError;
@@ -73,6 +73,9 @@ pub struct NetConfig {
     pub url: String,
     pub frame_budget: usize,
     pub max_message_bytes: u64,
+    /// Own the socket in a dedicated worker (see [`Link`]); without one, or when this page
+    /// cannot start workers, the socket lives on this thread.
+    pub worker: bool,
 }
 
 /// Current time, unix milliseconds.
@@ -139,20 +142,151 @@ impl KnownIds {
     }
 }
 
+/// The room's WebSocket, owned by a dedicated worker or by this thread.
+///
+/// Chromium moves a WebSocket's data in and out of the renderer in tasks of the thread that
+/// owns the socket. Owned by the page's main thread, a transfer paused for every render and
+/// every event handler: in the latency bench, the sender's render of its own new message held
+/// the first frames for its whole length. A worker ([`WORKER_JS`]) owns it instead: frames go to
+/// it as transferred buffers (no copy), received ones come back the same way, and it reports
+/// how much its socket buffers, which is what pacing and confirmation read. Where workers
+/// cannot start (a host page's Content Security Policy without `worker-src blob:`), or when the
+/// host asks, the socket lives on this thread as before.
+#[derive(Clone)]
+enum Link {
+    Worker(Rc<WorkerLink>),
+    Direct(WebSocket),
+}
+
+struct WorkerLink {
+    worker: web_sys::Worker,
+    state: Rc<WorkerState>,
+}
+
+/// What the page knows of the worker's socket.
+#[derive(Default)]
+struct WorkerState {
+    open: Cell<bool>,
+    /// Bytes posted to the worker to send.
+    posted: Cell<u64>,
+    /// From the worker's last report: bytes handed to its socket, and its `bufferedAmount`.
+    handed: Cell<u64>,
+    buffered: Cell<u32>,
+}
+
+impl Link {
+    fn is_open(&self) -> bool {
+        match self {
+            Link::Worker(w) => w.state.open.get(),
+            Link::Direct(ws) => ws.ready_state() == WebSocket::OPEN,
+        }
+    }
+
+    /// Bytes not yet sent: still on their way to the worker, or in the socket's buffer.
+    fn buffered_amount(&self) -> u32 {
+        match self {
+            Link::Worker(w) => {
+                let s = &w.state;
+                let waiting = s.posted.get().saturating_sub(s.handed.get());
+                u32::try_from(waiting + u64::from(s.buffered.get())).unwrap_or(u32::MAX)
+            }
+            Link::Direct(ws) => ws.buffered_amount(),
+        }
+    }
+
+    /// Hands `out` (`len` bytes, a frame of message `id`) to the socket. A buffer given to a
+    /// worker is transferred: `out` must own all of its buffer, as [`build_frame`]'s do.
+    fn send(&self, out: Outgoing, len: u64, id: Uuid) -> Result<(), AppError> {
+        match self {
+            Link::Direct(ws) => match out {
+                Outgoing::Bytes(bytes) => ws.send_with_array_buffer_view(&bytes)?,
+                Outgoing::Blob(blob) => ws.send_with_blob(&blob)?,
+            },
+            Link::Worker(w) => {
+                if !w.state.open.get() {
+                    return Err(AppError::Js("the socket is not open".into()));
+                }
+                let msg = js_sys::Object::new();
+                set(&msg, "op", &"send".into())?;
+                // Frames are at most MAX_FRAME_BUDGET: exact as f64.
+                set(&msg, "n", &JsValue::from_f64(len as f64))?;
+                // As in headers: the worker keeps the relay's echo of own chunks to itself.
+                set(&msg, "id", &id.simple().to_string().into())?;
+                match out {
+                    Outgoing::Bytes(bytes) => {
+                        let buffer = bytes.buffer();
+                        if bytes.byte_offset() != 0 || bytes.byte_length() != buffer.byte_length() {
+                            return Err(AppError::Encode("a frame shares its buffer".into()));
+                        }
+                        set(&msg, "data", &buffer)?;
+                        w.worker
+                            .post_message_with_transfer(&msg, &js_sys::Array::of1(&buffer))?;
+                    }
+                    Outgoing::Blob(blob) => {
+                        set(&msg, "data", &blob)?;
+                        w.worker.post_message(&msg)?;
+                    }
+                }
+                w.state.posted.set(w.state.posted.get() + len);
+            }
+        }
+        Ok(())
+    }
+}
+
+fn set(target: &js_sys::Object, key: &str, value: &JsValue) -> Result<(), AppError> {
+    js_sys::Reflect::set(target, &JsValue::from_str(key), value)?;
+    Ok(())
+}
+
+fn get(source: &JsValue, key: &str) -> JsValue {
+    js_sys::Reflect::get(source, &JsValue::from_str(key)).unwrap_or(JsValue::UNDEFINED)
+}
+
+/// The socket worker's source; the protocol is described there.
+const WORKER_JS: &str = include_str!("socket_worker.js");
+
+thread_local! {
+    /// The worker script's Blob URL, made once and kept for the page's life; `None` if it
+    /// could not be made.
+    static WORKER_SCRIPT: Option<String> = (|| -> Result<String, JsValue> {
+        let props = web_sys::BlobPropertyBag::new();
+        props.set_type("text/javascript");
+        let parts = js_sys::Array::of1(&JsValue::from_str(WORKER_JS));
+        let blob = web_sys::Blob::new_with_str_sequence_and_options(&parts, &props)?;
+        web_sys::Url::create_object_url_with_blob(&blob)
+    })()
+    .ok();
+}
+
 struct Socket {
-    ws: WebSocket,
-    _on_open: Closure<dyn FnMut(web_sys::Event)>,
-    _on_message: Closure<dyn FnMut(MessageEvent)>,
-    _on_close: Closure<dyn FnMut(CloseEvent)>,
+    link: Link,
+    /// The link's event handlers, alive as long as it is.
+    _handlers: Vec<Closure<dyn FnMut(JsValue)>>,
 }
 
 impl Drop for Socket {
     fn drop(&mut self) {
-        self.ws.set_onopen(None);
-        self.ws.set_onmessage(None);
-        self.ws.set_onclose(None);
-        // Closing an already closed socket is harmless; nothing to report on teardown.
-        let _ = self.ws.close();
+        match &self.link {
+            Link::Direct(ws) => {
+                ws.set_onopen(None);
+                ws.set_onmessage(None);
+                ws.set_onclose(None);
+                // Closing an already closed socket is harmless; nothing to report on teardown.
+                let _ = ws.close();
+            }
+            Link::Worker(w) => {
+                w.worker.set_onmessage(None);
+                w.worker.set_onerror(None);
+                w.state.open.set(false);
+                // The worker closes its socket, then ends itself; a worker already gone
+                // takes nothing more.
+                let msg = js_sys::Object::new();
+                if set(&msg, "op", &"close".into()).is_ok() {
+                    let _ = w.worker.post_message(&msg);
+                }
+            }
+        }
     }
 }
 
@@ -188,6 +322,8 @@ struct Inner {
     /// of the room lost the same relay and need a moment to come back, or they would miss
     /// the start of a re-sent transfer (a relay's history replay covers only short messages).
     resume_at: u64,
+    /// A socket worker failed to run: this client's sockets live on the main thread.
+    worker_failed: bool,
 }
 
 /// The connection to one room. Cloning shares it; `close` (or unmount) ends it.
@@ -236,6 +372,7 @@ impl Client {
             active: HashSet::new(),
             noticed: KnownIds::default(),
             resume_at: 0,
+            worker_failed: false,
         }));
         let weak = Rc::downgrade(&inner);
         let expiry = Interval::new(EXPIRE_EVERY_MS, move || with(&weak, Inner::expire));
@@ -356,13 +493,21 @@ impl Client {
         i.actions.clear();
     }
 
+    /// Whether the socket is owned by a worker (tests and diagnostics).
+    pub fn in_worker(&self) -> bool {
+        matches!(
+            self.inner.borrow().socket.as_ref().map(|s| &s.link),
+            Some(Link::Worker(_))
+        )
+    }
+
     /// Bytes waiting in the socket's send buffer (tests and diagnostics).
     pub fn buffered_amount(&self) -> u32 {
         self.inner
             .borrow()
             .socket
             .as_ref()
-            .map_or(0, |s| s.ws.buffered_amount())
+            .map_or(0, |s| s.link.buffered_amount())
     }
 }
 
@@ -429,50 +574,53 @@ fn open_socket(rc: &Rc<RefCell<Inner>>) {
             i.lost_conn()
         };
         i.actions.push(Action::Conn(conn));
-        match make_socket(rc, &i.cfg.url) {
+        let url = i.cfg.url.clone();
+        let worker = i.cfg.worker && !i.worker_failed;
+        match make_socket(rc, &url, worker) {
             Ok(s) => i.socket = Some(s),
             Err(e) => {
                 // `new WebSocket` throws only for a URL it will never accept: no retrying.
-                let notice = format!("cannot connect to {}: {e}", i.cfg.url);
-                i.actions.push(Action::Notice(notice));
-                i.actions.push(Action::Conn(Conn::Offline));
+                drop(i);
+                cannot_connect(rc, &e.to_string());
+                return;
             }
         }
     }
     flush(rc);
 }
 
-fn make_socket(rc: &Rc<RefCell<Inner>>, url: &str) -> Result<Socket, AppError> {
+/// A socket to `url`, in a worker when the configuration and the page allow (see [`Link`]).
+fn make_socket(rc: &Rc<RefCell<Inner>>, url: &str, worker: bool) -> Result<Socket, AppError> {
+    if worker {
+        if let Some(script) = WORKER_SCRIPT.with(Clone::clone) {
+            // A Content Security Policy that forbids Blob workers throws here: then this
+            // socket lives on this thread.
+            if let Ok(socket) = make_worker_socket(rc, &script, url) {
+                return Ok(socket);
+            }
+        }
+    }
+    make_direct_socket(rc, url)
+}
+
+fn make_direct_socket(rc: &Rc<RefCell<Inner>>, url: &str) -> Result<Socket, AppError> {
     let ws = WebSocket::new(url)?;
     ws.set_binary_type(BinaryType::Arraybuffer);
     let weak = Rc::downgrade(rc);
-    let on_open = Closure::<dyn FnMut(web_sys::Event)>::new(move |_| {
+    let on_open = Closure::<dyn FnMut(JsValue)>::new(move |_| {
         if let Some(rc) = weak.upgrade() {
-            {
-                let mut i = rc.borrow_mut();
-                i.open = true;
-                if i.attempt > 0 {
-                    i.resume_at = now_ms() + RESUME_GRACE_MS;
-                }
-                i.attempt = 0;
-                i.actions.push(Action::Conn(Conn::Online));
-            }
-            pump(&rc);
+            socket_opened(&rc);
         }
     });
     let weak = Rc::downgrade(rc);
-    let on_message = Closure::<dyn FnMut(MessageEvent)>::new(move |ev: MessageEvent| {
-        let data = ev.data();
-        // Text messages are not part of the protocol (PROTOCOL.md: clients ignore them): a
-        // site's server may send its own (presence, pings) on the same socket; no notice each.
-        let (Ok(buf), Some(rc)) = (data.dyn_into::<ArrayBuffer>(), weak.upgrade()) else {
-            return;
-        };
-        rc.borrow_mut().on_frame(&Uint8Array::new(&buf));
-        flush_soon(&rc);
+    let on_message = Closure::<dyn FnMut(JsValue)>::new(move |ev: JsValue| {
+        let data = ev.unchecked_into::<MessageEvent>().data();
+        if let Some(rc) = weak.upgrade() {
+            socket_message(&rc, data);
+        }
     });
     let weak = Rc::downgrade(rc);
-    let on_close = Closure::<dyn FnMut(CloseEvent)>::new(move |_| {
+    let on_close = Closure::<dyn FnMut(JsValue)>::new(move |_| {
         if let Some(rc) = weak.upgrade() {
             on_closed(&rc);
         }
@@ -481,11 +629,118 @@ fn make_socket(rc: &Rc<RefCell<Inner>>, url: &str) -> Result<Socket, AppError> {
     ws.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
     ws.set_onclose(Some(on_close.as_ref().unchecked_ref()));
     Ok(Socket {
-        ws,
-        _on_open: on_open,
-        _on_message: on_message,
-        _on_close: on_close,
+        link: Link::Direct(ws),
+        _handlers: vec![on_open, on_message, on_close],
     })
+}
+
+fn make_worker_socket(
+    rc: &Rc<RefCell<Inner>>,
+    script: &str,
+    url: &str,
+) -> Result<Socket, AppError> {
+    let worker = web_sys::Worker::new(script)?;
+    let state = Rc::new(WorkerState::default());
+    let weak = Rc::downgrade(rc);
+    let link_state = Rc::clone(&state);
+    let on_message = Closure::<dyn FnMut(JsValue)>::new(move |ev: JsValue| {
+        let msg = ev.unchecked_into::<MessageEvent>().data();
+        let Some(rc) = weak.upgrade() else {
+            return;
+        };
+        match get(&msg, "ev").as_string().as_deref() {
+            Some("open") => {
+                link_state.open.set(true);
+                socket_opened(&rc);
+            }
+            Some("message") => socket_message(&rc, get(&msg, "data")),
+            Some("buffered") => {
+                // Byte counts, exact as f64 below 2^53; bufferedAmount fits u32 as in a WebSocket.
+                #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+                {
+                    link_state
+                        .handed
+                        .set(get(&msg, "handed").as_f64().unwrap_or(0.0) as u64);
+                    link_state
+                        .buffered
+                        .set(get(&msg, "buffered").as_f64().unwrap_or(0.0) as u32);
+                }
+            }
+            Some("close") => {
+                link_state.open.set(false);
+                on_closed(&rc);
+            }
+            Some("fail") => {
+                // `new WebSocket` threw in the worker: a URL it will never accept.
+                let reason = get(&msg, "message").as_string().unwrap_or_default();
+                cannot_connect(&rc, &reason);
+            }
+            _ => {}
+        }
+    });
+    let weak = Rc::downgrade(rc);
+    let error_state = Rc::clone(&state);
+    // The worker itself failed (its script did not load or run): no worker for this client
+    // from now on, and a socket on this thread in its place, at once if this one never opened.
+    let on_error = Closure::<dyn FnMut(JsValue)>::new(move |_| {
+        let Some(rc) = weak.upgrade() else {
+            return;
+        };
+        rc.borrow_mut().worker_failed = true;
+        if error_state.open.replace(false) {
+            on_closed(&rc);
+        } else {
+            open_socket(&rc);
+        }
+    });
+    worker.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
+    worker.set_onerror(Some(on_error.as_ref().unchecked_ref()));
+    let msg = js_sys::Object::new();
+    set(&msg, "op", &"open".into())?;
+    set(&msg, "url", &url.into())?;
+    let socket = Socket {
+        link: Link::Worker(Rc::new(WorkerLink { worker, state })),
+        _handlers: vec![on_message, on_error],
+    };
+    if let Link::Worker(w) = &socket.link {
+        w.worker.post_message(&msg)?;
+    }
+    Ok(socket)
+}
+
+fn socket_opened(rc: &Rc<RefCell<Inner>>) {
+    {
+        let mut i = rc.borrow_mut();
+        i.open = true;
+        if i.attempt > 0 {
+            i.resume_at = now_ms() + RESUME_GRACE_MS;
+        }
+        i.attempt = 0;
+        i.actions.push(Action::Conn(Conn::Online));
+    }
+    pump(rc);
+}
+
+fn socket_message(rc: &Rc<RefCell<Inner>>, data: JsValue) {
+    // Text messages are not part of the protocol (PROTOCOL.md: clients ignore them): a
+    // site's server may send its own (presence, pings) on the same socket; no notice each.
+    let Ok(buf) = data.dyn_into::<ArrayBuffer>() else {
+        return;
+    };
+    rc.borrow_mut().on_frame(&Uint8Array::new(&buf));
+    flush_soon(rc);
+}
+
+/// The socket can never connect to the configured URL: say so, and stop trying.
+fn cannot_connect(rc: &Rc<RefCell<Inner>>, reason: &str) {
+    {
+        let mut i = rc.borrow_mut();
+        i.socket = None;
+        let notice = format!("cannot connect to {}: {reason}", i.cfg.url);
+        i.actions.push(Action::Notice(notice));
+        i.actions.push(Action::Conn(Conn::Offline));
+    }
+    flush(rc);
 }
 
 fn on_closed(rc: &Rc<RefCell<Inner>>) {
@@ -535,7 +790,7 @@ fn pump(rc: &Rc<RefCell<Inner>>) {
 impl Inner {
     /// How long the pump waits for the socket buffer: see [`Drain::wait_ms`].
     fn pump_delay(&mut self) -> u32 {
-        let buffered = self.socket.as_ref().map_or(0, |s| s.ws.buffered_amount());
+        let buffered = self.socket.as_ref().map_or(0, |s| s.link.buffered_amount());
         self.drain.wait_ms(buffered)
     }
 
@@ -593,10 +848,10 @@ impl Inner {
     /// One pass; returns whether to try again shortly.
     /// A message that cannot be framed fails on its own; the queue goes on.
     fn pump_once(&mut self) -> bool {
-        let Some(ws) = self.socket.as_ref().map(|s| s.ws.clone()) else {
+        let Some(ws) = self.socket.as_ref().map(|s| s.link.clone()) else {
             return false;
         };
-        if !self.open || ws.ready_state() != WebSocket::OPEN {
+        if !self.open || !ws.is_open() {
             return false;
         }
         if now_ms() < self.resume_at && !(self.urgent.is_empty() && self.bulk.is_empty()) {
@@ -624,10 +879,14 @@ impl Inner {
                         }
                     }
                     Urgent::Cancel(c) => {
+                        let id = c.id;
                         let mut bytes = Vec::new();
                         let sent = write_frame(&Header::Cancel(c), &[], &mut bytes)
                             .map_err(AppError::from)
-                            .and_then(|()| Ok(ws.send_with_u8_array(&bytes)?));
+                            .and_then(|()| {
+                                let out = Outgoing::Bytes(Uint8Array::from(bytes.as_slice()));
+                                ws.send(out, bytes.len() as u64, id)
+                            });
                         count_out(bytes.len() as u64);
                         self.drain.handed(bytes.len() as u64);
                         if let Err(e) = sent {
@@ -865,16 +1124,13 @@ enum Outgoing {
 
 /// Hand one planned frame to the socket (see [`build_frame`]); returns the frame's length.
 fn send_frame(
-    ws: &WebSocket,
+    link: &Link,
     frame: &PlannedFrame,
     files: &[Body],
     sizes: &[u64],
 ) -> Result<u64, AppError> {
     let (out, len) = build_frame(frame, files, sizes)?;
-    match out {
-        Outgoing::Bytes(bytes) => ws.send_with_array_buffer_view(&bytes)?,
-        Outgoing::Blob(blob) => ws.send_with_blob(&blob)?,
-    }
+    link.send(out, len, frame.header.id())?;
     Ok(len)
 }
 

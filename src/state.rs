@@ -30,6 +30,8 @@ pub struct Config {
     pub frame_budget: usize,
     /// Upper bound of one attachment, bytes.
     pub max_file_size: u64,
+    /// Own the socket in a dedicated worker when the page allows (the default).
+    pub socket_worker: bool,
 }
 
 /// A blob: URL and whatever keeps it alive (revoked when the last clone drops).

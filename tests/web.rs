@@ -360,17 +360,68 @@ async fn mount_and_unmount() {
 }
 
 #[wasm_bindgen_test]
-async fn frames_through_a_real_relay() {
+async fn frames_through_a_real_relay_from_socket_workers() {
+    frames_through_a_real_relay(true).await;
+}
+
+#[wasm_bindgen_test]
+async fn frames_through_a_real_relay_from_the_main_thread() {
+    frames_through_a_real_relay(false).await;
+}
+
+/// A page that cannot run the socket worker (a Content Security Policy that forbids Blob
+/// workers makes `new Worker` throw; a script that fails reports an error later) still chats,
+/// with the socket on the main thread.
+#[wasm_bindgen_test]
+async fn without_workers_the_socket_lives_on_the_main_thread() {
+    let window = web_sys::window().unwrap();
+    let native = js_sys::Reflect::get(&window, &"Worker".into()).unwrap();
+    let cfg = NetConfig {
+        url: relay_url(),
+        frame_budget: 64 * 1024,
+        max_message_bytes: 64 << 20,
+        worker: true,
+    };
+    let throwing = js_sys::Function::new_no_args("throw new Error('blocked by policy')");
+    js_sys::Reflect::set(&window, &"fcNativeWorker".into(), &native).unwrap();
+    let failing = js_sys::Function::new_with_args(
+        "url",
+        "return new window.fcNativeWorker(URL.createObjectURL(new Blob( \
+         ['throw new Error(\"broken\")'], { type: 'text/javascript' })));",
+    );
+    for (what, replacement) in [("throws", throwing), ("fails later", failing)] {
+        js_sys::Reflect::set(&window, &"Worker".into(), &replacement).unwrap();
+        let log = Log::default();
+        let c = Client::connect(cfg.clone(), log.callback());
+        wait_for(what, || log.online()).await;
+        js_sys::Reflect::set(&window, &"Worker".into(), &native).unwrap();
+        assert!(
+            !c.in_worker(),
+            "a worker that {what}: socket on the main thread"
+        );
+        c.close();
+    }
+    let log = Log::default();
+    let c = Client::connect(cfg, log.callback());
+    wait_for("online", || log.online()).await;
+    assert!(c.in_worker(), "workers again once they start");
+    c.close();
+}
+
+async fn frames_through_a_real_relay(worker: bool) {
     let url = relay_url();
     let cfg = NetConfig {
         url: url.clone(),
         frame_budget: 64 * 1024,
         max_message_bytes: 64 << 20,
+        worker,
     };
     let (la, lb) = (Log::default(), Log::default());
     let a = Client::connect(cfg.clone(), la.callback());
     let b = Client::connect(cfg, lb.callback());
     wait_for("both online", || la.online() && lb.online()).await;
+    assert_eq!(a.in_worker(), worker);
+    assert_eq!(b.in_worker(), worker);
 
     // A scrubbed photo and a 3 MB file, then a text typed while they go out.
     let big: Vec<u8> = (0..3_000_000u32)

@@ -272,7 +272,22 @@ function appInitScript({ autoSend }) {
   const now = () => performance.timeOrigin + performance.now();
   const bench = { picked: [], loaded: [], created: 0, revoked: 0, live: new Set(), sends: [], messages: [] };
   window.__fcBench = bench;
-  // Timeline of the socket: when frames were handed over and when they arrived.
+  // Timeline of the socket: when frames were handed over and when they arrived, on this
+  // page's thread: posted to the socket worker and back from it (src/socket_worker.js), or,
+  // without a worker, handed to and received from a WebSocket of the page's own.
+  const NativeWorker = window.Worker;
+  window.Worker = class extends NativeWorker {
+    constructor(...args) {
+      super(...args);
+      this.addEventListener('message', (e) => {
+        if (e.data && e.data.ev === 'message') bench.messages.push([now(), e.data.data.byteLength]);
+      });
+    }
+    postMessage(msg, ...rest) {
+      if (msg && msg.op === 'send') bench.sends.push([now(), msg.n]);
+      return super.postMessage(msg, ...rest);
+    }
+  };
   const NativeWebSocket = window.WebSocket;
   window.WebSocket = class extends NativeWebSocket {
     constructor(...args) {

@@ -23,16 +23,28 @@ afterEach(() => s.closeContexts());
 after(async () => { await s?.close(); await server.stop(); });
 
 /** Keep a handle on the page's WASM memory (the app does not export it) to read its size,
- *  and log the size of every frame the page hands to its WebSocket, in order. */
+ *  and log the size of every frame the page hands to its socket, in order: to the socket
+ *  worker (`{op: "send", n}` messages, src/socket_worker.js) or to a WebSocket of its own. */
 const instrument = () => {
   window.fcSent = [];
   window.fcSentAt = [];
+  const record = (n) => {
+    window.fcSent.push(n);
+    window.fcSentAt.push(performance.now());
+  };
   const send = WebSocket.prototype.send;
   WebSocket.prototype.send = function (data) {
-    window.fcSent.push(data.size ?? data.byteLength ?? data.length);
-    window.fcSentAt.push(performance.now());
+    record(data.size ?? data.byteLength ?? data.length);
     const r = send.call(this, data);
     window.fcOnFrame?.(window.fcSent.length);
+    return r;
+  };
+  const post = Worker.prototype.postMessage;
+  Worker.prototype.postMessage = function (msg, ...rest) {
+    const frame = msg && msg.op === 'send';
+    if (frame) record(msg.n);
+    const r = post.call(this, msg, ...rest);
+    if (frame) window.fcOnFrame?.(window.fcSent.length);
     return r;
   };
   // Frames handed so far at the moment Enter is pressed (before the app sees the key).
