@@ -19,7 +19,7 @@ pub struct AppProps {
     pub config: Config,
 }
 
-/// Why the composer cannot send yet, if it cannot.
+/// Why the composer cannot send, if it cannot: something only the user can resolve.
 fn problem(drafts: &[Rc<Prepared>], name: Option<&str>) -> Option<String> {
     if name.is_none() {
         return Some("Choose a display name first.".into());
@@ -29,7 +29,6 @@ fn problem(drafts: &[Rc<Prepared>], name: Option<&str>) -> Option<String> {
     }
     for p in drafts {
         match &p.prep {
-            Prep::Reading => return Some(format!("Removing metadata from {}…", p.name)),
             Prep::Unscrubbable { allowed: false, .. } => {
                 return Some(format!(
                     "{}: its metadata could not be removed. Remove it, or choose “Send original anyway”.",
@@ -43,6 +42,14 @@ fn problem(drafts: &[Rc<Prepared>], name: Option<&str>) -> Option<String> {
         }
     }
     None
+}
+
+/// What the composer still waits for before the message can go (Send then waits too).
+fn preparing(drafts: &[Rc<Prepared>]) -> Option<String> {
+    drafts
+        .iter()
+        .find(|p| matches!(p.prep, Prep::Reading))
+        .map(|p| format!("Removing metadata from {}…", p.name))
 }
 
 #[function_component(App)]
@@ -167,6 +174,7 @@ pub fn app(props: &AppProps) -> Html {
     };
 
     let problem = problem(&drafts.items, name.as_deref());
+    let preparing = preparing(&drafts.items);
     html! {
         <div class={classes!("framechat", dragging.then_some("fc-dragging"))} {ondragover} {ondragleave} {ondrop}>
             <header class="fc-header">
@@ -179,7 +187,7 @@ pub fn app(props: &AppProps) -> Html {
             </header>
             <MessageList entries={chat.entries.clone()} offset={*offset} {on_open} {on_cancel} />
             if *dragging { <div class="fc-dropzone" aria-hidden="true">{ "Drop files to attach — metadata is removed before sending" }</div> }
-            <Composer drafts={drafts.items.clone()} {problem} max_file_size={config.max_file_size}
+            <Composer drafts={drafts.items.clone()} {problem} {preparing} max_file_size={config.max_file_size}
                 {on_send} {on_files} {on_remove} {on_allow} />
             if name.is_none() { <NamePrompt on_submit={on_name} /> }
             if let Some(req) = (*viewing).clone() { <Viewer request={req} on_close={on_close_viewer} /> }

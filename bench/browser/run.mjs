@@ -466,7 +466,7 @@ async function latencyRounds(context) {
   console.log(`  bare WebSocket, paced at ≤ 1 MiB buffered with an 8 ms retry (diagnostic; the app's pacing before 22 Nov): median ${ms(floorPaced.median)} ms, p90 ${ms(floorPaced.p90)} ms`);
   console.log(`  bare WebSocket, Blob slices paced the same way (diagnostic): median ${ms(floorBlobPaced.median)} ms, p90 ${ms(floorBlobPaced.p90)} ms`);
   console.log(`  framechat app (read, scrub, frame, send; reassemble, Blob, <img>): median ${ms(app.median)} ms, p90 ${ms(app.p90)} ms`);
-  console.log(`    of which picked -> composer ready and Send clicked (read + scrub + preview): median ${ms(toSend.median)} ms`);
+  console.log(`    of which picked -> Send clicked (as soon as the composer takes it; it sends once the photo is read and scrubbed): median ${ms(toSend.median)} ms`);
   const phases = ['clickToFirstSend', 'firstToLastSend', 'lastSendToLastRecv', 'lastRecvToShown'];
   const phaseMedians = Object.fromEntries(phases.map((p) => [p, samples.timeline.length ? st(samples.timeline.map((t) => t[p])).median : NaN]));
   if (samples.timeline.length) {
@@ -486,7 +486,7 @@ async function latencyRounds(context) {
     `| bare WebSocket, paced at ≤ 1 MiB buffered, 8 ms retry (diagnostic) | ${ms(floorPaced.median)} | ${ms(floorPaced.p90)} | ${floorPaced.n} |`,
     `| bare WebSocket, Blob slices paced the same way (diagnostic) | ${ms(floorBlobPaced.median)} | ${ms(floorBlobPaced.p90)} | ${floorBlobPaced.n} |`,
     `| framechat app: read, scrub, frames → reassembly, Blob URL → <img> | ${ms(app.median)} | ${ms(app.p90)} | ${app.n} |`,
-    `| … of which picked → Send clicked (read + scrub + preview) | ${ms(toSend.median)} | ${ms(toSend.p90)} | ${toSend.n} |`,
+    `| … of which picked → Send clicked (the message then waits for the read and the scrub) | ${ms(toSend.median)} | ${ms(toSend.p90)} | ${toSend.n} |`,
     ...(samples.timeline.length ? [
       `| … Send clicked → first frame handed to the socket | ${ms(phaseMedians.clickToFirstSend)} | | |`,
       `| … first → last frame handed to the socket | ${ms(phaseMedians.firstToLastSend)} | | |`,

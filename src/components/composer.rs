@@ -1,4 +1,9 @@
 //! The composer: text, attachments (pick, paste; drops arrive through the app), previews, send.
+//!
+//! Send works while attachments are still being prepared (their metadata removed): the message
+//! then waits in the box, and goes out by itself once they are ready, unless one of them turns
+//! out to need the user (a problem is shown instead). Pasting a photo and pressing Enter at
+//! once is the common case; refusing that Enter lost the user's intent.
 
 use std::rc::Rc;
 
@@ -12,8 +17,10 @@ use framechat_wire::MAX_TEXT_LEN;
 #[derive(Properties, PartialEq)]
 pub struct ComposerProps {
     pub drafts: Vec<Rc<Prepared>>,
-    /// Why the message cannot go out yet (shown; Send is refused while set).
+    /// Why the message cannot go out (shown; Send is refused while set).
     pub problem: Option<String>,
+    /// What is still being prepared (shown; Send then waits for it).
+    pub preparing: Option<String>,
     pub max_file_size: u64,
     pub on_send: Callback<String>,
     pub on_files: Callback<Vec<Picked>>,
@@ -26,15 +33,19 @@ pub fn composer(props: &ComposerProps) -> Html {
     let text = use_node_ref();
     let picker = use_node_ref();
     let too_long = use_state(|| false);
+    // Send was pressed while attachments were being prepared.
+    let waiting = use_state(|| false);
     let submit = {
         let text = text.clone();
         let on_send = props.on_send.clone();
-        let ready = props.problem.is_none();
+        let blocked = props.problem.is_some();
+        let preparing = props.preparing.is_some();
         let has_files = !props.drafts.is_empty();
         let too_long = too_long.clone();
+        let waiting = waiting.clone();
         Callback::from(move |()| {
             let value = embed::field_value(&text);
-            if !ready || (value.trim().is_empty() && !has_files) {
+            if blocked || (value.trim().is_empty() && !has_files) {
                 return;
             }
             // Keep the text in the box rather than lose it to a refused send.
@@ -43,10 +54,33 @@ pub fn composer(props: &ComposerProps) -> Html {
             if over {
                 return;
             }
+            if preparing {
+                waiting.set(true);
+                return;
+            }
+            waiting.set(false);
             on_send.emit(value.trim_end().to_string());
             embed::set_field_value(&text, "");
             embed::focus(&text);
         })
+    };
+    {
+        // Preparation over: send what waited, or leave it to the user if it cannot go.
+        let submit = submit.clone();
+        let waiting = waiting.clone();
+        let state = (*waiting, props.preparing.is_some(), props.problem.is_some());
+        use_effect_with(state, move |&(is_waiting, preparing, blocked)| {
+            if is_waiting && !preparing {
+                waiting.set(false);
+                if !blocked {
+                    submit.emit(());
+                }
+            }
+        });
+    }
+    let stop_waiting = {
+        let waiting = waiting.clone();
+        Callback::from(move |_: MouseEvent| waiting.set(false))
     };
     let onkeydown = {
         let submit = submit.clone();
@@ -104,6 +138,15 @@ pub fn composer(props: &ComposerProps) -> Html {
             }
             if let Some(problem) = &props.problem {
                 <p class="fc-problem" role="alert">{ problem }</p>
+            } else if let Some(preparing) = &props.preparing {
+                <p class="fc-preparing" role="status">
+                    if *waiting {
+                        { "Sends as soon as metadata is removed… " }
+                        <button type="button" class="fc-btn fc-btn-small" onclick={stop_waiting}>{ "Don’t send yet" }</button>
+                    } else {
+                        { preparing }
+                    }
+                </p>
             }
             <div class="fc-compose-row">
                 <button type="button" class="fc-btn fc-btn-icon fc-attach" onclick={attach}
@@ -116,7 +159,7 @@ pub fn composer(props: &ComposerProps) -> Html {
                 <input ref={picker} type="file" multiple=true class="fc-hidden" {onchange} tabindex="-1" aria-hidden="true" />
                 <textarea ref={text} class="fc-input fc-text-input" rows="1" placeholder="Message"
                     aria-label="Message" {onkeydown} {onpaste} />
-                <button type="submit" class="fc-btn fc-btn-primary fc-send" disabled={props.problem.is_some()}>{ "Send" }</button>
+                <button type="submit" class="fc-btn fc-btn-primary fc-send" disabled={props.problem.is_some() || *waiting}>{ "Send" }</button>
             </div>
         </form>
     }

@@ -272,3 +272,75 @@ test('the list follows new messages at its bottom, images included, but not a re
   await new Promise((r) => setTimeout(r, 300));
   assert.equal((await view(b)).top, 0, 'the view moved under a reader who had scrolled up');
 });
+
+/** Reads of picked files (FileReader) wait until `fcRelease()`: what a slow disk or a large
+ *  file would do, made deterministic. */
+const holdReads = () => {
+  window.fcHeld = [];
+  window.fcHold = true;
+  const read = FileReader.prototype.readAsArrayBuffer;
+  FileReader.prototype.readAsArrayBuffer = function (blob) {
+    if (!window.fcHold) return read.call(this, blob);
+    window.fcHeld.push(() => read.call(this, blob));
+  };
+  window.fcRelease = () => {
+    window.fcHold = false;
+    for (const go of window.fcHeld.splice(0)) go();
+  };
+};
+
+test('Send pressed while metadata is being removed: the message waits, then goes by itself; one that turns out unsafe, or that was held back, waits for the user',
+  { timeout: 90_000 }, async () => {
+  const room = uniqueRoom('early');
+  const ctx = await s.newContext();
+  await ctx.addInitScript(holdReads);
+  const a = await ctx.newPage();
+  await a.goto(`${server.base}/?room=${room}&name=Ann`);
+  await a.waitForSelector('.fc-badge-online', { timeout: 20_000 });
+  const b = await s.openChat(room, 'Bob');
+  const composerText = () => a.$eval('.fc-composer textarea', (t) => t.value);
+  const pressSendWhilePreparing = async (file, text) => {
+    await a.evaluate(() => { window.fcHold = true; });
+    await a.setInputFiles('.fc-composer input[type=file]', file);
+    await a.waitForSelector('.fc-preparing:has-text("Removing metadata from")');
+    await say(a, text);
+    await a.waitForSelector('.fc-preparing:has-text("Sends as soon as metadata is removed")');
+    assert.equal(await a.$eval('.fc-send', (el) => el.disabled), true, 'Send is not pressed twice');
+    assert.equal(await composerText(), text, 'the text stays in the box meanwhile');
+  };
+
+  // 1. A photo: nothing leaves while its metadata is being removed; then it goes, once.
+  await pressSendWhilePreparing(fixture('jpeg_full.jpg'), 'right away');
+  await a.screenshot({ path: shotPath('send-waiting.png') });
+  await b.waitForTimeout(300);
+  assert.deepEqual(await messages(b), [], 'nothing sent before the metadata is removed');
+  await a.evaluate(() => window.fcRelease());
+  await waitText(b, 'right away');
+  await checkReceivedImage(b, 'jpeg_full.jpg');
+  assert.equal(await composerText(), '', 'the box is empty once sent');
+  assert.equal(await a.$$eval('.fc-pending', (els) => els.length), 0);
+
+  // 2. A "JPEG" the scrubber cannot read: never sent silently; the problem is shown, the text kept.
+  const broken = s.file('broken.jpg');
+  fs.writeFileSync(broken, Buffer.concat([Buffer.from([0xff, 0xd8, 0xff, 0xe1, 0x00, 0x40]), Buffer.from('Exif\0\0not really')]));
+  await pressSendWhilePreparing(broken, 'not like this');
+  await a.evaluate(() => window.fcRelease());
+  await a.waitForSelector('.fc-problem:has-text("could not be removed")');
+  assert.equal(await composerText(), 'not like this');
+  // The user removes it; Send then sends the text alone.
+  await a.click('.fc-pending button[aria-label="Remove broken.jpg"]');
+  await a.click('.fc-send');
+  await waitText(b, 'not like this');
+
+  // 3. "Don't send yet": the attachment gets ready, nothing goes until Send is pressed again.
+  await pressSendWhilePreparing(fixture('png_full.png'), 'on second thought');
+  await a.click('.fc-preparing button:has-text("Don’t send yet")');
+  await a.evaluate(() => window.fcRelease());
+  await a.waitForFunction(() => !document.querySelector('.fc-preparing') && document.querySelector('.fc-pending .fc-note'));
+  await b.waitForTimeout(300);
+  assert.equal((await messages(b)).length, 2, 'nothing more was sent');
+  assert.equal(await composerText(), 'on second thought');
+  await a.click('.fc-send');
+  await waitText(b, 'on second thought');
+  assert.deepEqual((await messages(b)).map((m) => m.text), ['right away', 'not like this', 'on second thought']);
+});
