@@ -254,8 +254,14 @@ pub fn set_field_value(node: &NodeRef, value: &str) {
     }
 }
 
+/// Focus the element behind `node`, unless it has the focus already (`focus()` makes the
+/// browser bring style and layout up to date first, even then).
 pub fn focus(node: &NodeRef) {
-    if let Some(el) = node.cast::<web_sys::HtmlElement>() {
+    let Some(el) = node.cast::<web_sys::HtmlElement>() else {
+        return;
+    };
+    let active = el.owner_document().and_then(|d| d.active_element());
+    if active.as_ref() != Some(el.as_ref()) {
         let _ = el.focus();
     }
 }

@@ -433,7 +433,6 @@ impl Client {
             from: from.to_string(),
         };
         {
-            crate::embed::store_own_id(&id.simple().to_string());
             let mut i = self.inner.borrow_mut();
             i.own.insert(id);
             let queued = !i.open;
@@ -449,6 +448,10 @@ impl Client {
             }
         }
         pump(&self.inner);
+        // After the first frames are on their way: a page's first use of localStorage waits
+        // for the browser to load it (a reload before this line would show the message as
+        // received rather than own, nothing worse).
+        crate::embed::store_own_id(&id.simple().to_string());
         Ok(id)
     }
 

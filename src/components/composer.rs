@@ -43,7 +43,9 @@ pub fn composer(props: &ComposerProps) -> Html {
         let has_files = !props.drafts.is_empty();
         let too_long = too_long.clone();
         let waiting = waiting.clone();
-        Callback::from(move |()| {
+        // `by_user`: pressed now (Send, Enter), not a message that waited for its attachments,
+        // which must not take the focus from wherever the user went meanwhile.
+        Callback::from(move |by_user: bool| {
             let value = embed::field_value(&text);
             if blocked || (value.trim().is_empty() && !has_files) {
                 return;
@@ -61,7 +63,9 @@ pub fn composer(props: &ComposerProps) -> Html {
             waiting.set(false);
             on_send.emit(value.trim_end().to_string());
             embed::set_field_value(&text, "");
-            embed::focus(&text);
+            if by_user {
+                embed::focus(&text);
+            }
         })
     };
     {
@@ -73,7 +77,7 @@ pub fn composer(props: &ComposerProps) -> Html {
             if is_waiting && !preparing {
                 waiting.set(false);
                 if !blocked {
-                    submit.emit(());
+                    submit.emit(false);
                 }
             }
         });
@@ -88,7 +92,7 @@ pub fn composer(props: &ComposerProps) -> Html {
             // Enter sends, Shift+Enter is a new line; never while an IME is composing.
             if e.key() == "Enter" && !e.shift_key() && !e.is_composing() {
                 e.prevent_default();
-                submit.emit(());
+                submit.emit(true);
             }
         })
     };
@@ -96,7 +100,7 @@ pub fn composer(props: &ComposerProps) -> Html {
         let submit = submit.clone();
         Callback::from(move |e: SubmitEvent| {
             e.prevent_default();
-            submit.emit(());
+            submit.emit(true);
         })
     };
     let onpaste = {
@@ -122,13 +126,18 @@ pub fn composer(props: &ComposerProps) -> Html {
         let picker = picker.clone();
         Callback::from(move |_: MouseEvent| embed::click(&picker))
     };
+    // A message that waited is sent right after this render (the effect above): its
+    // attachments are not drawn again for that moment, nor their previews loaded.
+    let sending_now = *waiting && props.preparing.is_none() && props.problem.is_none();
     let cards = props.drafts.iter().map(|p| {
         html! { <PendingCard key={p.key} item={p.clone()} on_remove={props.on_remove.clone()} on_allow={props.on_allow.clone()} /> }
     });
     let limit = crate::state::human_size(props.max_file_size);
     html! {
-        <form class="fc-composer" {onsubmit}>
-            if !props.drafts.is_empty() {
+        // `novalidate`: nothing here uses the browser's form validation, which makes every
+        // submit bring layout up to date first.
+        <form class="fc-composer" novalidate=true {onsubmit}>
+            if !props.drafts.is_empty() && !sending_now {
                 <ul class="fc-pending-list" aria-label="Attachments">{ for cards }</ul>
             }
             if *too_long {

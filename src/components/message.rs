@@ -47,9 +47,10 @@ fn shows_as_image(f: &FileEntry) -> bool {
 pub fn message_view(props: &MessageProps) -> Html {
     let m = &props.message;
     let failed = matches!(m.status, Status::Failed(_) | Status::Cancelled);
+    let hold = m.mine && matches!(m.status, Status::Sending { .. } | Status::Queued);
     let view = |(i, f): (usize, &FileEntry)| {
         html! {
-            <AttachmentView key={i} file={f.clone()} progress={m.file_progress(i)} {failed}
+            <AttachmentView key={i} file={f.clone()} progress={m.file_progress(i)} {failed} {hold}
                 on_open={props.on_open.clone()} />
         }
     };

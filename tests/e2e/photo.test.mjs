@@ -94,8 +94,11 @@ test('a 12 MP photo with GPS and Orientation 6 goes from A to B rotated and clea
   await a.waitForFunction(() => [...document.querySelectorAll('.fc-mine .fc-status')].every((s) => s.textContent === 'sent'), null, { timeout: 20_000 });
   const countA = await a.evaluate(() => document.querySelectorAll('.fc-mine').length);
   assert.equal(countA, 2, 'the relay echoes, the sender still shows each message once');
-  // The sender's own chat shows the scrubbed photo, rotated.
-  const own = await a.$eval('.fc-mine img', (el) => [el.naturalWidth, el.naturalHeight]);
+  // The sender's own chat shows the scrubbed photo, rotated (once sent: see HOLD_MS in
+  // src/components/attachment.rs).
+  const ownImg = await a.waitForSelector('.fc-mine img', { timeout: 10_000 });
+  await a.waitForFunction((el) => el.complete && el.naturalWidth > 0, ownImg, { timeout: 10_000 });
+  const own = await ownImg.evaluate((el) => [el.naturalWidth, el.naturalHeight]);
   assert.deepEqual(own, [3000, 4000]);
 
   const stats = { a: await a.evaluate(() => window.wasmBindings.copyStats()), b: await b.evaluate(() => window.wasmBindings.copyStats()) };
