@@ -81,11 +81,12 @@ pub fn app(props: &AppProps) -> Html {
 
     let on_files = {
         let drafts = drafts.clone();
+        let client = client.clone();
         let max = config.max_file_size;
         Callback::from(move |files: Vec<Picked>| {
             for file in files {
                 // Before the placeholder renders: the read runs meanwhile.
-                let early = media::read_early(&file, max);
+                let early = media::read_early(&file, max, client.as_ref());
                 let placeholder = media::placeholder(&file);
                 let key = placeholder.key;
                 drafts.dispatch(DraftAction::Add(placeholder));

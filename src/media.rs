@@ -316,31 +316,54 @@ fn read_whole_at_once(declared: &str) -> bool {
     )
 }
 
-type ReadResult = Result<js_sys::ArrayBuffer, gloo::file::FileReadError>;
+/// A whole file's bytes, or why they could not be read.
+pub type ReadResult = Result<js_sys::ArrayBuffer, String>;
 
 /// A whole-file read started when the file was picked, before anything renders: waiting
 /// for the placeholder's render and a separate head read cost about 20 ms of the latency
 /// bench's 12 MP photo.
 pub struct EarlyRead {
     done: futures_channel::oneshot::Receiver<ReadResult>,
-    /// Dropping it aborts the read.
-    _reader: gloo_file::callbacks::FileReader,
+    /// A read on this thread; dropping it aborts the read. `None`: read off this thread.
+    _reader: Option<gloo_file::callbacks::FileReader>,
+}
+
+impl EarlyRead {
+    /// Whether the bytes are read off this thread (by the socket worker).
+    pub fn off_thread(&self) -> bool {
+        self._reader.is_none()
+    }
 }
 
 /// Start reading `file` whole now when its declared type is one the scrubber handles and it
 /// is not too large; [`prepare`] picks the bytes up.
-pub fn read_early(file: &Picked, max_size: u64) -> Option<EarlyRead> {
+///
+/// `elsewhere` reads off this thread when it can (the socket worker, [`crate::net::Client::read_file`]).
+/// Chromium hands a file's bytes to the thread that reads it in pieces, each a task of that
+/// thread: on the main thread, the read of a picked photo waited for the renders that the
+/// pick itself causes (latency bench: read in ~20 ms instead of ~10 on an idle page).
+pub fn read_early(
+    file: &Picked,
+    max_size: u64,
+    elsewhere: Option<&crate::net::Client>,
+) -> Option<EarlyRead> {
     if file.size() > max_size || !read_whole_at_once(&file.0.raw_mime_type()) {
         return None;
+    }
+    if let Some(done) = elsewhere.and_then(|c| c.read_file(file.0.as_ref())) {
+        return Some(EarlyRead {
+            done,
+            _reader: None,
+        });
     }
     let (tx, done) = futures_channel::oneshot::channel();
     let reader = gloo_file::callbacks::read_as_array_buffer(&file.0, move |result| {
         // The receiver is gone only if the attachment was dropped meanwhile.
-        let _ = tx.send(result);
+        let _ = tx.send(result.map_err(|e| e.to_string()));
     });
     Some(EarlyRead {
         done,
-        _reader: reader,
+        _reader: Some(reader),
     })
 }
 
@@ -373,13 +396,17 @@ async fn prepare_inner(
         });
     }
     let declared = file.0.raw_mime_type();
+    let early = match early {
+        Some(early) => match early.done.await {
+            Ok(Ok(buffer)) => Some(buffer),
+            Ok(Err(reason)) => return Err(AppError::Read(reason)),
+            // Its reader went away (the socket worker, with its connection): read here.
+            Err(_) => None,
+        },
+        None => None,
+    };
     let (sniffed, buffer) = match early {
-        Some(early) => {
-            let buffer = early
-                .done
-                .await
-                .map_err(|_| AppError::Read("the read was cancelled".into()))?
-                .map_err(read_err)?;
+        Some(buffer) => {
             let head = js_sys::Uint8Array::new(&buffer)
                 .subarray(0, SNIFF_LEN as u32)
                 .to_vec();

@@ -24,6 +24,7 @@ use framechat_wire::{
     Attachment, CancelHeader, Event, Header, Limits, MIN_FRAME_BUDGET, MessageHeader, PlannedFrame,
     Reassembler, Uuid, decode_header, header_end, plan, write_frame,
 };
+use futures_channel::oneshot;
 use gloo::events::EventListener;
 use gloo::timers::callback::{Interval, Timeout};
 use js_sys::{ArrayBuffer, Uint8Array};
@@ -163,9 +164,11 @@ struct WorkerLink {
     state: Rc<WorkerState>,
 }
 
-/// What the page knows of the worker's socket.
+/// What the page knows of the worker's socket, and the file reads it was given.
 #[derive(Default)]
 struct WorkerState {
+    reads: RefCell<std::collections::HashMap<u32, oneshot::Sender<crate::media::ReadResult>>>,
+    next_read: Cell<u32>,
     open: Cell<bool>,
     /// Bytes posted to the worker to send.
     posted: Cell<u64>,
@@ -496,6 +499,28 @@ impl Client {
         i.actions.clear();
     }
 
+    /// Reads `file` whole in the socket worker, if there is one; the bytes come back
+    /// transferred. The receiver is cancelled if the worker goes (its connection closed).
+    pub fn read_file(
+        &self,
+        file: &web_sys::Blob,
+    ) -> Option<oneshot::Receiver<crate::media::ReadResult>> {
+        let i = self.inner.borrow();
+        let Some(Link::Worker(w)) = i.socket.as_ref().map(|s| &s.link) else {
+            return None;
+        };
+        let id = w.state.next_read.get();
+        w.state.next_read.set(id.wrapping_add(1));
+        let msg = js_sys::Object::new();
+        set(&msg, "op", &"read".into()).ok()?;
+        set(&msg, "id", &JsValue::from(id)).ok()?;
+        set(&msg, "file", file).ok()?;
+        w.worker.post_message(&msg).ok()?;
+        let (tx, rx) = oneshot::channel();
+        w.state.reads.borrow_mut().insert(id, tx);
+        Some(rx)
+    }
+
     /// Whether the socket is owned by a worker (tests and diagnostics).
     pub fn in_worker(&self) -> bool {
         matches!(
@@ -667,6 +692,20 @@ fn make_worker_socket(
                     link_state
                         .buffered
                         .set(get(&msg, "buffered").as_f64().unwrap_or(0.0) as u32);
+                }
+            }
+            Some("read") => {
+                // Ids are below 2^32: the page numbers them.
+                #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+                let id = get(&msg, "id").as_f64().unwrap_or(-1.0) as u32;
+                if let Some(tx) = link_state.reads.borrow_mut().remove(&id) {
+                    let result = get(&msg, "data").dyn_into::<ArrayBuffer>().map_err(|_| {
+                        get(&msg, "error")
+                            .as_string()
+                            .unwrap_or_else(|| "the file could not be read".into())
+                    });
+                    // The receiver is gone only if the attachment was dropped meanwhile.
+                    let _ = tx.send(result);
                 }
             }
             Some("close") => {

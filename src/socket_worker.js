@@ -6,12 +6,14 @@
 //   page -> worker  {op: "open", url}
 //                   {op: "send", data: ArrayBuffer (transferred) | Blob, n: its length,
 //                    id: the message's id as in frame headers}
+//                   {op: "read", id, file: File}   read a picked file whole, off the page's thread
 //                   {op: "close"}
 //   worker -> page  {ev: "open"}
 //                   {ev: "message", data: ArrayBuffer (transferred)}   binary messages only,
 //                        but not the relay's echo of the page's own chunks (below)
 //                   {ev: "buffered", handed, buffered}   bytes handed to the socket so far,
 //                                                        and its bufferedAmount
+//                   {ev: "read", id, data: ArrayBuffer (transferred)} or {ev: "read", id, error}
 //                   {ev: "close"}                         the worker then ends
 //                   {ev: "fail", message}                 the socket could not be created
 "use strict";
@@ -108,6 +110,13 @@ onmessage = (e) => {
       return;
     }
     report();
+  } else if (m.op === "read") {
+    // A Blob's bytes reach the thread that reads them in pieces, each a task of that thread:
+    // here they do not wait for the page's renders.
+    m.file.arrayBuffer().then(
+      (data) => postMessage({ ev: "read", id: m.id, data }, [data]),
+      (e) => postMessage({ ev: "read", id: m.id, error: String(e && e.message ? e.message : e) }),
+    );
   } else if (m.op === "close") {
     if (ws !== null) ws.close();
     setTimeout(close, CLOSE_GRACE_MS);

@@ -159,7 +159,7 @@ async fn gloo_file_reads_and_scrubs_a_real_jpeg() {
     let before = media::copy_stats();
     let picked = file("holiday.jpg", GPS_JPEG, "image/jpeg");
     // Declared a JPEG: read whole at once, as the app does when the file is picked.
-    let early = media::read_early(&picked, 1 << 20);
+    let early = media::read_early(&picked, 1 << 20, None);
     assert!(early.is_some());
     let p = media::prepare(picked, 1, 1 << 20, early).await;
     let Prep::Clean { removed, .. } = &p.prep else {
@@ -204,7 +204,7 @@ async fn gloo_file_reads_and_scrubs_a_real_jpeg() {
 
     // Without a declared type it is sniffed first, then read and scrubbed the same way.
     let unnamed = file("holiday", GPS_JPEG, "");
-    assert!(media::read_early(&unnamed, 1 << 20).is_none());
+    assert!(media::read_early(&unnamed, 1 << 20, None).is_none());
     let q = media::prepare(unnamed, 5, 1 << 20, None).await;
     assert_eq!(q.prep, p.prep);
     let resent = gloo_file::futures::read_as_bytes(&gloo_file::Blob::from(
@@ -231,6 +231,57 @@ fn the_warm_up_sends_the_scrubbed_picture_through_frames_to_itself() {
         "the smallest budget splits it into chunks: {} part(s)",
         parts.len()
     );
+}
+
+/// With a socket worker, a picked photo is read there (off the page's thread) and scrubbed the
+/// same; without one, or once it is gone, on the page.
+#[wasm_bindgen_test]
+async fn a_picked_photo_is_read_by_the_socket_worker() {
+    let cfg = NetConfig {
+        url: relay_url(),
+        frame_budget: 64 * 1024,
+        max_message_bytes: 64 << 20,
+        worker: true,
+    };
+    let log = Log::default();
+    let c = Client::connect(cfg.clone(), log.callback());
+    wait_for("online", || log.online()).await;
+    let early = media::read_early(&file("a.jpg", GPS_JPEG, "image/jpeg"), 1 << 20, Some(&c));
+    assert!(early.as_ref().is_some_and(media::EarlyRead::off_thread));
+    let p = media::prepare(file("a.jpg", GPS_JPEG, "image/jpeg"), 1, 1 << 20, early).await;
+    assert!(matches!(p.prep, Prep::Clean { .. }), "{:?}", p.prep);
+    let clean = framechat_scrub::scrub(GPS_JPEG).unwrap();
+    assert_eq!(
+        fetch_bytes(&p.media.as_ref().unwrap().url).await.unwrap(),
+        clean.bytes
+    );
+
+    // The worker goes with its connection before the bytes come back: read here instead.
+    let early = media::read_early(&file("b.jpg", GPS_JPEG, "image/jpeg"), 1 << 20, Some(&c));
+    assert!(early.as_ref().is_some_and(media::EarlyRead::off_thread));
+    c.close();
+    let p = media::prepare(file("b.jpg", GPS_JPEG, "image/jpeg"), 2, 1 << 20, early).await;
+    assert!(matches!(p.prep, Prep::Clean { .. }), "{:?}", p.prep);
+    assert_eq!(
+        fetch_bytes(&p.media.as_ref().unwrap().url).await.unwrap(),
+        clean.bytes
+    );
+
+    // No worker: on this thread.
+    let direct = Client::connect(
+        NetConfig {
+            worker: false,
+            ..cfg
+        },
+        Log::default().callback(),
+    );
+    let early = media::read_early(
+        &file("c.jpg", GPS_JPEG, "image/jpeg"),
+        1 << 20,
+        Some(&direct),
+    );
+    assert!(early.is_some_and(|e| !e.off_thread()));
+    direct.close();
 }
 
 #[wasm_bindgen_test]
