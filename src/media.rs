@@ -75,6 +75,22 @@ pub fn media_for(blob: Blob, inline: bool) -> Media {
     Media::new(text, inline, Rc::new(UrlOwner(url)))
 }
 
+/// An inline picture's [`Media`], its loading started now: the `<img>` that shows it, drawn
+/// by the next render, finds it loading or loaded (same URL, same image in the browser's
+/// memory cache) instead of starting only then. A received 12 MP photo's Blob takes ~10 ms
+/// to load, about as long as the render that shows its message (latency bench).
+fn preloaded(blob: Blob) -> Media {
+    let url = ObjectUrl::from(blob);
+    let text = url.to_string();
+    LIVE_URLS.fetch_add(1, Ordering::Relaxed);
+    let image = web_sys::HtmlImageElement::new().ok();
+    if let Some(image) = &image {
+        image.set_src(&text);
+    }
+    // Kept as long as the URL, so that its load is not dropped with an element nobody holds.
+    Media::new(text, true, Rc::new((UrlOwner(url), image)))
+}
+
 /// A file the user picked, dropped or pasted.
 #[derive(Clone, Debug)]
 pub struct Picked(File);
@@ -605,7 +621,11 @@ pub fn received_media(files: &[Attachment], parts: &[JsPart]) -> Vec<Option<Medi
             let props = web_sys::BlobPropertyBag::new();
             props.set_type(mime);
             let blob = web_sys::Blob::new_with_u8_array_sequence_and_options(&seq, &props).ok()?;
-            Some(media_for(Blob::from(blob), inline))
+            Some(if inline {
+                preloaded(Blob::from(blob))
+            } else {
+                media_for(Blob::from(blob), false)
+            })
         })
         .collect()
 }

@@ -273,8 +273,9 @@ test('the list follows new messages at its bottom, images included, but not a re
   assert.equal((await view(b)).top, 0, 'the view moved under a reader who had scrolled up');
 });
 
-/** Reads of picked files (FileReader) wait until `fcRelease()`: what a slow disk or a large
- *  file would do, made deterministic. */
+/** Reads of picked files wait until `fcRelease()`: what a slow disk or a large file would
+ *  do, made deterministic. Both ways the page reads: asking its socket worker (`{op: "read"}`,
+ *  src/socket_worker.js) or with a FileReader of its own. */
 const holdReads = () => {
   window.fcHeld = [];
   window.fcHold = true;
@@ -282,6 +283,11 @@ const holdReads = () => {
   FileReader.prototype.readAsArrayBuffer = function (blob) {
     if (!window.fcHold) return read.call(this, blob);
     window.fcHeld.push(() => read.call(this, blob));
+  };
+  const post = Worker.prototype.postMessage;
+  Worker.prototype.postMessage = function (msg, ...rest) {
+    if (!window.fcHold || !msg || msg.op !== 'read') return post.call(this, msg, ...rest);
+    window.fcHeld.push(() => post.call(this, msg, ...rest));
   };
   window.fcRelease = () => {
     window.fcHold = false;
