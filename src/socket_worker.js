@@ -55,13 +55,13 @@ function remember(id) {
 
 let ws = null;
 let handed = 0;
-let reported = -1;
+let reported = { handed: -1, buffered: -1 };
 let polling = false;
 
 function report() {
   const buffered = ws ? ws.bufferedAmount : 0;
-  if (buffered !== reported || buffered === 0) {
-    reported = buffered;
+  if (buffered !== reported.buffered || handed !== reported.handed) {
+    reported = { handed, buffered };
     postMessage({ ev: "buffered", handed, buffered });
   }
   if (buffered > 0 && !polling) {
