@@ -250,16 +250,26 @@ fn get(source: &JsValue, key: &str) -> JsValue {
 const WORKER_JS: &str = include_str!("socket_worker.js");
 
 thread_local! {
-    /// The worker script's Blob URL, made once and kept for the page's life; `None` if it
-    /// could not be made.
-    static WORKER_SCRIPT: Option<String> = (|| -> Result<String, JsValue> {
+    /// The worker script as a Blob, made once; `None` if it could not be made.
+    static WORKER_SCRIPT: Option<web_sys::Blob> = {
         let props = web_sys::BlobPropertyBag::new();
         props.set_type("text/javascript");
         let parts = js_sys::Array::of1(&JsValue::from_str(WORKER_JS));
-        let blob = web_sys::Blob::new_with_str_sequence_and_options(&parts, &props)?;
-        web_sys::Url::create_object_url_with_blob(&blob)
-    })()
-    .ok();
+        web_sys::Blob::new_with_str_sequence_and_options(&parts, &props).ok()
+    };
+}
+
+/// A socket worker, started from a blob: URL of its own that is revoked at once: a worker
+/// resolves its script's URL when it is made, and a URL kept alive would count among the
+/// page's live object URLs for nothing.
+fn start_worker() -> Result<web_sys::Worker, AppError> {
+    let script = WORKER_SCRIPT
+        .with(Clone::clone)
+        .ok_or_else(|| AppError::Js("no worker script".into()))?;
+    let url = web_sys::Url::create_object_url_with_blob(&script)?;
+    let worker = web_sys::Worker::new(&url);
+    web_sys::Url::revoke_object_url(&url)?;
+    Ok(worker?)
 }
 
 struct Socket {
@@ -620,12 +630,10 @@ fn open_socket(rc: &Rc<RefCell<Inner>>) {
 /// A socket to `url`, in a worker when the configuration and the page allow (see [`Link`]).
 fn make_socket(rc: &Rc<RefCell<Inner>>, url: &str, worker: bool) -> Result<Socket, AppError> {
     if worker {
-        if let Some(script) = WORKER_SCRIPT.with(Clone::clone) {
-            // A Content Security Policy that forbids Blob workers throws here: then this
-            // socket lives on this thread.
-            if let Ok(socket) = make_worker_socket(rc, &script, url) {
-                return Ok(socket);
-            }
+        // A Content Security Policy that forbids Blob workers throws here: then this socket
+        // lives on this thread.
+        if let Ok(socket) = make_worker_socket(rc, url) {
+            return Ok(socket);
         }
     }
     make_direct_socket(rc, url)
@@ -662,12 +670,8 @@ fn make_direct_socket(rc: &Rc<RefCell<Inner>>, url: &str) -> Result<Socket, AppE
     })
 }
 
-fn make_worker_socket(
-    rc: &Rc<RefCell<Inner>>,
-    script: &str,
-    url: &str,
-) -> Result<Socket, AppError> {
-    let worker = web_sys::Worker::new(script)?;
+fn make_worker_socket(rc: &Rc<RefCell<Inner>>, url: &str) -> Result<Socket, AppError> {
+    let worker = start_worker()?;
     let state = Rc::new(WorkerState::default());
     let weak = Rc::downgrade(rc);
     let link_state = Rc::clone(&state);
