@@ -463,12 +463,7 @@ async fn prepare_inner(
             p.width = width;
             p.height = height;
             p.prep = Prep::Clean {
-                removed: clean
-                    .report
-                    .removed
-                    .iter()
-                    .map(|c| c.code().to_string())
-                    .collect(),
+                removed: removed_codes(&clean.report),
                 removed_bytes: clean.report.removed_bytes,
             };
             Ok(())
@@ -490,6 +485,15 @@ async fn prepare_inner(
             Ok(())
         }
     }
+}
+
+/// What the scrubber removed, as the category codes headers carry.
+pub(crate) fn removed_codes(report: &framechat_scrub::Report) -> Vec<String> {
+    report
+        .removed
+        .iter()
+        .map(|c| c.code().to_string())
+        .collect()
 }
 
 /// The scrubbed file as views of `file` (the picked file's bytes, in JS memory) and the

@@ -1284,12 +1284,7 @@ pub fn warm_up(limits: Limits) -> Result<Vec<JsPart>, AppError> {
             size,
             width,
             height,
-            removed: clean
-                .report
-                .removed
-                .iter()
-                .map(|c| c.code().to_string())
-                .collect(),
+            removed: crate::media::removed_codes(&clean.report),
         }],
     };
     let frames = plan(&header, MIN_FRAME_BUDGET)?;
