@@ -461,10 +461,6 @@ impl Client {
             }
         }
         pump(&self.inner);
-        // After the first frames are on their way: a page's first use of localStorage waits
-        // for the browser to load it (a reload before this line would show the message as
-        // received rather than own, nothing worse).
-        crate::embed::store_own_id(&id.simple().to_string());
         Ok(id)
     }
 
@@ -1004,13 +1000,14 @@ impl Inner {
             return false;
         }
         if ws.buffered_amount() == 0 {
-            for m in self.unconfirmed.drain(..) {
+            let done: Vec<OutMsg> = self.unconfirmed.drain(..).collect();
+            for m in done {
                 self.actions.push(Action::SendProgress {
                     id: m.id,
                     sent: m.total,
                     total: m.total,
                 });
-                self.actions.push(Action::Sent { id: m.id });
+                self.confirm(m.id);
             }
             false
         } else {
@@ -1135,8 +1132,18 @@ impl Inner {
                 sent: m.total,
                 total: m.total,
             });
-            self.actions.push(Action::Sent { id });
+            self.confirm(id);
         }
+    }
+
+    /// An own message left this page whole. Only now is its id remembered (localStorage) as
+    /// this browser's, for a reload to show the relay's replay of it as own: a message cut
+    /// off by the reload is not replayed anyway. Not earlier, because a page's first use of
+    /// localStorage can wait milliseconds for the browser, and while a picture is being
+    /// sent that wait held up its frames.
+    fn confirm(&mut self, id: Uuid) {
+        self.actions.push(Action::Sent { id });
+        crate::embed::store_own_id(&id.simple().to_string());
     }
 
     fn expire(&mut self) {
