@@ -5,7 +5,7 @@ use std::rc::Rc;
 use framechat_wire::Uuid;
 use yew::prelude::*;
 
-use crate::components::{Badge, Composer, MessageList, NamePrompt, ViewRequest, Viewer};
+use crate::components::{Badge, Composer, MessageList, NamePrompt, ViewRequest, Viewer, rehearsal};
 use crate::embed;
 use crate::media::{self, DraftAction, Drafts, Picked, Prep, Prepared};
 use crate::net::{Client, NetConfig};
@@ -75,6 +75,9 @@ pub fn app(props: &AppProps) -> Html {
             };
             let c = Client::connect(net, Callback::from(move |a: Action| dispatcher.dispatch(a)));
             client.set(Some(c.clone()));
+            if let Err(e) = rehearsal::rehearse() {
+                gloo::console::warn!(format!("framechat: the rehearsal did not start: {e}"));
+            }
             move || c.close()
         });
     }

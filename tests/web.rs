@@ -10,6 +10,7 @@
 use std::cell::RefCell;
 use std::rc::Rc;
 
+use framechat::components::rehearsal;
 use framechat::media::{self, DraftAction, Drafts, Picked, Prep};
 use framechat::net::{Client, NetConfig, WATERMARK};
 use framechat::state::{Action, ChatState, Conn};
@@ -381,7 +382,30 @@ async fn object_urls_are_revoked_when_dropped_and_bounded_in_state() {
 }
 
 #[wasm_bindgen_test]
+async fn the_rehearsal_draws_off_the_page_and_revokes_its_urls() {
+    let document = web_sys::window().unwrap().document().unwrap();
+    let drawn = || {
+        document
+            .query_selector_all(".fc-msg, .fc-pending")
+            .unwrap()
+            .length()
+    };
+    let (base, on_page) = (media::copy_stats().live_urls, drawn());
+    let done = rehearsal::finished();
+    rehearsal::rehearse().unwrap();
+    wait_for("the rehearsal to make its pictures' URLs", || {
+        media::copy_stats().live_urls > base
+    })
+    .await;
+    assert_eq!(drawn(), on_page, "nothing of it on the page");
+    wait_for("the rehearsal to end", || rehearsal::finished() > done).await;
+    assert_eq!(media::copy_stats().live_urls, base, "its URLs revoked");
+    assert_eq!(drawn(), on_page);
+}
+
+#[wasm_bindgen_test]
 async fn mount_and_unmount() {
+    let (base, done) = (media::copy_stats().live_urls, rehearsal::finished());
     let document = web_sys::window().unwrap().document().unwrap();
     let host = document.create_element("div").unwrap();
     document.body().unwrap().append_child(&host).unwrap();
@@ -406,6 +430,9 @@ async fn mount_and_unmount() {
     );
     handle.unmount();
     wait_for("the chat to go", || host.child_element_count() == 0).await;
+    // Its rehearsal ends on its own, app or no app, and revokes what it made.
+    wait_for("the rehearsal to end", || rehearsal::finished() > done).await;
+    assert_eq!(media::copy_stats().live_urls, base);
     let bad = js_sys::JSON::parse(r#"{"frameBudget":"big"}"#).unwrap();
     assert!(framechat::embed::mount(host, bad).is_err());
 }

@@ -1,0 +1,171 @@
+//! A made-up exchange of pictures drawn once at start-up, off the page, and then dropped.
+//!
+//! Browsers compile WebAssembly lazily, a function the first time it runs, and
+//! [`crate::net::warm_up`] only covers the scrubber, the frames and reassembly. The first
+//! picture a page attached, sent or received still compiled everything that draws it: the
+//! reducer, the message list, a message, an attachment, a composer card. A trace of the
+//! latency bench counted 289 functions compiled on the sending page (10 ms of its main
+//! thread) and 114 on the receiving one while the photo was on its way, on two cores
+//! shared with the transfer. Drawing the same components once in a detached element, while
+//! the page is idle after start-up, compiles them when nobody waits.
+//!
+//! The rehearsal goes through the same steps as a real exchange: a card for the picture being
+//! prepared and then prepared (the scrubber reading a real `File`), an own message being sent
+//! and then sent, and a received one arriving and then complete, its image loaded from a
+//! blob: URL. Its object URLs are revoked when it is dropped.
+
+use std::rc::Rc;
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use framechat_wire::{Attachment, MessageHeader, Uuid};
+use gloo::timers::callback::Timeout;
+use yew::prelude::*;
+
+use super::attachment::HOLD_MS;
+use super::{MessageList, PendingCard};
+use crate::error::AppError;
+use crate::media::{self, JsPart, Picked, Prepared};
+use crate::net::{WARM_UP_JPEG, now_ms};
+use crate::state::{Action, ChatState};
+
+/// The rehearsal is dropped this long after it was drawn: after its own picture stopped
+/// being held, so that the step from placeholder to image ran too.
+const KEEP_MS: u32 = HOLD_MS + 150;
+
+static DONE: AtomicU32 = AtomicU32::new(0);
+
+/// How many rehearsals have ended (dropped, their object URLs revoked) since start.
+pub fn finished() -> u32 {
+    DONE.load(Ordering::Relaxed)
+}
+
+#[derive(Properties, PartialEq)]
+struct RehearsalProps {
+    /// The chat as it is drawn, step by step.
+    steps: Rc<Vec<Rc<ChatState>>>,
+    /// Composer cards: the picture being read, then ready.
+    cards: Rc<Vec<Rc<Prepared>>>,
+}
+
+#[function_component(Rehearsal)]
+fn rehearsal(props: &RehearsalProps) -> Html {
+    let step = use_state(|| 0usize);
+    {
+        let step = step.clone();
+        let last = props.steps.len().max(props.cards.len()).saturating_sub(1);
+        use_effect_with(*step, move |&at| {
+            if at < last {
+                step.set(at + 1);
+            }
+        });
+    }
+    let at = *step;
+    let chat = props.steps.get(at).or(props.steps.last());
+    let card = props.cards.get(at).or(props.cards.last());
+    html! {
+        <div class="framechat">
+            if let Some(chat) = chat {
+                <MessageList entries={chat.entries.clone()} offset={0}
+                    on_open={Callback::noop()} on_cancel={Callback::noop()} />
+            }
+            if let Some(card) = card {
+                <PendingCard item={card.clone()} on_remove={Callback::noop()} on_allow={Callback::noop()} />
+            }
+        </div>
+    }
+}
+
+/// Starts the rehearsal: prepares the warm-up picture as if picked, then draws the exchange
+/// off the page and drops it [`KEEP_MS`] later. Errors only say why it could not start; the
+/// chat works the same without it.
+pub fn rehearse() -> Result<(), AppError> {
+    let bits = js_sys::Array::of1(&js_sys::Uint8Array::from(WARM_UP_JPEG));
+    let file = web_sys::File::new_with_u8_array_sequence(&bits, "warm-up.jpg")?;
+    let picked = Picked::from(file);
+    let reading = Rc::new(media::placeholder(&picked));
+    let key = reading.key;
+    wasm_bindgen_futures::spawn_local(async move {
+        let ready = Rc::new(media::prepare(picked, key, u64::MAX, None).await);
+        if let Err(e) = draw(vec![reading, ready]) {
+            DONE.fetch_add(1, Ordering::Relaxed);
+            gloo::console::warn!(format!("framechat: the rehearsal was not drawn: {e}"));
+        }
+    });
+    Ok(())
+}
+
+fn draw(cards: Vec<Rc<Prepared>>) -> Result<(), AppError> {
+    let root = gloo::utils::document().create_element("div")?;
+    let props = RehearsalProps {
+        steps: Rc::new(exchange()),
+        cards: Rc::new(cards),
+    };
+    let app = yew::Renderer::<Rehearsal>::with_root_and_props(root, props).render();
+    Timeout::new(KEEP_MS, move || {
+        app.destroy();
+        DONE.fetch_add(1, Ordering::Relaxed);
+    })
+    .forget();
+    Ok(())
+}
+
+/// The chat after each step: an own picture sent and another received, as the network
+/// layer reports them.
+fn exchange() -> Vec<Rc<ChatState>> {
+    let size = WARM_UP_JPEG.len() as u64;
+    let file = Attachment {
+        name: "warm-up.jpg".into(),
+        mime: "image/jpeg".into(),
+        size,
+        width: Some(16),
+        height: Some(12),
+        removed: vec!["gps".into()],
+    };
+    let header = |id: u128, from: &str| MessageHeader {
+        id: Uuid::from_u128(id),
+        from: from.into(),
+        ts: now_ms(),
+        text: "warm-up".into(),
+        files: vec![file.clone()],
+    };
+    let media = || {
+        media::received_media(
+            std::slice::from_ref(&file),
+            &[JsPart(js_sys::Uint8Array::from(WARM_UP_JPEG))],
+        )
+    };
+    let own = Uuid::from_u128(1);
+    let steps = [
+        vec![Action::Local {
+            header: header(1, "me"),
+            media: media(),
+            queued: false,
+        }],
+        vec![
+            Action::SendProgress {
+                id: own,
+                sent: size / 2,
+                total: size,
+            },
+            Action::Started {
+                header: header(2, "them"),
+                received: size / 2,
+                total: size,
+            },
+        ],
+        vec![
+            Action::Sent { id: own },
+            Action::Complete {
+                header: header(2, "them"),
+                media: media(),
+            },
+        ],
+    ];
+    let mut chat = Rc::new(ChatState::new(8, 8));
+    let mut drawn = Vec::with_capacity(steps.len());
+    for actions in steps {
+        chat = Reducible::reduce(chat, Action::Batch(actions));
+        drawn.push(chat.clone());
+    }
+    drawn
+}
