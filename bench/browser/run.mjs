@@ -364,6 +364,9 @@ async function openPeer(context, role, room, extra = '') {
 
 // ---------------------------------------------------------------- latency
 
+/** How long both pages of a latency round sit idle before the pick: see latencyOnce. */
+const SETTLE_MS = 1000;
+
 async function latencyOnce(context, kind, round, photoBytes) {
   const room = `lat-${kind}-${round}-${Date.now() % 100000}`;
   let a;
@@ -378,6 +381,12 @@ async function latencyOnce(context, kind, round, photoBytes) {
       a = await openPeer(context, 'send', room, extra);
     }
     await b.bringToFront();
+    // Both pages, of every kind, sit idle a while before the pick, as a chat does before
+    // anyone attaches a photo: what a page does right after it opened (its first paint,
+    // the browser compiling its code, the app's warm-up and rehearsal) is not part of
+    // sending a picture. (One pair of runs on 22 Nov, before the app's rehearsal: 1.61x
+    // without this wait, 1.53x with it; the floor too was faster with it, 61.5 -> 53.7 ms.)
+    await new Promise((resolve) => setTimeout(resolve, SETTLE_MS));
     const state = kind === 'app' ? '__fcBench' : 'peer';
     await a.setInputFiles('input[type=file]', opts.photo);
     await b.waitForFunction((s) => window[s].loaded.length > 0 || (window[s].errors || []).length > 0, state, { timeout: 120_000 });
@@ -460,7 +469,7 @@ async function latencyRounds(context) {
   const floorPaced = st(samples.floorPaced);
   const floorBlobPaced = st(samples.floorBlobPaced);
   const ratio = app.median / floor.median;
-  console.log(`  photo: ${photoBytes} bytes; ${rounds} rounds (+1 warm-up), fresh room and pages each`);
+  console.log(`  photo: ${photoBytes} bytes; ${rounds} rounds (+1 warm-up), fresh room and pages each, idle ${SETTLE_MS} ms before the pick`);
   console.log(`  bare WebSocket floor (raw bytes, 256 KiB messages): median ${ms(floor.median)} ms, p90 ${ms(floor.p90)} ms`);
   console.log(`  bare WebSocket, the same messages as Blob slices (diagnostic): median ${ms(floorBlob.median)} ms, p90 ${ms(floorBlob.p90)} ms`);
   console.log(`  bare WebSocket, paced at ≤ 1 MiB buffered with an 8 ms retry (diagnostic; the app's pacing before 22 Nov): median ${ms(floorPaced.median)} ms, p90 ${ms(floorPaced.p90)} ms`);
@@ -478,6 +487,8 @@ async function latencyRounds(context) {
   results.sections.latency = { photoBytes, rounds, app, floor, floorBlob, floorPaced, floorBlobPaced, toSend, phaseMedians, ratio, samples };
   markdown.push(
     '### Pick a 12 MP photo on page A → shown on page B (local relay)',
+    '',
+    `Fresh pages each round, both idle ${SETTLE_MS} ms before the pick.`,
     '',
     '| path | median ms | p90 ms | rounds |',
     '|---|---:|---:|---:|',
@@ -513,6 +524,10 @@ async function memorySection(context) {
   const rows = [];
   let sent = 0;
   const t0 = Date.now();
+  // The app's own start-up makes and revokes a few object URLs (its socket worker's script,
+  // its rehearsal): let it settle, then count B's URLs from there.
+  await b.waitForTimeout(1000);
+  const base = await b.evaluate(() => window.__fcBench.created);
   const count = () => b.evaluate(() => ({
     created: window.__fcBench.created,
     revoked: window.__fcBench.revoked,
@@ -526,7 +541,7 @@ async function memorySection(context) {
       await script.evaluate(([url, k]) => window.peer.send(url, k), [small, n]);
       sent += n;
       // Wait until page B made an object URL for each: it received and showed them.
-      await b.waitForFunction((want) => window.__fcBench.created >= want, sent, { timeout: 60_000 });
+      await b.waitForFunction((want) => window.__fcBench.created >= want, base + sent, { timeout: 60_000 });
     }
     await b.waitForTimeout(300); // let the last renders and revocations settle
     for (let k = 0; k < 3; k++) await cdp.send('HeapProfiler.collectGarbage');
