@@ -86,7 +86,7 @@ pub fn rehearse() -> Result<(), AppError> {
     let key = reading.key;
     wasm_bindgen_futures::spawn_local(async move {
         let ready = Rc::new(media::prepare(picked, key, u64::MAX, None).await);
-        if let Err(e) = draw(vec![reading, ready]) {
+        if let Err(e) = draw(reading, ready) {
             DONE.fetch_add(1, Ordering::Relaxed);
             gloo::console::warn!(format!("framechat: the rehearsal was not drawn: {e}"));
         }
@@ -94,11 +94,11 @@ pub fn rehearse() -> Result<(), AppError> {
     Ok(())
 }
 
-fn draw(cards: Vec<Rc<Prepared>>) -> Result<(), AppError> {
+fn draw(reading: Rc<Prepared>, ready: Rc<Prepared>) -> Result<(), AppError> {
     let root = gloo::utils::document().create_element("div")?;
     let props = RehearsalProps {
-        steps: Rc::new(exchange()),
-        cards: Rc::new(cards),
+        steps: Rc::new(exchange(&ready)),
+        cards: Rc::new(vec![reading, ready]),
     };
     let app = yew::Renderer::<Rehearsal>::with_root_and_props(root, props).render();
     Timeout::new(KEEP_MS, move || {
@@ -109,36 +109,29 @@ fn draw(cards: Vec<Rc<Prepared>>) -> Result<(), AppError> {
     Ok(())
 }
 
-/// The chat after each step: an own picture sent and another received, as the network
+/// The chat after each step: `ready` sent as an own picture (its header and preview, as
+/// [`crate::net::Client::send`] makes them) and received as someone else's, as the network
 /// layer reports them.
-fn exchange() -> Vec<Rc<ChatState>> {
-    let size = WARM_UP_JPEG.len() as u64;
-    let file = Attachment {
-        name: "warm-up.jpg".into(),
-        mime: "image/jpeg".into(),
-        size,
-        width: Some(16),
-        height: Some(12),
-        removed: vec!["gps".into()],
+fn exchange(ready: &Prepared) -> Vec<Rc<ChatState>> {
+    let file = ready.attachment();
+    let size = file.size;
+    let (own, theirs) = (Uuid::from_u128(1), Uuid::from_u128(2));
+    // What the other side sends: the warm-up picture's bytes as they are.
+    let arrived = Attachment {
+        size: WARM_UP_JPEG.len() as u64,
+        ..file.clone()
     };
-    let header = |id: u128, from: &str| MessageHeader {
-        id: Uuid::from_u128(id),
+    let header = |id: Uuid, from: &str, file: &Attachment| MessageHeader {
+        id,
         from: from.into(),
         ts: now_ms(),
         text: "warm-up".into(),
         files: vec![file.clone()],
     };
-    let media = || {
-        media::received_media(
-            std::slice::from_ref(&file),
-            &[JsPart(js_sys::Uint8Array::from(WARM_UP_JPEG))],
-        )
-    };
-    let own = Uuid::from_u128(1);
     let steps = [
         vec![Action::Local {
-            header: header(1, "me"),
-            media: media(),
+            header: header(own, "me", &file),
+            media: vec![ready.media.clone()],
             queued: false,
         }],
         vec![
@@ -148,16 +141,19 @@ fn exchange() -> Vec<Rc<ChatState>> {
                 total: size,
             },
             Action::Started {
-                header: header(2, "them"),
-                received: size / 2,
-                total: size,
+                header: header(theirs, "them", &arrived),
+                received: arrived.size / 2,
+                total: arrived.size,
             },
         ],
         vec![
             Action::Sent { id: own },
             Action::Complete {
-                header: header(2, "them"),
-                media: media(),
+                header: header(theirs, "them", &arrived),
+                media: media::received_media(
+                    std::slice::from_ref(&arrived),
+                    &[JsPart(js_sys::Uint8Array::from(WARM_UP_JPEG))],
+                ),
             },
         ],
     ];
