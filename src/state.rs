@@ -5,6 +5,7 @@
 //! from the list is what frees its images.
 
 use std::any::Any;
+use std::cell::{Cell, OnceCell};
 use std::fmt;
 use std::rc::Rc;
 
@@ -35,34 +36,69 @@ pub struct Config {
 }
 
 /// A blob: URL and whatever keeps it alive (revoked when the last clone drops).
+///
+/// The URL may be made when it is first asked for ([`Media::lazy`]): a picture's preview
+/// costs the browser a few round trips to make, which a picture sent as soon as it is
+/// ready should not wait for.
 #[derive(Clone)]
 pub struct Media {
-    pub url: String,
     /// true: a sniffed image format the browser renders (shown as `<img>`); false: download link.
     pub inline: bool,
-    _owner: Rc<dyn Any>,
+    url: Rc<LazyUrl>,
+}
+
+/// Makes a URL and what keeps it alive.
+type MakeUrl = Box<dyn FnOnce() -> (String, Rc<dyn Any>)>;
+
+struct LazyUrl {
+    made: OnceCell<(String, Rc<dyn Any>)>,
+    make: Cell<Option<MakeUrl>>,
 }
 
 impl Media {
     pub fn new(url: String, inline: bool, owner: Rc<dyn Any>) -> Self {
         Self {
-            url,
             inline,
-            _owner: owner,
+            url: Rc::new(LazyUrl {
+                made: OnceCell::from((url, owner)),
+                make: Cell::new(None),
+            }),
         }
+    }
+
+    /// A media whose URL `make` makes when [`Media::url`] is first called, on any clone.
+    pub fn lazy(inline: bool, make: impl FnOnce() -> (String, Rc<dyn Any>) + 'static) -> Self {
+        Self {
+            inline,
+            url: Rc::new(LazyUrl {
+                made: OnceCell::new(),
+                make: Cell::new(Some(Box::new(make))),
+            }),
+        }
+    }
+
+    /// The URL, made now if it was not yet.
+    pub fn url(&self) -> &str {
+        let (url, _owner) = self.url.made.get_or_init(|| match self.url.make.take() {
+            Some(make) => make(),
+            // Unreachable: `make` is taken only here, once, inside the cell's initialisation.
+            None => (String::new(), Rc::new(())),
+        });
+        url
     }
 }
 
+/// Clones are equal; media made apart are not (each blob: URL is unique).
 impl PartialEq for Media {
     fn eq(&self, other: &Self) -> bool {
-        self.url == other.url && self.inline == other.inline
+        Rc::ptr_eq(&self.url, &other.url) && self.inline == other.inline
     }
 }
 
 impl fmt::Debug for Media {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Media")
-            .field("url", &self.url)
+            .field("url", &self.url.made.get().map(|(url, _)| url))
             .field("inline", &self.inline)
             .finish()
     }

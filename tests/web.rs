@@ -96,7 +96,7 @@ impl Log {
                 Action::Complete { header, media } if header.id == id => Some(
                     media
                         .iter()
-                        .map(|m| m.as_ref().map(|m| m.url.clone()))
+                        .map(|m| m.as_ref().map(|m| m.url().to_string()))
                         .collect(),
                 ),
                 _ => None,
@@ -188,8 +188,15 @@ async fn gloo_file_reads_and_scrubs_a_real_jpeg() {
             String::from_utf8_lossy(secret)
         );
     }
+    // The preview's URL is made when it is first asked for, not before: a picture sent as
+    // soon as it is ready goes without waiting for it.
+    assert_eq!(media::copy_stats().live_urls, before.live_urls);
+    let preview = p.media.as_ref().unwrap();
+    let url = preview.url().to_string();
+    assert_eq!(media::copy_stats().live_urls, before.live_urls + 1);
+    assert_eq!(preview.clone().url(), url, "clones share the one URL");
     // The preview shows exactly the bytes that will be sent.
-    let shown = fetch_bytes(&p.media.as_ref().unwrap().url).await.unwrap();
+    let shown = fetch_bytes(&url).await.unwrap();
     assert_eq!(shown, sent);
     // The file entered WASM once (plus its sniffed head); of the scrubbed file only what the
     // scrubber wrote anew left it, the rest is slices of the picked file.
@@ -253,7 +260,7 @@ async fn a_picked_photo_is_read_by_the_socket_worker() {
     assert!(matches!(p.prep, Prep::Clean { .. }), "{:?}", p.prep);
     let clean = framechat_scrub::scrub(GPS_JPEG).unwrap();
     assert_eq!(
-        fetch_bytes(&p.media.as_ref().unwrap().url).await.unwrap(),
+        fetch_bytes(p.media.as_ref().unwrap().url()).await.unwrap(),
         clean.bytes
     );
 
@@ -264,7 +271,7 @@ async fn a_picked_photo_is_read_by_the_socket_worker() {
     let p = media::prepare(file("b.jpg", GPS_JPEG, "image/jpeg"), 2, 1 << 20, early).await;
     assert!(matches!(p.prep, Prep::Clean { .. }), "{:?}", p.prep);
     assert_eq!(
-        fetch_bytes(&p.media.as_ref().unwrap().url).await.unwrap(),
+        fetch_bytes(p.media.as_ref().unwrap().url()).await.unwrap(),
         clean.bytes
     );
 
@@ -334,9 +341,9 @@ async fn unscrubbable_image_needs_consent_and_oversize_is_refused() {
 async fn object_urls_are_revoked_when_dropped_and_bounded_in_state() {
     let base = media::copy_stats().live_urls;
     let m = media::media_for(gloo_file::Blob::new("hello"), false);
-    assert_eq!(fetch_bytes(&m.url).await.unwrap(), b"hello");
+    assert_eq!(fetch_bytes(m.url()).await.unwrap(), b"hello");
     assert_eq!(media::copy_stats().live_urls, base + 1);
-    let url = m.url.clone();
+    let url = m.url().to_string();
     let copy = m.clone();
     drop(m);
     assert!(
@@ -352,7 +359,7 @@ async fn object_urls_are_revoked_when_dropped_and_bounded_in_state() {
     let mut urls = Vec::new();
     for n in 0..10u128 {
         let media = media::media_for(gloo_file::Blob::new(format!("image {n}").as_str()), true);
-        urls.push(media.url.clone());
+        urls.push(media.url().to_string());
         let header = MessageHeader {
             id: Uuid::from_u128(n + 1),
             from: "bob".into(),
@@ -508,7 +515,7 @@ async fn frames_through_a_real_relay(worker: bool) {
     let photo =
         Rc::new(media::prepare(file("photo.jpg", GPS_JPEG, "image/jpeg"), 10, 1 << 30, None).await);
     let blob = Rc::new(media::prepare(file("data.bin", &big, ""), 11, 1 << 30, None).await);
-    let scrubbed = fetch_bytes(&photo.media.as_ref().unwrap().url)
+    let scrubbed = fetch_bytes(photo.media.as_ref().unwrap().url())
         .await
         .unwrap();
     let before = media::copy_stats();

@@ -81,7 +81,7 @@ pub fn attachment_view(props: &AttachmentProps) -> Html {
         Some(media) if media.inline => {
             let onclick = {
                 let req = ViewRequest {
-                    url: media.url.clone(),
+                    url: media.url().to_string(),
                     alt: file.name.clone(),
                 };
                 let on_open = props.on_open.clone();
@@ -91,7 +91,7 @@ pub fn attachment_view(props: &AttachmentProps) -> Html {
                 <figure class="fc-image">
                     <button type="button" class="fc-thumb" style={reserved} {onclick}
                         aria-label={format!("Open {} full size", file.name)}>
-                        <img src={media.url.clone()} alt={file.name.clone()} loading="lazy"
+                        <img src={media.url().to_string()} alt={file.name.clone()} loading="lazy"
                             width={file.width.map(|w| w.to_string())} height={file.height.map(|h| h.to_string())} />
                     </button>
                     { progress.unwrap_or_default() }
@@ -100,7 +100,7 @@ pub fn attachment_view(props: &AttachmentProps) -> Html {
         }
         Some(media) => html! {
             <div class="fc-file">
-                <a class="fc-file-link" href={media.url.clone()} download={file.name.clone()}>
+                <a class="fc-file-link" href={media.url().to_string()} download={file.name.clone()}>
                     <span class="fc-tag" aria-hidden="true">{ file_tag(&file.name) }</span>
                     <span class="fc-file-name">{ &file.name }</span>
                     <span class="fc-file-size">{ human_size(file.size) }</span>

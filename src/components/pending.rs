@@ -56,7 +56,7 @@ pub fn pending_card(props: &PendingProps) -> Html {
     let (note, note_class) = describe(&p.prep);
     let preview = match &p.media {
         Some(m) if m.inline => {
-            html! { <img class="fc-pending-thumb" src={m.url.clone()} alt="" /> }
+            html! { <img class="fc-pending-thumb" src={m.url().to_string()} alt="" /> }
         }
         _ => {
             html! { <span class="fc-pending-thumb fc-tag" aria-hidden="true">{ file_tag(&p.name) }</span> }
