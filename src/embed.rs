@@ -308,19 +308,6 @@ pub fn close_dialog(node: &NodeRef) {
     }
 }
 
-/// Whether the scrollable `node` is (nearly) at its bottom.
-pub fn near_bottom(node: &NodeRef) -> bool {
-    node.cast::<web_sys::Element>()
-        .map(|e| e.scroll_height() - e.scroll_top() - e.client_height() < 120)
-        .unwrap_or(true)
-}
-
-pub fn scroll_to_bottom(node: &NodeRef) {
-    if let Some(e) = node.cast::<web_sys::Element>() {
-        e.set_scroll_top(e.scroll_height());
-    }
-}
-
 /// Local time offset in minutes (east of UTC positive).
 pub fn local_offset_minutes() -> i64 {
     -(js_sys::Date::new_0().get_timezone_offset() as i64)

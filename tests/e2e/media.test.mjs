@@ -254,23 +254,49 @@ test('the list follows new messages at its bottom, images included, but not a re
   const room = uniqueRoom('scroll');
   const a = await s.openChat(room, 'Ann');
   const b = await s.openChat(room, 'Bob', { viewport: { width: 800, height: 480 } });
-  const view = (page) => page.$eval('.fc-scroll', (e) => ({ gap: e.scrollHeight - e.scrollTop - e.clientHeight, top: e.scrollTop, overflow: e.scrollHeight > e.clientHeight }));
+  // Where the messages are on screen, whichever way the list's box counts its scroll position.
+  const view = (page) => page.$eval('.fc-scroll', (e) => {
+    const box = e.getBoundingClientRect();
+    const items = e.querySelectorAll('.fc-list > li');
+    const first = items[0].getBoundingClientRect();
+    const last = items[items.length - 1].getBoundingClientRect();
+    return {
+      // The newest message ends inside the box, near its bottom: the view is at the end.
+      atEnd: last.bottom <= box.bottom + 1 && box.bottom - last.bottom < 24,
+      firstTop: first.top,
+      overflow: e.scrollHeight > e.clientHeight,
+    };
+  });
+  const untilAtEnd = (page) => page.waitForFunction(() => {
+    const e = document.querySelector('.fc-scroll');
+    const items = e.querySelectorAll('.fc-list > li');
+    const box = e.getBoundingClientRect();
+    const last = items[items.length - 1].getBoundingClientRect();
+    return last.bottom <= box.bottom + 1 && box.bottom - last.bottom < 24;
+  }, null, { timeout: 5_000 });
   for (let i = 1; i <= 15; i++) await say(a, `line ${i}`);
   await waitText(b, 'line 15');
-  await b.waitForFunction(() => { const e = document.querySelector('.fc-scroll'); return e.scrollHeight - e.scrollTop - e.clientHeight < 2; }, null, { timeout: 5_000 });
+  await untilAtEnd(b);
   assert.ok((await view(b)).overflow, 'the list overflows its box, so there is something to follow');
 
   // An image arrives in frames with progress: the view ends at its bottom too.
   await sendFile(a, fixture('jpeg_full.jpg'), 'a picture');
   await checkReceivedImage(b, 'jpeg_full.jpg');
-  await b.waitForFunction(() => { const e = document.querySelector('.fc-scroll'); return e.scrollHeight - e.scrollTop - e.clientHeight < 2; }, null, { timeout: 5_000 });
+  await untilAtEnd(b);
 
-  // A reader who scrolled up stays where they are.
-  await b.$eval('.fc-scroll', (e) => { e.scrollTop = 0; e.dispatchEvent(new Event('scroll')); });
+  // A reader who scrolled up to the top stays where they are. (A scroll position below the
+  // smallest one is clamped to it: the top, for a box counting from its top or its bottom.)
+  await b.$eval('.fc-scroll', (e) => e.scrollTo(0, -e.scrollHeight));
+  await new Promise((r) => setTimeout(r, 100));
+  const before = await view(b);
+  assert.ok(!before.atEnd, 'scrolled up, the newest message is out of view');
   await say(a, 'while Bob reads back');
   await waitText(b, 'while Bob reads back');
   await new Promise((r) => setTimeout(r, 300));
-  assert.equal((await view(b)).top, 0, 'the view moved under a reader who had scrolled up');
+  const after = await view(b);
+  assert.ok(Math.abs(after.firstTop - before.firstTop) <= 1,
+    `the view moved under a reader who had scrolled up: the first message went from ${before.firstTop} to ${after.firstTop}`);
+  assert.ok(!after.atEnd, 'the view followed the new message although the reader had scrolled up');
 });
 
 /** Reads of picked files wait until `fcRelease()`: what a slow disk or a large file would
