@@ -5,7 +5,7 @@
 //! from the list is what frees its images.
 
 use std::any::Any;
-use std::cell::{Cell, OnceCell};
+use std::cell::LazyCell;
 use std::fmt;
 use std::rc::Rc;
 
@@ -44,47 +44,30 @@ pub struct Config {
 pub struct Media {
     /// true: a sniffed image format the browser renders (shown as `<img>`); false: download link.
     pub inline: bool,
-    url: Rc<LazyUrl>,
+    /// Shared by clones.
+    url: Rc<LazyCell<Made, MakeUrl>>,
 }
 
-/// Makes a URL and what keeps it alive.
-type MakeUrl = Box<dyn FnOnce() -> (String, Rc<dyn Any>)>;
-
-struct LazyUrl {
-    made: OnceCell<(String, Rc<dyn Any>)>,
-    make: Cell<Option<MakeUrl>>,
-}
+/// A URL and what keeps it alive.
+type Made = (String, Rc<dyn Any>);
+type MakeUrl = Box<dyn FnOnce() -> Made>;
 
 impl Media {
     pub fn new(url: String, inline: bool, owner: Rc<dyn Any>) -> Self {
-        Self {
-            inline,
-            url: Rc::new(LazyUrl {
-                made: OnceCell::from((url, owner)),
-                make: Cell::new(None),
-            }),
-        }
+        Self::lazy(inline, move || (url, owner))
     }
 
     /// A media whose URL `make` makes when [`Media::url`] is first called, on any clone.
-    pub fn lazy(inline: bool, make: impl FnOnce() -> (String, Rc<dyn Any>) + 'static) -> Self {
+    pub fn lazy(inline: bool, make: impl FnOnce() -> Made + 'static) -> Self {
         Self {
             inline,
-            url: Rc::new(LazyUrl {
-                made: OnceCell::new(),
-                make: Cell::new(Some(Box::new(make))),
-            }),
+            url: Rc::new(LazyCell::new(Box::new(make))),
         }
     }
 
     /// The URL, made now if it was not yet.
     pub fn url(&self) -> &str {
-        let (url, _owner) = self.url.made.get_or_init(|| match self.url.make.take() {
-            Some(make) => make(),
-            // Unreachable: `make` is taken only here, once, inside the cell's initialisation.
-            None => (String::new(), Rc::new(())),
-        });
-        url
+        &LazyCell::force(&self.url).0
     }
 }
 
@@ -97,10 +80,10 @@ impl PartialEq for Media {
 
 impl fmt::Debug for Media {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Not the URL: asking for it would make it.
         f.debug_struct("Media")
-            .field("url", &self.url.made.get().map(|(url, _)| url))
             .field("inline", &self.inline)
-            .finish()
+            .finish_non_exhaustive()
     }
 }
 
