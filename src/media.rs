@@ -86,15 +86,13 @@ fn object_url(blob: Blob) -> (String, Rc<dyn std::any::Any>) {
 /// memory cache) instead of starting only then. A received 12 MP photo's Blob takes ~10 ms
 /// to load, about as long as the render that shows its message (latency bench).
 fn preloaded(blob: Blob) -> Media {
-    let url = ObjectUrl::from(blob);
-    let text = url.to_string();
-    LIVE_URLS.fetch_add(1, Ordering::Relaxed);
+    let (url, owner) = object_url(blob);
     let image = web_sys::HtmlImageElement::new().ok();
     if let Some(image) = &image {
-        image.set_src(&text);
+        image.set_src(&url);
     }
     // Kept as long as the URL, so that its load is not dropped with an element nobody holds.
-    Media::new(text, true, Rc::new((UrlOwner(url), image)))
+    Media::new(url, true, Rc::new((owner, image)))
 }
 
 /// A file the user picked, dropped or pasted.
