@@ -255,7 +255,7 @@ test('the list follows new messages at its bottom, images included, but not a re
   const a = await s.openChat(room, 'Ann');
   const b = await s.openChat(room, 'Bob', { viewport: { width: 800, height: 480 } });
   // Where the messages are on screen, whichever way the list's box counts its scroll position.
-  const view = (page) => page.$eval('.fc-scroll', (e) => {
+  const where = (e) => {
     const box = e.getBoundingClientRect();
     const items = e.querySelectorAll('.fc-list > li');
     const first = items[0].getBoundingClientRect();
@@ -266,14 +266,9 @@ test('the list follows new messages at its bottom, images included, but not a re
       firstTop: first.top,
       overflow: e.scrollHeight > e.clientHeight,
     };
-  });
-  const untilAtEnd = (page) => page.waitForFunction(() => {
-    const e = document.querySelector('.fc-scroll');
-    const items = e.querySelectorAll('.fc-list > li');
-    const box = e.getBoundingClientRect();
-    const last = items[items.length - 1].getBoundingClientRect();
-    return last.bottom <= box.bottom + 1 && box.bottom - last.bottom < 24;
-  }, null, { timeout: 5_000 });
+  };
+  const view = (page) => page.$eval('.fc-scroll', where);
+  const untilAtEnd = (page) => page.waitForFunction(`(${where})(document.querySelector('.fc-scroll')).atEnd`, null, { timeout: 5_000 });
   for (let i = 1; i <= 15; i++) await say(a, `line ${i}`);
   await waitText(b, 'line 15');
   await untilAtEnd(b);
