@@ -1,9 +1,7 @@
 // framechat bench peer page, three roles chosen by ?role=:
 // - send:   the latency floor's page A. On the file input's change: read the file, send its raw
 //           bytes through the relay in 256 KiB binary messages (the default frame budget, so the
-//           message count matches the app's) with no header, no scrub. With &blob=1 the messages
-//           are Blob slices of the File instead (a diagnostic: the app sends Blobs); with
-//           &paced=N they wait while N bytes are buffered (the app did until 22 Nov; diagnostic).
+//           message count matches the app's) with no header, no scrub.
 // - recv:   the floor's page B. Collects ?size= bytes, makes a Blob URL, loads it into an <img>.
 // - script: the memory run's second chat client: sends framechat frames built by the bench
 //           WASM (framechat-wire) so that the real app on page B shows them.
@@ -34,27 +32,9 @@ async function drained(ws, low) {
 
 if (role === 'send') {
   const ws = connect();
-  const asBlobs = params.get('blob') === '1';
   document.getElementById('file').addEventListener('change', async (e) => {
     window.peer.picked.push(now());
     const file = e.target.files[0];
-    const paced = Number(params.get('paced') || 0);
-    if (paced > 0) {
-      // The app's pacing (src/net.rs): hand a frame over only while less than `paced` bytes
-      // are buffered, else retry after 8 ms; with &blob=1 the frames are Blob slices as well.
-      const bytes = asBlobs ? null : new Uint8Array(await file.arrayBuffer());
-      for (let off = 0; off < file.size; off += CHUNK) {
-        while (ws.bufferedAmount >= paced) await new Promise((r) => setTimeout(r, 8));
-        const end = Math.min(file.size, off + CHUNK);
-        ws.send(asBlobs ? file.slice(off, end) : bytes.subarray(off, end));
-      }
-      return;
-    }
-    if (asBlobs) {
-      // The same messages as Blob slices of the File (how the app hands frames over).
-      for (let off = 0; off < file.size; off += CHUNK) ws.send(file.slice(off, Math.min(file.size, off + CHUNK)));
-      return;
-    }
     const bytes = new Uint8Array(await file.arrayBuffer());
     // All at once: the browser buffers it; a floor has no pacing of its own.
     for (let off = 0; off < bytes.length; off += CHUNK) {
