@@ -24,14 +24,17 @@ use crate::state::{Media, fit_field};
 static INTO_WASM: AtomicU64 = AtomicU64::new(0);
 static OUT_OF_WASM: AtomicU64 = AtomicU64::new(0);
 static LIVE_URLS: AtomicU64 = AtomicU64::new(0);
+static MADE_URLS: AtomicU64 = AtomicU64::new(0);
 static NEXT_KEY: AtomicU32 = AtomicU32::new(1);
 
-/// Bytes copied from JS into WASM memory and out of it since start, and live object URLs.
+/// Bytes copied from JS into WASM memory and out of it since start, live object URLs, and
+/// object URLs made since start.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct CopyStats {
     pub into_wasm: u64,
     pub out_of_wasm: u64,
     pub live_urls: u64,
+    pub made_urls: u64,
 }
 
 pub fn copy_stats() -> CopyStats {
@@ -39,6 +42,7 @@ pub fn copy_stats() -> CopyStats {
         into_wasm: INTO_WASM.load(Ordering::Relaxed),
         out_of_wasm: OUT_OF_WASM.load(Ordering::Relaxed),
         live_urls: LIVE_URLS.load(Ordering::Relaxed),
+        made_urls: MADE_URLS.load(Ordering::Relaxed),
     }
 }
 
@@ -78,6 +82,7 @@ fn object_url(blob: Blob) -> (String, Rc<dyn std::any::Any>) {
     let url = ObjectUrl::from(blob);
     let text = url.to_string();
     LIVE_URLS.fetch_add(1, Ordering::Relaxed);
+    MADE_URLS.fetch_add(1, Ordering::Relaxed);
     (text, Rc::new(UrlOwner(url)))
 }
 
