@@ -431,9 +431,17 @@ async function latencySection() {
   }
 }
 
+/** Count, median, p90, min and max of `v` (nearest-rank percentiles). */
+function st(v) {
+  const s = [...v].sort((p, q) => p - q);
+  const at = (q) => s[Math.min(s.length - 1, Math.max(0, Math.ceil(q * s.length) - 1))];
+  return { n: s.length, median: at(0.5), p90: at(0.9), min: s[0], max: s[s.length - 1] };
+}
+
 /**
- * The 95 % interval of `median(app) / median(floor)` from `n` bootstrap resamples of each
- * sample set (a fixed seed: the same samples give the same interval).
+ * The 95 % interval of `median(app) / median(floor)` (the medians of [`st`], as the goal
+ * uses them) from `n` bootstrap resamples of each sample set (a fixed seed: the same
+ * samples give the same interval).
  */
 function ratioInterval(app, floor, n = 2000) {
   let seed = 0x2545f491;
@@ -441,11 +449,7 @@ function ratioInterval(app, floor, n = 2000) {
     seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
     return seed / 2 ** 32;
   };
-  const median = (v) => {
-    const s = [...v].sort((p, q) => p - q);
-    const m = s.length >> 1;
-    return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
-  };
+  const median = (v) => st(v).median;
   const resample = (v) => v.map(() => v[Math.floor(rand() * v.length)]);
   const ratios = [];
   for (let i = 0; i < n; i++) ratios.push(median(resample(app)) / median(resample(floor)));
@@ -483,11 +487,6 @@ async function latencyRounds(context) {
       console.log(`  round ${r + 1} ${kind.padEnd(5)} ${ms(res.ms)} ms${detail}`);
     }
   }
-  const st = (v) => {
-    const s = [...v].sort((p, q) => p - q);
-    const at = (q) => s[Math.min(s.length - 1, Math.max(0, Math.ceil(q * s.length) - 1))];
-    return { n: s.length, median: at(0.5), p90: at(0.9), min: s[0], max: s[s.length - 1] };
-  };
   const app = st(samples.app);
   const floor = st(samples.floor);
   const toSend = st(samples.toSend);
