@@ -63,11 +63,7 @@ const instrument = () => {
 
 test('a 50 MB file arrives whole and identical, in time, with progress; the sender does not hold it in memory', { timeout: 150_000 }, async () => {
   const room = uniqueRoom('big');
-  const ctxA = await s.newContext();
-  await ctxA.addInitScript(instrument);
-  const a = await ctxA.newPage();
-  await a.goto(`${server.base}/?room=${room}&name=Ann`);
-  await a.waitForSelector('.fc-badge-online', { timeout: 20_000 });
+  const a = await s.openChat(room, 'Ann', { init: instrument });
   const b = await s.openChat(room, 'Bob');
   assert.ok(await a.evaluate(() => window.fcWasmMemory instanceof WebAssembly.Memory), 'found the WASM memory');
 
@@ -133,7 +129,7 @@ test('a 50 MB file arrives whole and identical, in time, with progress; the send
   await a.waitForSelector('.fc-mine .fc-status:text-is("sent")', { timeout: 30_000 });
   const peak = await a.evaluate(() => { clearInterval(window.fcSampler); return window.fcPeak; });
   const base = await a.evaluate(() => window.fcBase);
-  const cdp = await ctxA.newCDPSession(a);
+  const cdp = await a.context().newCDPSession(a);
   await cdp.send('HeapProfiler.collectGarbage');
   const { usedSize: retained } = await cdp.send('Runtime.getHeapUsage');
   await cdp.detach();

@@ -149,9 +149,11 @@ export class Session {
     return ctx;
   }
 
-  /** A page of its own browser context (own localStorage) that joined `room` as `name`. */
-  async openChat(room, name, { server = this.server, query = '', viewport } = {}) {
+  /** A page of its own browser context (own localStorage) that joined `room` as `name`;
+   *  `init`, a function, runs in the page before the app's own scripts. */
+  async openChat(room, name, { server = this.server, query = '', viewport, init } = {}) {
     const ctx = await this.newContext(viewport ? { viewport } : {});
+    if (init) await ctx.addInitScript(init);
     const page = await ctx.newPage();
     await page.goto(`${server.base}/?room=${encodeURIComponent(room)}&name=${encodeURIComponent(name)}${query}`);
     await page.waitForSelector('.fc-badge-online', { timeout: 20_000 });

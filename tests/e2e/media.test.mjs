@@ -319,11 +319,7 @@ const holdReads = () => {
 test('Send pressed while metadata is being removed: the message waits, then goes by itself; one that turns out unsafe, or that was held back, waits for the user',
   { timeout: 90_000 }, async () => {
   const room = uniqueRoom('early');
-  const ctx = await s.newContext();
-  await ctx.addInitScript(holdReads);
-  const a = await ctx.newPage();
-  await a.goto(`${server.base}/?room=${room}&name=Ann`);
-  await a.waitForSelector('.fc-badge-online', { timeout: 20_000 });
+  const a = await s.openChat(room, 'Ann', { init: holdReads });
   const b = await s.openChat(room, 'Bob');
   const composerText = () => a.$eval('.fc-composer textarea', (t) => t.value);
   const pressSendWhilePreparing = async (file, text) => {
