@@ -41,7 +41,7 @@ use crate::state::{Action, Conn};
 /// then while less than [`BUFFER_MS`] of sending is.
 pub const WATERMARK: u32 = 1024 * 1024;
 /// The most the buffer may hold for chunk frames however fast it drains.
-const WATERMARK_MAX: u32 = 16 * 1024 * 1024;
+pub const WATERMARK_MAX: u32 = 16 * 1024 * 1024;
 /// Chunk frames may fill the socket buffer with what it drains in this long at the measured
 /// rate (within [`WATERMARK`] and [`WATERMARK_MAX`]): a text sent meanwhile waits about this
 /// long behind them, or for [`WATERMARK`] on a slow link. Holding a fast link to 1 MiB kept

@@ -12,7 +12,7 @@ use std::rc::Rc;
 
 use framechat::components::rehearsal;
 use framechat::media::{self, DraftAction, Drafts, Picked, Prep};
-use framechat::net::{Client, NetConfig, WATERMARK};
+use framechat::net::{Client, NetConfig, WATERMARK, WATERMARK_MAX};
 use framechat::state::{Action, ChatState, Conn};
 use framechat_scrub::SNIFF_LEN;
 use framechat_wire::{Attachment, MessageHeader, Uuid};
@@ -535,10 +535,8 @@ async fn frames_through_a_real_relay(worker: bool) {
         lb.completed(text) < lb.completed(id),
         "the text is not stuck behind the transfer"
     );
-    assert!(
-        lb.position(|x| matches!(x, Action::Started { header, .. } if header.id == id))
-            < lb.completed(id)
-    );
+    let started = lb.position(|x| matches!(x, Action::Started { header, .. } if header.id == id));
+    assert!(started.is_some_and(|s| Some(s) < lb.completed(id)));
     // Receive progress is reported (rendered at most every 100 ms, so how often
     // depends on timing) before the message completes.
     let progress = lb.position(
@@ -606,21 +604,22 @@ async fn frames_through_a_real_relay(worker: bool) {
             .all(|x| matches!(x, Action::Notice(_)))
     );
 
-    // Cancel mid-transfer: B marks the message failed.
-    let huge = vec![7u8; 16 << 20];
+    // Cancel mid-transfer: B marks the message cancelled. The send hands the socket what its
+    // buffer may hold at most, in this same turn; a file larger than that is still being sent
+    // when the cancel comes, however fast this machine is. (Waiting for B to report the start
+    // first let a fast relay deliver all of it before the cancel.)
+    let huge = vec![7u8; WATERMARK_MAX as usize + (8 << 20)];
     let big2 = Rc::new(media::prepare(file("again.bin", &huge, ""), 12, 1 << 30, None).await);
     let id2 = a.send("ann", String::new(), &[big2]).unwrap();
-    wait_for("B starts", || {
-        lb.position(|x| matches!(x, Action::Started { header, .. } if header.id == id2))
-            .is_some()
-    })
-    .await;
     a.cancel(id2);
-    wait_for("B sees the cancel", || {
-        lb.position(|x| matches!(x, Action::Cancelled { id } if *id == id2))
-            .is_some()
-    })
-    .await;
+    let cancelled = |x: &Action| matches!(x, Action::Cancelled { id } if *id == id2);
+    wait_for("A's cancel", || la.position(cancelled).is_some()).await;
+    wait_for("B sees the cancel", || lb.position(cancelled).is_some()).await;
+    let started = lb.position(|x| matches!(x, Action::Started { header, .. } if header.id == id2));
+    assert!(
+        started.is_some_and(|s| Some(s) < lb.position(cancelled)),
+        "B saw the message start before it was cancelled"
+    );
     assert!(lb.completed(id2).is_none());
     raw.close().unwrap();
     a.close();
