@@ -480,14 +480,25 @@ impl Client {
                     found = Some(m);
                 }
             }
-            let Some(m) = found else { return };
-            if m.started {
-                i.urgent.push_back(Urgent::Cancel(CancelHeader {
-                    id,
-                    from: m.from.clone(),
-                }));
+            match found {
+                Some(m) => {
+                    if m.started {
+                        i.urgent.push_back(Urgent::Cancel(CancelHeader {
+                            id,
+                            from: m.from.clone(),
+                        }));
+                    }
+                    i.actions.push(Action::Cancelled { id });
+                }
+                // Every frame is with the socket already, which cannot call them back (the
+                // message's Cancel button is gone by the next render).
+                None if i.unconfirmed.iter().any(|m| m.id == id) => {
+                    i.actions.push(Action::Notice(
+                        "too late to cancel: the message is already on its way".into(),
+                    ));
+                }
+                None => return,
             }
-            i.actions.push(Action::Cancelled { id });
         }
         pump(&self.inner);
     }
@@ -954,6 +965,7 @@ impl Inner {
                     id: m.id,
                     sent,
                     total: m.total,
+                    all_handed: false,
                 });
                 return true;
             }
@@ -988,6 +1000,7 @@ impl Inner {
                 id: m.id,
                 sent,
                 total: m.total,
+                all_handed: m.next == m.frames.len(),
             });
             if m.next == m.frames.len() {
                 if let Some(done) = self.bulk.pop_front() {
@@ -1006,6 +1019,7 @@ impl Inner {
                     id: m.id,
                     sent: m.total,
                     total: m.total,
+                    all_handed: true,
                 });
                 self.confirm(m.id);
             }
@@ -1017,6 +1031,7 @@ impl Inner {
                     id: m.id,
                     sent,
                     total: m.total,
+                    all_handed: true,
                 });
             }
             true
@@ -1131,6 +1146,7 @@ impl Inner {
                 id,
                 sent: m.total,
                 total: m.total,
+                all_handed: true,
             });
             self.confirm(id);
         }

@@ -112,10 +112,12 @@ impl Conn {
 pub enum Status {
     /// Own message waiting for a connection.
     Queued,
-    /// Own message: `sent` bytes of the attachment stream handed to the socket.
+    /// Own message: `sent` bytes of the attachment stream handed to the socket; `cancellable`
+    /// until every frame is with the socket, which cannot call them back.
     Sending {
         sent: u64,
         total: u64,
+        cancellable: bool,
     },
     /// Own message: all frames handed over (and the buffer drained or the echo seen).
     Sent,
@@ -262,6 +264,8 @@ pub enum Action {
         id: Uuid,
         sent: u64,
         total: u64,
+        /// Every frame is with the socket: a cancel can no longer stop the message.
+        all_handed: bool,
     },
     /// Own message fully handed over, or its echo came back.
     Sent {
@@ -424,15 +428,28 @@ impl ChatState {
                 let status = if queued {
                     Status::Queued
                 } else {
-                    Status::Sending { sent: 0, total }
+                    Status::Sending {
+                        sent: 0,
+                        total,
+                        cancellable: true,
+                    }
                 };
                 self.push(Entry::Message(Rc::new(message(
                     header, media, true, status,
                 ))));
             }
-            Action::SendProgress { id, sent, total } => self.update(id, |m| {
+            Action::SendProgress {
+                id,
+                sent,
+                total,
+                all_handed,
+            } => self.update(id, |m| {
                 if m.mine && matches!(m.status, Status::Queued | Status::Sending { .. }) {
-                    m.status = Status::Sending { sent, total };
+                    m.status = Status::Sending {
+                        sent,
+                        total,
+                        cancellable: !all_handed,
+                    };
                 }
             }),
             Action::Sent { id } => self.update(id, |m| {
@@ -676,6 +693,7 @@ mod tests {
                 id: id(1),
                 sent: 1,
                 total: 9,
+                all_handed: false,
             },
             Action::Progress {
                 id: id(1),
@@ -686,18 +704,21 @@ mod tests {
                 id: id(2),
                 sent: 5,
                 total: 9,
+                all_handed: false,
             },
             Action::Notice("n".into()),
             Action::SendProgress {
                 id: id(1),
                 sent: 3,
                 total: 9,
+                all_handed: false,
             },
             Action::Sent { id: id(2) },
             Action::SendProgress {
                 id: id(1),
                 sent: 9,
                 total: 9,
+                all_handed: true,
             },
         ];
         let Some(Action::Batch(kept)) = coalesce(actions) else {
@@ -741,6 +762,7 @@ mod tests {
                     id: id(1),
                     sent: 4,
                     total: 10,
+                    all_handed: false,
                 },
                 Action::Complete {
                     header: header(2, vec![]),
@@ -750,6 +772,7 @@ mod tests {
                     id: id(1),
                     sent: 10,
                     total: 10,
+                    all_handed: true,
                 },
                 Action::Sent { id: id(1) },
             ]
@@ -809,7 +832,11 @@ mod tests {
         assert!(m.as_ref().is_some_and(|m| m.mine));
         assert_eq!(
             m.map(|m| m.status),
-            Some(Status::Sending { sent: 0, total: 0 })
+            Some(Status::Sending {
+                sent: 0,
+                total: 0,
+                cancellable: true
+            })
         );
     }
 
@@ -958,6 +985,7 @@ mod tests {
             id: id(1),
             sent: 60,
             total: 100,
+            all_handed: false,
         });
         s.apply(Action::Requeued { id: id(1) });
         assert_eq!(
@@ -966,8 +994,38 @@ mod tests {
         );
         s.apply(Action::SendProgress {
             id: id(1),
+            sent: 40,
+            total: 100,
+            all_handed: false,
+        });
+        assert_eq!(
+            s.message(id(1)).map(|m| m.status.clone()),
+            Some(Status::Sending {
+                sent: 40,
+                total: 100,
+                cancellable: true
+            })
+        );
+        // Every frame with the socket, the rest of it still in its buffer: sending, for good.
+        s.apply(Action::SendProgress {
+            id: id(1),
+            sent: 70,
+            total: 100,
+            all_handed: true,
+        });
+        assert_eq!(
+            s.message(id(1)).map(|m| m.status.clone()),
+            Some(Status::Sending {
+                sent: 70,
+                total: 100,
+                cancellable: false
+            })
+        );
+        s.apply(Action::SendProgress {
+            id: id(1),
             sent: 100,
             total: 100,
+            all_handed: true,
         });
         s.apply(Action::Sent { id: id(1) });
         s.apply(Action::Cancelled { id: id(1) });
@@ -989,6 +1047,7 @@ mod tests {
             id: id(1),
             sent: 30,
             total: 100,
+            all_handed: false,
         });
         s.apply(Action::Cancelled { id: id(1) });
         s.apply(Action::Sent { id: id(1) });

@@ -577,6 +577,40 @@ async fn frames_through_a_real_relay(worker: bool) {
     })
     .await;
     assert_eq!(la.count(|x| matches!(x, Action::Local { .. })), 2);
+    // A's progress says when every frame is with the socket: the Cancel button goes then.
+    let handed: Vec<bool> =
+        la.0.borrow()
+            .iter()
+            .filter_map(|x| match x {
+                Action::SendProgress {
+                    id: p, all_handed, ..
+                } if *p == id => Some(*all_handed),
+                _ => None,
+            })
+            .collect();
+    assert_eq!(
+        handed.first(),
+        Some(&false),
+        "more than the socket takes at once"
+    );
+    assert_eq!(handed.last(), Some(&true));
+
+    // A cancel that comes after every frame is with the socket cannot stop the message, and
+    // A says so instead of marking it cancelled.
+    let small =
+        Rc::new(media::prepare(file("small.bin", &big[..100_000], ""), 13, 1 << 30, None).await);
+    let late = a.send("ann", String::new(), &[small]).unwrap();
+    a.cancel(late);
+    wait_for("the small file at B", || lb.completed(late).is_some()).await;
+    wait_for("A's notice", || {
+        la.position(|x| matches!(x, Action::Notice(n) if n.starts_with("too late to cancel")))
+            .is_some()
+    })
+    .await;
+    assert!(
+        la.position(|x| matches!(x, Action::Cancelled { id } if *id == late))
+            .is_none()
+    );
     assert_eq!(
         la.count(|x| matches!(x, Action::Started { .. } | Action::Complete { .. })),
         0

@@ -60,7 +60,16 @@ pub fn message_view(props: &MessageProps) -> Html {
         .enumerate()
         .partition(|(_, f)| shows_as_image(f));
     let grid = classes!("fc-files", (images.len() > 1).then_some("fc-grid"));
-    let cancel = (m.mine && matches!(m.status, Status::Sending { .. } | Status::Queued) && !m.files.is_empty()).then(|| {
+    // Offered while the message can still be stopped: not once every frame is with the socket.
+    let cancellable = matches!(
+        m.status,
+        Status::Queued
+            | Status::Sending {
+                cancellable: true,
+                ..
+            }
+    );
+    let cancel = (m.mine && cancellable && !m.files.is_empty()).then(|| {
         let id = m.id;
         let on_cancel = props.on_cancel.clone();
         html! {

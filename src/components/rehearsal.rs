@@ -156,6 +156,7 @@ fn exchange(ready: &Prepared) -> Vec<Rc<ChatState>> {
                 id: own,
                 sent: size / 2,
                 total: size,
+                all_handed: false,
             },
             Action::Started {
                 header: header(theirs, "them", &arrived),

@@ -1,6 +1,6 @@
 // End-to-end: a 50 MB file through the relay — bytes identical (SHA-256), within a time bound,
 // with progress shown on both sides, and the sender never holding the file in its JS heap or
-// WASM memory. See harness.mjs for the environment.
+// WASM memory; and an upload cancelled half-way. See harness.mjs for the environment.
 import { test, before, after, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
 import { Server, Session, messages, pageSha256, randomFile, say, uniqueRoom, shotPath, waitText } from './harness.mjs';
@@ -157,4 +157,47 @@ test('a 50 MB file arrives whole and identical, in time, with progress; the send
   // Once on each side.
   assert.equal((await messages(a)).filter((m) => m.files.includes('dataset.bin')).length, 1);
   assert.equal((await messages(b)).filter((m) => m.files.includes('dataset.bin')).length, 1);
+});
+
+test('Cancel during an upload stops it: the sender shows it cancelled, the receiver shows it not received, the chat goes on', { timeout: 90_000 }, async () => {
+  const room = uniqueRoom('cancel');
+  const a = await s.openChat(room, 'Ann', { init: instrument });
+  const b = await s.openChat(room, 'Bob');
+  await say(a, 'before');
+  await waitText(b, 'before');
+
+  // Twice what the sender's socket may buffer at most (16 MiB): most of it is still to be
+  // handed over when Cancel is pressed, right after the third frame, whatever the link's speed.
+  const file = s.file('huge.bin');
+  randomFile(file, 32 * 1024 * 1024);
+  await a.setInputFiles('.fc-composer input[type=file]', file);
+  await a.waitForSelector('.fc-pending .fc-note:text-is("sent as a file")', { timeout: 20_000 });
+  await a.evaluate(() => {
+    window.fcOnFrame = (n) => {
+      if (n !== 3) return;
+      setTimeout(() => {
+        const cancel = [...document.querySelectorAll('.fc-mine button')].find((el) => el.textContent === 'Cancel');
+        window.fcCancelledAt = window.fcSent.length;
+        cancel.click();
+      }, 0);
+    };
+  });
+  await a.click('.fc-send');
+
+  const mine = a.locator('.fc-mine', { hasText: 'huge.bin' });
+  await mine.locator('.fc-status:text-is("cancelled")').waitFor({ timeout: 20_000 });
+  assert.equal(await mine.locator('button:text-is("Cancel")').count(), 0, 'no Cancel on a cancelled message');
+  const theirs = b.locator('.fc-theirs', { hasText: 'huge.bin' });
+  await theirs.locator('.fc-status:has-text("cancelled by the sender")').waitFor({ timeout: 20_000 });
+  assert.equal(await theirs.locator('a.fc-file-link').count(), 0, 'B has nothing to download');
+  await b.screenshot({ path: shotPath('cancelled-receiver.png') });
+  // Nothing more of the file was handed over after the Cancel (frames of 256 KiB at most).
+  const after = await a.evaluate(() => ({ at: window.fcCancelledAt, sent: window.fcSent.slice(window.fcCancelledAt) }));
+  assert.ok(after.sent.every((n) => n < 4096), `frames after the cancel: ${after.sent.slice(0, 8).join(', ')}`);
+
+  // The chat goes on, and what was there before is still there.
+  await say(a, 'after');
+  await waitText(b, 'after');
+  const texts = (await messages(b)).map((m) => m.text);
+  assert.ok(texts.includes('before') && texts.includes('after'), JSON.stringify(texts));
 });
