@@ -85,6 +85,9 @@ impl Log {
     fn count(&self, f: impl Fn(&Action) -> bool) -> usize {
         self.0.borrow().iter().filter(|a| f(a)).count()
     }
+    fn started(&self, id: Uuid) -> Option<usize> {
+        self.position(|a| matches!(a, Action::Started { header, .. } if header.id == id))
+    }
     fn completed(&self, id: Uuid) -> Option<usize> {
         self.position(|a| matches!(a, Action::Complete { header, .. } if header.id == id))
     }
@@ -535,8 +538,7 @@ async fn frames_through_a_real_relay(worker: bool) {
         lb.completed(text) < lb.completed(id),
         "the text is not stuck behind the transfer"
     );
-    let started = lb.position(|x| matches!(x, Action::Started { header, .. } if header.id == id));
-    assert!(started.is_some_and(|s| Some(s) < lb.completed(id)));
+    assert!(lb.started(id).is_some_and(|s| Some(s) < lb.completed(id)));
     // Receive progress is reported (rendered at most every 100 ms, so how often
     // depends on timing) before the message completes.
     let progress = lb.position(
@@ -649,9 +651,9 @@ async fn frames_through_a_real_relay(worker: bool) {
     let cancelled = |x: &Action| matches!(x, Action::Cancelled { id } if *id == id2);
     wait_for("A's cancel", || la.position(cancelled).is_some()).await;
     wait_for("B sees the cancel", || lb.position(cancelled).is_some()).await;
-    let started = lb.position(|x| matches!(x, Action::Started { header, .. } if header.id == id2));
     assert!(
-        started.is_some_and(|s| Some(s) < lb.position(cancelled)),
+        lb.started(id2)
+            .is_some_and(|s| Some(s) < lb.position(cancelled)),
         "B saw the message start before it was cancelled"
     );
     assert!(lb.completed(id2).is_none());
