@@ -5,10 +5,11 @@ use std::rc::Rc;
 use framechat_wire::Uuid;
 use yew::prelude::*;
 
-use crate::components::{Badge, Composer, MessageList, NamePrompt, ViewRequest, Viewer, rehearsal};
-use crate::embed;
-use crate::media::{self, DraftAction, Drafts, Picked, Prep, Prepared};
+use crate::components::{Badge, Composer, MessageList, NamePrompt, ViewRequest, Viewer};
+use crate::media::{self, DraftAction, Drafts, OffThreadReader, Picked, Prep, Prepared};
 use crate::net::{Client, NetConfig};
+use crate::platform::{clock, storage};
+use crate::startup;
 use crate::state::{Action, ChatState, Config};
 
 /// Attachments per message; the receiver's limit is this many maximum-size files.
@@ -28,7 +29,7 @@ fn problem(drafts: &[Rc<Prepared>], name: Option<&str>) -> Option<String> {
         return Some(format!("At most {MAX_FILES} attachments per message."));
     }
     for p in drafts {
-        match &p.prep {
+        match p.prep() {
             Prep::Unscrubbable { allowed: false, .. } => {
                 return Some(format!(
                     "{}: its metadata could not be removed. Remove it, or choose “Send original anyway”.",
@@ -48,7 +49,7 @@ fn problem(drafts: &[Rc<Prepared>], name: Option<&str>) -> Option<String> {
 fn preparing(drafts: &[Rc<Prepared>]) -> Option<String> {
     drafts
         .iter()
-        .find(|p| matches!(p.prep, Prep::Reading))
+        .find(|p| matches!(p.prep(), Prep::Reading))
         .map(|p| format!("Removing metadata from {}…", p.name))
 }
 
@@ -61,7 +62,7 @@ pub fn app(props: &AppProps) -> Html {
     let client = use_state(|| None::<Client>);
     let viewing = use_state(|| None::<ViewRequest>);
     let dragging = use_state(|| false);
-    let offset = use_memo((), |_| embed::local_offset_minutes());
+    let offset = use_memo((), |_| clock::local_offset_minutes());
 
     {
         let dispatcher = chat.dispatcher();
@@ -73,10 +74,14 @@ pub fn app(props: &AppProps) -> Html {
                 max_message_bytes: cfg.max_file_size.saturating_mul(MAX_FILES as u64),
                 worker: cfg.socket_worker,
             };
+            let limits = framechat_wire::Limits {
+                max_message_bytes: net.max_message_bytes,
+                ..framechat_wire::Limits::default()
+            };
             let c = Client::connect(net, Callback::from(move |a: Action| dispatcher.dispatch(a)));
             client.set(Some(c.clone()));
-            if let Err(e) = rehearsal::rehearse() {
-                gloo::console::warn!(format!("framechat: the rehearsal did not start: {e}"));
+            if cfg.warm_up {
+                startup::when_idle(limits);
             }
             move || c.close()
         });
@@ -89,7 +94,8 @@ pub fn app(props: &AppProps) -> Html {
         Callback::from(move |files: Vec<Picked>| {
             for file in files {
                 // Before the placeholder renders: the read runs meanwhile.
-                let early = media::read_early(&file, max, client.as_ref());
+                let reader = client.as_ref().map(|c| c as &dyn OffThreadReader);
+                let early = media::read_early(&file, max, reader);
                 let placeholder = media::placeholder(&file);
                 let key = placeholder.key;
                 drafts.dispatch(DraftAction::Add(placeholder));
@@ -118,7 +124,14 @@ pub fn app(props: &AppProps) -> Html {
             let (Some(c), Some(from)) = (client.as_ref(), name.as_deref()) else {
                 return;
             };
-            match c.send(from, text, &drafts.items) {
+            // The composer sends only when nothing is in the way (`problem`, `preparing`).
+            let Some(files) = drafts.to_send() else {
+                chat.dispatch(Action::Notice(
+                    "not sent: an attachment is not ready to go out".into(),
+                ));
+                return;
+            };
+            match c.send(from, text, &files) {
                 Ok(_) => drafts.dispatch(DraftAction::Clear),
                 Err(e) => chat.dispatch(Action::Notice(format!("not sent: {e}"))),
             }
@@ -135,7 +148,7 @@ pub fn app(props: &AppProps) -> Html {
     let on_name = {
         let name = name.clone();
         Callback::from(move |n: String| {
-            embed::store_name(&n);
+            storage::store_name(&n);
             name.set(Some(n));
         })
     };

@@ -1,6 +1,8 @@
 //! framechat: the Yew chat client that sends pictures as binary WebSocket frames, metadata removed.
 //!
-//! `state` is pure; only `net`, `media` and `embed` touch the browser.
+//! Modules import one way, top to bottom (ARCHITECTURE.md; a tidy test checks it):
+//! `embed` → `app` → `startup` → `components` → `net` → `media` → `platform` → `error` →
+//! `state`. `state` and `error` are pure; `platform` is the browser underneath.
 
 pub mod app;
 pub mod components;
@@ -8,6 +10,8 @@ pub mod embed;
 pub mod error;
 pub mod media;
 pub mod net;
+pub mod platform;
+pub mod startup;
 pub mod state;
 
 pub use error::AppError;

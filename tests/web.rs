@@ -10,9 +10,9 @@
 use std::cell::RefCell;
 use std::rc::Rc;
 
-use framechat::components::rehearsal;
 use framechat::media::{self, DraftAction, Drafts, Picked, Prep};
 use framechat::net::{Client, NetConfig, WATERMARK, WATERMARK_MAX};
+use framechat::startup::rehearsal;
 use framechat::state::{Action, ChatState, Conn};
 use framechat_scrub::SNIFF_LEN;
 use framechat_wire::{Attachment, MessageHeader, Uuid};
@@ -25,7 +25,7 @@ wasm_bindgen_test_configure!(run_in_browser);
 
 /// 16x12 JPEG with Orientation 6, GPS, Make/Model/SerialNumber and DateTimeOriginal (exiftool):
 /// the picture the client warms its send and receive paths up with.
-const GPS_JPEG: &[u8] = framechat::net::WARM_UP_JPEG;
+const GPS_JPEG: &[u8] = framechat::startup::WARM_UP_JPEG;
 
 fn file(name: &str, bytes: &[u8], mime: &str) -> Picked {
     let parts = js_sys::Array::of1(&js_sys::Uint8Array::from(bytes));
@@ -34,6 +34,15 @@ fn file(name: &str, bytes: &[u8], mime: &str) -> Picked {
     Picked::from(
         web_sys::File::new_with_u8_array_sequence_and_options(&parts, name, &opts).unwrap(),
     )
+}
+
+/// What `p` sends, as one Blob: its body's parts (views of the file as read and the
+/// scrubber's new bytes, or slices of the file).
+fn sent_blob(p: &media::Prepared) -> web_sys::Blob {
+    let body = p.to_send().expect("cleared to send").body().clone();
+    let parts = js_sys::Array::new();
+    body.push_slices(0, body.size(), &parts).unwrap();
+    web_sys::Blob::new_with_blob_sequence(&parts).unwrap()
 }
 
 async fn fetch_bytes(url: &str) -> Result<Vec<u8>, JsValue> {
@@ -166,8 +175,8 @@ async fn gloo_file_reads_and_scrubs_a_real_jpeg() {
     let early = media::read_early(&picked, 1 << 20, None);
     assert!(early.is_some());
     let p = media::prepare(picked, 1, 1 << 20, early).await;
-    let Prep::Clean { removed, .. } = &p.prep else {
-        panic!("not scrubbed: {:?}", p.prep)
+    let Prep::Clean { removed, .. } = p.prep() else {
+        panic!("not scrubbed: {:?}", p.prep())
     };
     assert!(removed.iter().any(|c| c == "location"), "{removed:?}");
     assert!(removed.iter().any(|c| c == "device"), "{removed:?}");
@@ -178,11 +187,9 @@ async fn gloo_file_reads_and_scrubs_a_real_jpeg() {
     let att = p.attachment();
     assert_eq!(att.size, p.size());
     assert!(p.size() < GPS_JPEG.len() as u64);
-    let sent = gloo_file::futures::read_as_bytes(&gloo_file::Blob::from(
-        p.body().unwrap().to_blob().unwrap(),
-    ))
-    .await
-    .unwrap();
+    let sent = gloo_file::futures::read_as_bytes(&gloo_file::Blob::from(sent_blob(&p)))
+        .await
+        .unwrap();
     assert_eq!(&sent[..2], &[0xFF, 0xD8]);
     for secret in [&b"Canon"[..], b"123456789", b"2024:05:01"] {
         assert!(
@@ -217,19 +224,17 @@ async fn gloo_file_reads_and_scrubs_a_real_jpeg() {
     let unnamed = file("holiday", GPS_JPEG, "");
     assert!(media::read_early(&unnamed, 1 << 20, None).is_none());
     let q = media::prepare(unnamed, 5, 1 << 20, None).await;
-    assert_eq!(q.prep, p.prep);
-    let resent = gloo_file::futures::read_as_bytes(&gloo_file::Blob::from(
-        q.body().unwrap().to_blob().unwrap(),
-    ))
-    .await
-    .unwrap();
+    assert_eq!(q.prep(), p.prep());
+    let resent = gloo_file::futures::read_as_bytes(&gloo_file::Blob::from(sent_blob(&q)))
+        .await
+        .unwrap();
     assert_eq!(resent, sent);
 }
 
 #[wasm_bindgen_test]
 fn the_warm_up_sends_the_scrubbed_picture_through_frames_to_itself() {
     let limits = framechat_wire::Limits::default();
-    let parts = framechat::net::warm_up(limits).unwrap();
+    let parts = framechat::startup::warm_up(limits).unwrap();
     let mut got = Vec::new();
     for part in &parts {
         got.extend(part.0.to_vec());
@@ -257,10 +262,14 @@ async fn a_picked_photo_is_read_by_the_socket_worker() {
     let log = Log::default();
     let c = Client::connect(cfg.clone(), log.callback());
     wait_for("online", || log.online()).await;
-    let early = media::read_early(&file("a.jpg", GPS_JPEG, "image/jpeg"), 1 << 20, Some(&c));
+    let early = media::read_early(
+        &file("a.jpg", GPS_JPEG, "image/jpeg"),
+        1 << 20,
+        Some(&c as &dyn media::OffThreadReader),
+    );
     assert!(early.as_ref().is_some_and(media::EarlyRead::off_thread));
     let p = media::prepare(file("a.jpg", GPS_JPEG, "image/jpeg"), 1, 1 << 20, early).await;
-    assert!(matches!(p.prep, Prep::Clean { .. }), "{:?}", p.prep);
+    assert!(matches!(p.prep(), Prep::Clean { .. }), "{:?}", p.prep());
     let clean = framechat_scrub::scrub(GPS_JPEG).unwrap();
     assert_eq!(
         fetch_bytes(p.media.as_ref().unwrap().url()).await.unwrap(),
@@ -268,11 +277,15 @@ async fn a_picked_photo_is_read_by_the_socket_worker() {
     );
 
     // The worker goes with its connection before the bytes come back: read here instead.
-    let early = media::read_early(&file("b.jpg", GPS_JPEG, "image/jpeg"), 1 << 20, Some(&c));
+    let early = media::read_early(
+        &file("b.jpg", GPS_JPEG, "image/jpeg"),
+        1 << 20,
+        Some(&c as &dyn media::OffThreadReader),
+    );
     assert!(early.as_ref().is_some_and(media::EarlyRead::off_thread));
     c.close();
     let p = media::prepare(file("b.jpg", GPS_JPEG, "image/jpeg"), 2, 1 << 20, early).await;
-    assert!(matches!(p.prep, Prep::Clean { .. }), "{:?}", p.prep);
+    assert!(matches!(p.prep(), Prep::Clean { .. }), "{:?}", p.prep());
     assert_eq!(
         fetch_bytes(p.media.as_ref().unwrap().url()).await.unwrap(),
         clean.bytes
@@ -289,7 +302,7 @@ async fn a_picked_photo_is_read_by_the_socket_worker() {
     let early = media::read_early(
         &file("c.jpg", GPS_JPEG, "image/jpeg"),
         1 << 20,
-        Some(&direct),
+        Some(&direct as &dyn media::OffThreadReader),
     );
     assert!(early.is_some_and(|e| !e.off_thread()));
     direct.close();
@@ -300,7 +313,7 @@ async fn a_plain_file_never_enters_wasm() {
     let bytes: Vec<u8> = (0..200_000u32).map(|i| (i % 251) as u8).collect();
     let before = media::copy_stats();
     let p = media::prepare(file("data.bin", &bytes, ""), 2, 1 << 20, None).await;
-    assert_eq!(p.prep, Prep::Plain);
+    assert_eq!(*p.prep(), Prep::Plain);
     assert_eq!(p.mime, "application/octet-stream");
     assert!(p.sendable());
     assert!(
@@ -321,9 +334,9 @@ async fn unscrubbable_image_needs_consent_and_oversize_is_refused() {
     let broken = b"\xFF\xD8\xFF\xE1\x00\x10Exif\x00\x00garbage garbage garbage".to_vec();
     let p = media::prepare(file("broken.jpg", &broken, "image/jpeg"), 3, 1 << 20, None).await;
     assert!(
-        matches!(p.prep, Prep::Unscrubbable { allowed: false, .. }),
+        matches!(p.prep(), Prep::Unscrubbable { allowed: false, .. }),
         "{:?}",
-        p.prep
+        p.prep()
     );
     assert!(!p.sendable(), "never sent silently");
     let drafts = Rc::new(Drafts::default()).reduce(DraftAction::Add(p));
@@ -333,11 +346,51 @@ async fn unscrubbable_image_needs_consent_and_oversize_is_refused() {
     let big = vec![0u8; 2048];
     let p = media::prepare(file("big.bin", &big, ""), 4, 1024, None).await;
     assert!(
-        matches!(&p.prep, Prep::Rejected(reason) if reason.contains("limit")),
+        matches!(p.prep(), Prep::Rejected(reason) if reason.contains("limit")),
         "{:?}",
-        p.prep
+        p.prep()
     );
     assert!(!p.sendable());
+}
+
+/// The send path takes only a `Sendable`. An image the scrubber could not clean gives none
+/// until the user releases its original ("send original anyway"); then the original goes
+/// out, unchanged, through a real relay.
+#[wasm_bindgen_test]
+async fn an_unscrubbable_image_reaches_the_socket_only_once_released() {
+    let broken = b"\xFF\xD8\xFF\xE1\x00\x10Exif\x00\x00garbage: GPS 48.85N 2.35E".to_vec();
+    let p = media::prepare(file("broken.jpg", &broken, "image/jpeg"), 21, 1 << 20, None).await;
+    assert!(p.to_send().is_none(), "{:?}", p.prep());
+    let drafts = Rc::new(Drafts::default()).reduce(DraftAction::Add(p));
+    assert!(
+        drafts.to_send().is_none(),
+        "nothing of the draft may go out"
+    );
+
+    let cfg = NetConfig {
+        url: relay_url(),
+        frame_budget: 64 * 1024,
+        max_message_bytes: 64 << 20,
+        worker: true,
+    };
+    let (la, lb) = (Log::default(), Log::default());
+    let a = Client::connect(cfg.clone(), la.callback());
+    let b = Client::connect(cfg, lb.callback());
+    wait_for("both online", || la.online() && lb.online()).await;
+    let drafts = drafts.reduce(DraftAction::AllowOriginal(21));
+    let files = drafts.to_send().expect("released by the user");
+    assert_eq!(files.len(), 1);
+    assert!(
+        files[0].attachment().removed.is_empty(),
+        "nothing claimed removed"
+    );
+    let id = a.send("ann", String::new(), &files).unwrap();
+    wait_for("the original at B", || lb.completed(id).is_some()).await;
+    let urls = lb.media_urls(id);
+    let got = fetch_bytes(urls[0].as_deref().unwrap()).await.unwrap();
+    assert_eq!(got, broken, "the released original, byte for byte");
+    a.close();
+    b.close();
 }
 
 #[wasm_bindgen_test]
@@ -523,7 +576,13 @@ async fn frames_through_a_real_relay(worker: bool) {
         .await
         .unwrap();
     let before = media::copy_stats();
-    let id = a.send("ann", "two files".into(), &[photo, blob]).unwrap();
+    let id = a
+        .send(
+            "ann",
+            "two files".into(),
+            &[photo.to_send().unwrap(), blob.to_send().unwrap()],
+        )
+        .unwrap();
     // Backpressure: the socket holds about a watermark, not the whole 3 MB.
     let buffered = a.buffered_amount();
     assert!(
@@ -601,7 +660,9 @@ async fn frames_through_a_real_relay(worker: bool) {
     // A says so instead of marking it cancelled.
     let small =
         Rc::new(media::prepare(file("small.bin", &big[..100_000], ""), 13, 1 << 30, None).await);
-    let late = a.send("ann", String::new(), &[small]).unwrap();
+    let late = a
+        .send("ann", String::new(), &[small.to_send().unwrap()])
+        .unwrap();
     a.cancel(late);
     wait_for("the small file at B", || lb.completed(late).is_some()).await;
     wait_for("A's notice", || {
@@ -646,7 +707,9 @@ async fn frames_through_a_real_relay(worker: bool) {
     // first let a fast relay deliver all of it before the cancel.)
     let huge = vec![7u8; WATERMARK_MAX as usize + (8 << 20)];
     let big2 = Rc::new(media::prepare(file("again.bin", &huge, ""), 12, 1 << 30, None).await);
-    let id2 = a.send("ann", String::new(), &[big2]).unwrap();
+    let id2 = a
+        .send("ann", String::new(), &[big2.to_send().unwrap()])
+        .unwrap();
     a.cancel(id2);
     let cancelled = |x: &Action| matches!(x, Action::Cancelled { id } if *id == id2);
     wait_for("A's cancel", || la.position(cancelled).is_some()).await;

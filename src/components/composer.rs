@@ -10,8 +10,8 @@ use std::rc::Rc;
 use yew::prelude::*;
 
 use super::PendingCard;
-use crate::embed;
 use crate::media::{self, Picked, Prepared};
+use crate::platform::dom;
 use framechat_wire::MAX_TEXT_LEN;
 
 #[derive(Properties, PartialEq)]
@@ -46,7 +46,7 @@ pub fn composer(props: &ComposerProps) -> Html {
         // `by_user`: pressed now (Send, Enter), not a message that waited for its attachments,
         // which must not take the focus from wherever the user went meanwhile.
         Callback::from(move |by_user: bool| {
-            let value = embed::field_value(&text);
+            let value = dom::field_value(&text);
             if blocked || (value.trim().is_empty() && !has_files) {
                 return;
             }
@@ -62,9 +62,9 @@ pub fn composer(props: &ComposerProps) -> Html {
             }
             waiting.set(false);
             on_send.emit(value.trim_end().to_string());
-            embed::set_field_value(&text, "");
+            dom::set_field_value(&text, "");
             if by_user {
-                embed::focus(&text);
+                dom::focus(&text);
             }
         })
     };
@@ -133,7 +133,7 @@ pub fn composer(props: &ComposerProps) -> Html {
     };
     let attach = {
         let picker = picker.clone();
-        Callback::from(move |_: MouseEvent| embed::click(&picker))
+        Callback::from(move |_: MouseEvent| dom::click(&picker))
     };
     // A message that waited is sent right after this render (the effect above): its
     // attachments are not drawn again for that moment, nor their previews loaded.

@@ -7,7 +7,6 @@ pub mod message;
 pub mod message_list;
 pub mod name_prompt;
 pub mod pending;
-pub mod rehearsal;
 pub mod viewer;
 
 pub use attachment::AttachmentView;

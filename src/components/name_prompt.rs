@@ -2,7 +2,7 @@
 
 use yew::prelude::*;
 
-use crate::embed;
+use crate::platform::dom;
 
 #[derive(Properties, PartialEq)]
 pub struct NamePromptProps {
@@ -14,14 +14,14 @@ pub fn name_prompt(props: &NamePromptProps) -> Html {
     let input = use_node_ref();
     {
         let input = input.clone();
-        use_effect_with((), move |_| embed::focus(&input));
+        use_effect_with((), move |_| dom::focus(&input));
     }
     let onsubmit = {
         let input = input.clone();
         let on_submit = props.on_submit.clone();
         Callback::from(move |e: SubmitEvent| {
             e.prevent_default();
-            let name = embed::field_value(&input).trim().to_string();
+            let name = dom::field_value(&input).trim().to_string();
             if !name.is_empty() {
                 on_submit.emit(name);
             }

@@ -53,7 +53,7 @@ pub fn pending_card(props: &PendingProps) -> Html {
         let cb = props.on_allow.clone();
         Callback::from(move |_| cb.emit(key))
     };
-    let (note, note_class) = describe(&p.prep);
+    let (note, note_class) = describe(p.prep());
     let preview = match &p.media {
         Some(m) if m.inline => {
             html! { <img class="fc-pending-thumb" src={m.url().to_string()} alt="" /> }
@@ -62,7 +62,7 @@ pub fn pending_card(props: &PendingProps) -> Html {
             html! { <span class="fc-pending-thumb fc-tag" aria-hidden="true">{ file_tag(&p.name) }</span> }
         }
     };
-    let ask = matches!(p.prep, Prep::Unscrubbable { allowed: false, .. });
+    let ask = matches!(p.prep(), Prep::Unscrubbable { allowed: false, .. });
     html! {
         <li class={classes!("fc-pending", ask.then_some("fc-pending-warn"))}>
             { preview }

@@ -3,7 +3,7 @@
 use yew::prelude::*;
 
 use super::ViewRequest;
-use crate::embed;
+use crate::platform::dom;
 
 #[derive(Properties, PartialEq)]
 pub struct ViewerProps {
@@ -16,13 +16,13 @@ pub fn viewer(props: &ViewerProps) -> Html {
     let dialog = use_node_ref();
     let close_btn = use_node_ref();
     // Saved on first render: the thumbnail button that opened us.
-    let opener = use_state(embed::save_focus);
+    let opener = use_state(dom::save_focus);
     {
         let dialog = dialog.clone();
         let close_btn = close_btn.clone();
         use_effect_with((), move |_| {
-            embed::show_modal(&dialog);
-            embed::focus(&close_btn);
+            dom::show_modal(&dialog);
+            dom::focus(&close_btn);
         });
     }
     // The dialog's own close event (Esc, button, backdrop): tell the app, give focus back.
@@ -36,7 +36,7 @@ pub fn viewer(props: &ViewerProps) -> Html {
     };
     let close = {
         let dialog = dialog.clone();
-        Callback::from(move |_: MouseEvent| embed::close_dialog(&dialog))
+        Callback::from(move |_: MouseEvent| dom::close_dialog(&dialog))
     };
     html! {
         <dialog ref={dialog} class="fc-viewer" {onclose} aria-label={props.request.alt.clone()}>

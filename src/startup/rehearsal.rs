@@ -1,7 +1,7 @@
 //! A made-up exchange of pictures drawn once at start-up, off the page, and then dropped.
 //!
 //! Browsers compile WebAssembly lazily, a function the first time it runs, and
-//! [`crate::net::warm_up`] only covers the scrubber, the frames and reassembly. The first
+//! [`super::warm_up`] only covers the scrubber, the frames and reassembly. The first
 //! picture a page attached, sent or received still compiled everything that draws it: the
 //! reducer, the message list, a message, an attachment, a composer card. A trace of the
 //! latency bench counted 289 functions compiled on the sending page (10 ms of its main
@@ -26,10 +26,11 @@ use framechat_wire::{Attachment, MessageHeader, Uuid};
 use yew::AppHandle;
 use yew::prelude::*;
 
-use super::{MessageList, PendingCard};
+use super::WARM_UP_JPEG;
+use crate::components::{MessageList, PendingCard};
 use crate::error::AppError;
 use crate::media::{self, JsPart, Picked, Prepared};
-use crate::net::{WARM_UP_JPEG, now_ms};
+use crate::platform::clock::now_ms;
 use crate::state::{Action, ChatState};
 
 static DONE: AtomicU32 = AtomicU32::new(0);
@@ -81,7 +82,7 @@ fn rehearsal(props: &RehearsalProps) -> Html {
 }
 
 /// Starts the rehearsal: prepares the warm-up picture as if picked, then draws the exchange
-/// off the page and drops it [`KEEP_MS`] later. Errors only say why it could not start; the
+/// off the page and drops it once its last step is drawn. Errors only say why it could not start; the
 /// chat works the same without it.
 pub fn rehearse() -> Result<(), AppError> {
     let bits = js_sys::Array::of1(&js_sys::Uint8Array::from(WARM_UP_JPEG));
@@ -127,7 +128,7 @@ fn draw(reading: Rc<Prepared>, ready: Rc<Prepared>) -> Result<(), AppError> {
 }
 
 /// The chat after each step: `ready` sent as an own picture (its header and preview, as
-/// [`crate::net::Client::send`] makes them) and received as someone else's, as the network
+/// `crate::net::Client::send` makes them) and received as someone else's, as the network
 /// layer reports them.
 fn exchange(ready: &Prepared) -> Vec<Rc<ChatState>> {
     let file = ready.attachment();

@@ -1,0 +1,62 @@
+//! The link: the one small trait every transport of frames plugs in behind — a WebSocket on
+//! this thread ([`super::socket`]), a WebSocket owned by the socket worker
+//! ([`super::worker`]) — and the events a link reports to the connection.
+//!
+//! A link carries whole frames, one per transport message, and says how much it holds that
+//! has not left yet; the outbox paces itself on that. Dropping a link closes it.
+
+use std::rc::Rc;
+
+use futures_channel::oneshot;
+
+use crate::error::AppError;
+use crate::media::ReadResult;
+
+/// One frame as a link takes it.
+pub enum Outgoing {
+    /// All of it, in one buffer that the link may take over (transfer to a worker).
+    Bytes(js_sys::Uint8Array),
+    /// The header and slices of files, which the browser reads as it sends.
+    Blob(web_sys::Blob),
+}
+
+/// What a link reports.
+pub enum LinkEvent {
+    Open,
+    /// A binary message: one frame (text messages are not part of the protocol and never
+    /// reported).
+    Frame(js_sys::ArrayBuffer),
+    Closed,
+    /// It can never connect: a URL the browser will not accept.
+    Unreachable(String),
+    /// The socket worker itself failed (its script did not load or run): no worker for this
+    /// client from now on.
+    WorkerFailed {
+        was_open: bool,
+    },
+}
+
+/// Where a link reports its events.
+pub type Events = Rc<dyn Fn(LinkEvent)>;
+
+pub trait Link {
+    fn is_open(&self) -> bool;
+
+    /// Bytes handed over that have not left yet.
+    fn buffered_amount(&self) -> u32;
+
+    /// Hands over one frame of `len` bytes. `echo`: the frame's header bytes, for a frame
+    /// whose echo from the relay proves nothing (a chunk that does not end its message); a
+    /// link may drop that echo before it reaches the page.
+    fn send(&self, frame: Outgoing, len: u64, echo: Option<&[u8]>) -> Result<(), AppError>;
+
+    /// Reads `file` whole off the page's thread, if this link can.
+    fn read_whole(&self, _file: &web_sys::Blob) -> Option<oneshot::Receiver<ReadResult>> {
+        None
+    }
+
+    /// Whether the socket lives in a worker (diagnostics and tests).
+    fn in_worker(&self) -> bool {
+        false
+    }
+}

@@ -1,0 +1,476 @@
+//! The connection to one room: a [`Link`] that carries frames, the outbox and inbox that
+//! decide what goes and what is shown ([`Exchange`]), reconnect with backoff, and rendering
+//! in bursts.
+//!
+//! Sending: a message becomes planned frames (`framechat_wire::plan`), queued in the
+//! [`outbox`], which hands them to the link through [`frames::LinkSink`] as the socket's
+//! buffer allows ([`pacing`]). Receiving: only a frame's header is copied into WASM
+//! ([`frames::decode`]); payloads stay in JS as `Uint8Array` views until
+//! `media::received_media` turns them into Blobs.
+//!
+//! A message this browser sent before a reload (its id is remembered in localStorage) that
+//! the relay replays from its history is shown as the user's own, sent message, once it is
+//! complete.
+
+use std::cell::RefCell;
+use std::rc::{Rc, Weak};
+
+use framechat_wire::{Limits, MessageHeader, Uuid, plan};
+use futures_channel::oneshot;
+use gloo::events::EventListener;
+use gloo::timers::callback::{Interval, Timeout};
+use js_sys::Uint8Array;
+use yew::Callback;
+
+use crate::error::AppError;
+use crate::media::{Body, JsPart, OffThreadReader, ReadResult, Sendable, received_media};
+use crate::platform::clock::{mono_ms, new_id, now_ms};
+use crate::platform::storage;
+use crate::state::{Action, Conn};
+
+mod exchange;
+pub mod frames;
+mod inbox;
+mod known;
+pub mod link;
+pub mod outbox;
+pub mod pacing;
+mod socket;
+#[cfg(test)]
+mod tests;
+mod worker;
+
+pub use exchange::Exchange;
+pub use inbox::Inbox;
+pub use link::{Link, LinkEvent};
+pub use outbox::{OutMsg, Outbox, Pump, Sink};
+pub use pacing::{WATERMARK, WATERMARK_MAX, backoff_ms};
+
+/// Progress, incoming or outgoing, is rendered at most this often: a render per frame
+/// kept the page busy while the next frames waited (latency bench: rendering each
+/// incoming frame held the last frame of a 12 MP photo 341 ms on page B; rendering each
+/// outgoing one cost the sending page about 50 ms).
+const PROGRESS_RENDER_MS: u32 = 100;
+/// After this many failed attempts in a row the badge says offline (retries continue).
+const OFFLINE_AFTER: u32 = 4;
+const EXPIRE_EVERY_MS: u32 = 5_000;
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct NetConfig {
+    pub url: String,
+    pub frame_budget: usize,
+    pub max_message_bytes: u64,
+    /// Own the socket in a dedicated worker ([`worker`]); without one, or when this page
+    /// cannot start workers, the socket lives on this thread.
+    pub worker: bool,
+}
+
+struct Inner {
+    cfg: NetConfig,
+    dispatch: Callback<Action>,
+    /// Actions not rendered yet.
+    actions: Vec<Action>,
+    link: Option<Box<dyn Link>>,
+    open: bool,
+    attempt: u32,
+    closed: bool,
+    /// A socket worker failed to run: this client's sockets live on the main thread.
+    worker_failed: bool,
+    exchange: Exchange<Body, JsPart>,
+    timers: Timers,
+}
+
+/// What keeps the connection ticking; dropped on close.
+#[derive(Default)]
+struct Timers {
+    reconnect: Option<Timeout>,
+    pump: Option<Timeout>,
+    /// Pending render of progress-only updates.
+    flush: Option<Timeout>,
+    expiry: Option<Interval>,
+    online: Option<EventListener>,
+}
+
+/// The connection to one room. Cloning shares it; `close` (or unmount) ends it.
+#[derive(Clone)]
+pub struct Client {
+    inner: Rc<RefCell<Inner>>,
+}
+
+impl PartialEq for Client {
+    fn eq(&self, other: &Self) -> bool {
+        Rc::ptr_eq(&self.inner, &other.inner)
+    }
+}
+
+impl Client {
+    /// Start connecting; every change is reported through `dispatch`.
+    pub fn connect(cfg: NetConfig, dispatch: Callback<Action>) -> Client {
+        let limits = Limits {
+            max_message_bytes: cfg.max_message_bytes,
+            ..Limits::default()
+        };
+        let earlier_own = storage::stored_own_ids()
+            .iter()
+            .filter_map(|s| s.parse().ok())
+            .collect();
+        let inbox = Inbox::new(limits, earlier_own, received_media);
+        let inner = Rc::new(RefCell::new(Inner {
+            cfg,
+            dispatch,
+            actions: Vec::new(),
+            link: None,
+            open: false,
+            attempt: 0,
+            closed: false,
+            worker_failed: false,
+            exchange: Exchange::new(inbox),
+            timers: Timers::default(),
+        }));
+        let weak = Rc::downgrade(&inner);
+        let expiry = Interval::new(EXPIRE_EVERY_MS, move || {
+            with(&weak, |i| i.exchange.inbox.expire(now_ms(), &mut i.actions));
+        });
+        let weak = Rc::downgrade(&inner);
+        let online = web_sys::window().map(|w| {
+            EventListener::new(&w, "online", move |_| {
+                if let Some(rc) = weak.upgrade() {
+                    let idle = rc.borrow().link.is_none();
+                    if idle {
+                        open_link(&rc);
+                    }
+                }
+            })
+        });
+        {
+            let mut i = inner.borrow_mut();
+            i.timers.expiry = Some(expiry);
+            i.timers.online = online;
+        }
+        open_link(&inner);
+        Client { inner }
+    }
+
+    /// Queue a message; returns its id. Only [`Sendable`] attachments can be given: the
+    /// scrubber's output, a file that is not an image, or an original the user released.
+    pub fn send(&self, from: &str, text: String, files: &[Sendable]) -> Result<Uuid, AppError> {
+        let id = new_id()?;
+        let header = MessageHeader {
+            id,
+            from: from.to_string(),
+            ts: now_ms(),
+            text,
+            files: files.iter().map(|f| f.attachment().clone()).collect(),
+        };
+        let budget = self.inner.borrow().cfg.frame_budget;
+        let frames = plan(&header, budget)?;
+        let bodies = files
+            .iter()
+            .map(|f| (f.body().clone(), f.attachment().size))
+            .collect();
+        let media = files.iter().map(|f| f.preview().cloned()).collect();
+        {
+            let mut i = self.inner.borrow_mut();
+            let queued = !i.open;
+            i.exchange
+                .outbox
+                .push(OutMsg::new(id, from.to_string(), frames, bodies));
+            i.actions.push(Action::Local {
+                header,
+                media,
+                queued,
+            });
+        }
+        pump(&self.inner);
+        Ok(id)
+    }
+
+    /// Stop sending an own message; receivers that saw part of it get a `cancel` frame.
+    pub fn cancel(&self, id: Uuid) {
+        let changed = {
+            let mut i = self.inner.borrow_mut();
+            let Inner {
+                exchange, actions, ..
+            } = &mut *i;
+            exchange.outbox.cancel(id, actions)
+        };
+        if changed {
+            pump(&self.inner);
+        } else {
+            flush(&self.inner);
+        }
+    }
+
+    /// Close the socket and stop reconnecting (unmount).
+    pub fn close(&self) {
+        let mut i = self.inner.borrow_mut();
+        i.closed = true;
+        i.link = None;
+        i.open = false;
+        i.timers = Timers::default();
+        i.actions.clear();
+    }
+
+    /// Whether the socket is owned by a worker (diagnostics and tests).
+    pub fn in_worker(&self) -> bool {
+        self.inner
+            .borrow()
+            .link
+            .as_ref()
+            .is_some_and(|l| l.in_worker())
+    }
+
+    /// Bytes waiting in the socket's send buffer (diagnostics and tests).
+    pub fn buffered_amount(&self) -> u32 {
+        self.inner
+            .borrow()
+            .link
+            .as_ref()
+            .map_or(0, |l| l.buffered_amount())
+    }
+}
+
+/// Picked files are read by the socket worker while there is one.
+impl OffThreadReader for Client {
+    fn read_whole(&self, file: &web_sys::Blob) -> Option<oneshot::Receiver<ReadResult>> {
+        self.inner.borrow().link.as_ref()?.read_whole(file)
+    }
+}
+
+/// Run `f` on the live client, then report the actions it produced (outside the borrow, so a
+/// synchronous re-render can call back into the client).
+fn with(weak: &Weak<RefCell<Inner>>, f: impl FnOnce(&mut Inner)) {
+    if let Some(rc) = weak.upgrade() {
+        f(&mut rc.borrow_mut());
+        flush(&rc);
+    }
+}
+
+/// Flush now, or within [`PROGRESS_RENDER_MS`] when all there is to show is progress or the
+/// start of an incoming message: a picture that arrives within that time is rendered once,
+/// complete, instead of as a placeholder first while its frames are still being read on this
+/// same thread (latency bench: ~8 ms of a 12 MP photo's ~150 ms).
+fn flush_soon(rc: &Rc<RefCell<Inner>>) {
+    let mut i = rc.borrow_mut();
+    let only_progress = i.actions.iter().all(|a| {
+        matches!(
+            a,
+            Action::Progress { .. } | Action::SendProgress { .. } | Action::Started { .. }
+        )
+    });
+    if !only_progress {
+        drop(i);
+        flush(rc);
+        return;
+    }
+    if i.timers.flush.is_some() || i.actions.is_empty() {
+        return;
+    }
+    let weak = Rc::downgrade(rc);
+    i.timers.flush = Some(Timeout::new(PROGRESS_RENDER_MS, move || {
+        if let Some(rc) = weak.upgrade() {
+            flush(&rc);
+        }
+    }));
+}
+
+fn flush(rc: &Rc<RefCell<Inner>>) {
+    let (actions, dispatch) = {
+        let mut i = rc.borrow_mut();
+        i.timers.flush = None;
+        (std::mem::take(&mut i.actions), i.dispatch.clone())
+    };
+    // One render per burst of socket events, not one per event.
+    if let Some(action) = crate::state::coalesce(actions) {
+        dispatch.emit(action);
+    }
+}
+
+fn open_link(rc: &Rc<RefCell<Inner>>) {
+    {
+        let mut i = rc.borrow_mut();
+        if i.closed {
+            return;
+        }
+        i.timers.reconnect = None;
+        i.link = None;
+        let conn = if i.attempt == 0 {
+            Conn::Connecting
+        } else {
+            i.lost_conn()
+        };
+        i.actions.push(Action::Conn(conn));
+        let weak = Rc::downgrade(rc);
+        let events: link::Events = Rc::new(move |event| {
+            if let Some(rc) = weak.upgrade() {
+                on_event(&rc, event);
+            }
+        });
+        let url = i.cfg.url.clone();
+        // A Content Security Policy that forbids Blob workers throws when the worker is made:
+        // then this socket lives on this thread.
+        let in_worker = (i.cfg.worker && !i.worker_failed)
+            .then(|| worker::WorkerSocket::open(&url, &events).ok())
+            .flatten()
+            .map(|w| Box::new(w) as Box<dyn Link>);
+        let link = match in_worker {
+            Some(link) => Ok(link),
+            None => socket::DirectSocket::open(&url, &events).map(|s| Box::new(s) as Box<dyn Link>),
+        };
+        match link {
+            Ok(link) => i.link = Some(link),
+            Err(e) => {
+                // `new WebSocket` throws only for a URL it will never accept: no retrying.
+                drop(i);
+                cannot_connect(rc, &e.to_string());
+                return;
+            }
+        }
+    }
+    flush(rc);
+}
+
+fn on_event(rc: &Rc<RefCell<Inner>>, event: LinkEvent) {
+    match event {
+        LinkEvent::Open => opened(rc),
+        LinkEvent::Frame(buffer) => {
+            received(rc, &Uint8Array::new(&buffer));
+            flush_soon(rc);
+        }
+        LinkEvent::Closed => closed(rc),
+        LinkEvent::Unreachable(reason) => cannot_connect(rc, &reason),
+        // No worker from now on, and a socket on this thread in its place: at once if this
+        // one never opened.
+        LinkEvent::WorkerFailed { was_open } => {
+            rc.borrow_mut().worker_failed = true;
+            if was_open {
+                closed(rc);
+            } else {
+                open_link(rc);
+            }
+        }
+    }
+}
+
+fn opened(rc: &Rc<RefCell<Inner>>) {
+    {
+        let mut i = rc.borrow_mut();
+        i.open = true;
+        if i.attempt > 0 {
+            i.exchange.outbox.reconnected(now_ms());
+        }
+        i.attempt = 0;
+        i.actions.push(Action::Conn(Conn::Online));
+    }
+    pump(rc);
+}
+
+fn received(rc: &Rc<RefCell<Inner>>, frame: &Uint8Array) {
+    let mut i = rc.borrow_mut();
+    let Inner {
+        exchange, actions, ..
+    } = &mut *i;
+    match frames::decode(frame) {
+        Ok((header, payload)) => exchange.on_frame(header, payload, now_ms(), actions),
+        Err(e) => actions.push(Action::Notice(format!("ignored a frame: {e}"))),
+    }
+    remember_confirmed(&mut exchange.outbox);
+}
+
+/// Own messages that left this page whole. Only now is an id remembered as this browser's,
+/// for a reload to show the relay's replay of it as own: a message cut off by the reload is
+/// not replayed anyway. Not earlier, because a page's first use of localStorage can wait
+/// milliseconds for the browser, and while a picture is being sent that wait held up its
+/// frames.
+fn remember_confirmed(outbox: &mut Outbox<Body>) {
+    for id in outbox.take_confirmed() {
+        storage::store_own_id(&id.simple().to_string());
+    }
+}
+
+/// The socket can never connect to the configured URL: say so, and stop trying.
+fn cannot_connect(rc: &Rc<RefCell<Inner>>, reason: &str) {
+    {
+        let mut i = rc.borrow_mut();
+        i.link = None;
+        let notice = format!("cannot connect to {}: {reason}", i.cfg.url);
+        i.actions.push(Action::Notice(notice));
+        i.actions.push(Action::Conn(Conn::Offline));
+    }
+    flush(rc);
+}
+
+fn closed(rc: &Rc<RefCell<Inner>>) {
+    {
+        let mut i = rc.borrow_mut();
+        if i.closed {
+            return;
+        }
+        i.link = None;
+        i.open = false;
+        i.timers.pump = None;
+        let Inner {
+            exchange, actions, ..
+        } = &mut *i;
+        exchange.outbox.requeue(actions);
+        i.attempt = i.attempt.saturating_add(1);
+        let delay = backoff_ms(i.attempt - 1, js_sys::Math::random());
+        let conn = i.lost_conn();
+        i.actions.push(Action::Conn(conn));
+        let weak = Rc::downgrade(rc);
+        i.timers.reconnect = Some(Timeout::new(delay, move || {
+            if let Some(rc) = weak.upgrade() {
+                open_link(&rc);
+            }
+        }));
+    }
+    flush(rc);
+}
+
+/// Send what the outbox and the socket buffer allow; re-arm a timer when waiting.
+fn pump(rc: &Rc<RefCell<Inner>>) {
+    let mut i = rc.borrow_mut();
+    i.timers.pump = None;
+    let Inner {
+        exchange,
+        actions,
+        link,
+        open,
+        ..
+    } = &mut *i;
+    let next = match link.as_deref() {
+        Some(link) if *open && link.is_open() => {
+            let mut sink = frames::LinkSink(link);
+            exchange
+                .outbox
+                .pump(&mut sink, now_ms(), mono_ms(), actions)
+        }
+        _ => Pump::Idle,
+    };
+    remember_confirmed(&mut exchange.outbox);
+    if let Pump::RetryIn(ms) = next {
+        let weak = Rc::downgrade(rc);
+        i.timers.pump = Some(Timeout::new(ms, move || {
+            if let Some(rc) = weak.upgrade() {
+                pump(&rc);
+            }
+        }));
+    }
+    drop(i);
+    flush_soon(rc);
+}
+
+impl Inner {
+    fn lost_conn(&self) -> Conn {
+        let online = web_sys::window()
+            .map(|w| w.navigator().on_line())
+            .unwrap_or(true);
+        if !online || self.attempt >= OFFLINE_AFTER {
+            Conn::Offline
+        } else {
+            Conn::Reconnecting {
+                attempt: self.attempt,
+            }
+        }
+    }
+}
