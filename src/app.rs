@@ -7,10 +7,11 @@ use yew::prelude::*;
 
 use crate::components::{Badge, Composer, MessageList, NamePrompt, ViewRequest, Viewer};
 use crate::media::{self, DraftAction, Drafts, OffThreadReader, Picked, Prep, Prepared};
-use crate::net::{Client, NetConfig};
+use crate::net::host::HostTransport;
+use crate::net::{Client, LinkKind, NetConfig};
 use crate::platform::{clock, storage};
 use crate::startup;
-use crate::state::{Action, ChatState, Config};
+use crate::state::{Action, ChatState, Config, Transport};
 
 /// Attachments per message; the receiver's limit is this many maximum-size files.
 pub const MAX_FILES: usize = 10;
@@ -18,6 +19,8 @@ pub const MAX_FILES: usize = 10;
 #[derive(Properties, PartialEq)]
 pub struct AppProps {
     pub config: Config,
+    /// The host page's own connection, when it gives one (`mount(el, { transport })`).
+    pub host: Option<HostTransport>,
 }
 
 /// Why the composer cannot send, if it cannot: something only the user can resolve.
@@ -67,12 +70,19 @@ pub fn app(props: &AppProps) -> Html {
     {
         let dispatcher = chat.dispatcher();
         let client = client.clone();
-        use_effect_with(config.clone(), move |cfg| {
+        use_effect_with((config.clone(), props.host.clone()), move |(cfg, host)| {
+            let link = match (host, &cfg.transport) {
+                (Some(host), _) => LinkKind::Host(host.clone()),
+                (None, Transport::WebSocket { worker }) => LinkKind::WebSocket { worker: *worker },
+                (None, Transport::SocketIo { event }) => LinkKind::SocketIo {
+                    event: event.clone(),
+                },
+            };
             let net = NetConfig {
                 url: cfg.ws_url.clone(),
                 frame_budget: cfg.frame_budget,
                 max_message_bytes: cfg.max_file_size.saturating_mul(MAX_FILES as u64),
-                worker: cfg.socket_worker,
+                link,
             };
             let limits = framechat_wire::Limits {
                 max_message_bytes: net.max_message_bytes,

@@ -6,9 +6,11 @@ use yew::AppHandle;
 
 use crate::app::{App, AppProps};
 use crate::error::AppError;
+use crate::net::host::HostTransport;
+use crate::net::socketio::codec;
 use crate::platform::storage::{clean_name, stored_name};
 use crate::platform::window;
-use crate::state::{Config, DEFAULT_MAX_FILE_SIZE};
+use crate::state::{Config, DEFAULT_MAX_FILE_SIZE, Transport};
 
 const STANDALONE_ROOT: &str = "framechat-app";
 pub const DEFAULT_ROOM: &str = "lobby";
@@ -25,16 +27,54 @@ fn same_origin_ws(room: &str) -> Result<String, AppError> {
     Ok(format!("{scheme}://{}/ws/chat/{room}/", location.host()?))
 }
 
-/// A `ws` option may contain `{room}`, replaced by the (encoded) room name.
-fn ws_url(ws: Option<String>, room: &str) -> Result<String, AppError> {
-    match ws.filter(|w| !w.is_empty()) {
-        Some(w) => Ok(w.replace("{room}", &String::from(js_sys::encode_uri_component(room)))),
-        None => same_origin_ws(room),
+/// The URL the link connects to. For a WebSocket, the `ws` option, where `{room}` is
+/// replaced by the (encoded) room name, or the same origin's `/ws/chat/<room>/`; for
+/// Socket.IO, the Engine.IO endpoint of the server at `ws` (default: this origin), with the
+/// room as the handshake's `room` query parameter.
+fn link_url(transport: &Transport, ws: Option<String>, room: &str) -> Result<String, AppError> {
+    let ws = ws.filter(|w| !w.is_empty());
+    let encoded = String::from(js_sys::encode_uri_component(room));
+    match (transport, ws) {
+        (Transport::WebSocket { .. }, Some(w)) => Ok(w.replace("{room}", &encoded)),
+        (Transport::WebSocket { .. }, None) => same_origin_ws(room),
+        (Transport::SocketIo { .. }, Some(base)) => Ok(codec::endpoint(&base, &encoded)),
+        (Transport::SocketIo { .. }, None) => {
+            Ok(codec::endpoint(&window()?.location().origin()?, &encoded))
+        }
+    }
+}
+
+/// `transport`: `"websocket"` (the default) or `"socketio"`.
+fn transport(
+    kind: Option<&str>,
+    worker: bool,
+    event: Option<String>,
+) -> Result<Transport, AppError> {
+    match kind.unwrap_or("websocket") {
+        "websocket" => Ok(Transport::WebSocket { worker }),
+        "socketio" => Ok(Transport::SocketIo {
+            event: event
+                .filter(|e| !e.is_empty())
+                .unwrap_or_else(|| "frame".into()),
+        }),
+        other => Err(AppError::Config(format!(
+            "transport must be \"websocket\", \"socketio\" or an object with send(): not {other:?}"
+        ))),
+    }
+}
+
+/// The frame budget a transport allows: Socket.IO servers drop messages over their
+/// `maxHttpBufferSize`, 1,000,000 bytes by default.
+fn fit_budget(transport: &Transport, budget: usize) -> usize {
+    match transport {
+        Transport::SocketIo { .. } => budget.min(codec::DEFAULT_MAX_PAYLOAD as usize),
+        Transport::WebSocket { .. } => budget,
     }
 }
 
 /// Configuration from the page URL: `?ws=`, `?room=`, `?name=`, `?budget=`, `?maxFileSize=`,
-/// `?worker=0` (the socket on the main thread), `?warmUp=0` (no start-up warm-up).
+/// `?worker=0` (the socket on the main thread), `?warmUp=0` (no start-up warm-up),
+/// `?transport=socketio` and `?event=` (Socket.IO).
 pub fn config_from_page() -> Result<Config, AppError> {
     let search = window()?.location().search()?;
     let params = web_sys::UrlSearchParams::new_with_str(&search)?;
@@ -51,15 +91,20 @@ pub fn config_from_page() -> Result<Config, AppError> {
         .get("maxFileSize")
         .and_then(|b| b.parse().ok())
         .unwrap_or(DEFAULT_MAX_FILE_SIZE);
-    let socket_worker = params.get("worker").is_none_or(|w| w != "0");
+    let worker = params.get("worker").is_none_or(|w| w != "0");
     let warm_up = params.get("warmUp").is_none_or(|w| w != "0");
+    let transport = transport(
+        params.get("transport").as_deref(),
+        worker,
+        params.get("event"),
+    )?;
     Ok(Config {
-        ws_url: ws_url(params.get("ws"), &room)?,
+        ws_url: link_url(&transport, params.get("ws"), &room)?,
         room,
         name,
-        frame_budget,
+        frame_budget: fit_budget(&transport, frame_budget),
         max_file_size,
-        socket_worker,
+        transport,
         warm_up,
     })
 }
@@ -103,8 +148,9 @@ fn get_bool(options: &JsValue, key: &str) -> Result<Option<bool>, AppError> {
     }
 }
 
-/// Configuration from `mount` options `{ ws, room, name, frameBudget, maxFileSize, worker, warmUp }`.
-pub fn config_from_options(options: &JsValue) -> Result<Config, AppError> {
+/// Configuration from `mount` options `{ ws, room, name, frameBudget, maxFileSize, worker,
+/// warmUp, transport, event }`, and the host's own connection when `transport` is an object.
+pub fn config_from_options(options: &JsValue) -> Result<(Config, Option<HostTransport>), AppError> {
     let room = get_string(options, "room")?
         .filter(|r| !r.is_empty())
         .unwrap_or_else(|| DEFAULT_ROOM.into());
@@ -116,23 +162,38 @@ pub fn config_from_options(options: &JsValue) -> Result<Config, AppError> {
     }
     let max_file_size =
         get_number(options, "maxFileSize")?.map_or(DEFAULT_MAX_FILE_SIZE, |n| n as u64);
-    let socket_worker = get_bool(options, "worker")?.unwrap_or(true);
+    let worker = get_bool(options, "worker")?.unwrap_or(true);
     let warm_up = get_bool(options, "warmUp")?.unwrap_or(true);
-    Ok(Config {
-        ws_url: ws_url(get_string(options, "ws")?, &room)?,
+    let (kind, host) = match get(options, "transport") {
+        Some(t) if t.is_object() => (None, Some(HostTransport::new(t)?)),
+        Some(t) => (t.as_string(), None),
+        None => (None, None),
+    };
+    let transport = transport(kind.as_deref(), worker, get_string(options, "event")?)?;
+    // A host's own connection needs no URL.
+    let ws_url = match host {
+        Some(_) => String::new(),
+        None => link_url(&transport, get_string(options, "ws")?, &room)?,
+    };
+    let config = Config {
+        ws_url,
         room,
         name,
-        frame_budget,
+        frame_budget: fit_budget(&transport, frame_budget),
         max_file_size,
-        socket_worker,
+        transport,
         warm_up,
-    })
+    };
+    Ok((config, host))
 }
 
-/// A mounted chat; `unmount()` closes the socket and revokes every object URL.
+/// A mounted chat; `unmount()` closes the socket and revokes every object URL. With a
+/// `transport` object, the host tells the chat what its connection receives and whether it
+/// is up: `receive(bytes)`, `online()`, `offline()`.
 #[wasm_bindgen]
 pub struct Handle {
     app: Option<AppHandle<App>>,
+    host: Option<HostTransport>,
 }
 
 #[wasm_bindgen]
@@ -142,21 +203,49 @@ impl Handle {
             app.destroy();
         }
     }
+
+    /// A binary message the host's connection received (`ArrayBuffer` or `Uint8Array`).
+    pub fn receive(&self, data: JsValue) {
+        if let Some(host) = &self.host {
+            host.receive(&data);
+        }
+    }
+
+    /// The host's connection is up: frames may go.
+    pub fn online(&self) {
+        if let Some(host) = &self.host {
+            host.set_online(true);
+        }
+    }
+
+    /// The host's connection is down: messages wait, and go when it is back.
+    pub fn offline(&self) {
+        if let Some(host) = &self.host {
+            host.set_online(false);
+        }
+    }
 }
 
-/// Mount the chat into `element`. Options: `{ ws, room, name, frameBudget, maxFileSize, worker, warmUp }`,
-/// all optional.
+/// Mount the chat into `element`. Options, all optional: `{ ws, room, name, frameBudget,
+/// maxFileSize, worker, warmUp, transport, event }`; `transport` is `"websocket"`,
+/// `"socketio"`, or the host's own connection, an object with `send(frame)` and optionally
+/// `bufferedAmount()`.
 #[wasm_bindgen]
 pub fn mount(element: web_sys::Element, options: JsValue) -> Result<Handle, JsValue> {
-    let config = config_from_options(&options)
+    let (config, host) = config_from_options(&options)
         .map_err(|e| JsValue::from(js_sys::Error::new(&e.to_string())))?;
     Ok(Handle {
-        app: Some(render(element, config)),
+        app: Some(render(element, config, host.clone())),
+        host,
     })
 }
 
-fn render(element: web_sys::Element, config: Config) -> AppHandle<App> {
-    yew::Renderer::<App>::with_root_and_props(element, AppProps { config }).render()
+fn render(
+    element: web_sys::Element,
+    config: Config,
+    host: Option<HostTransport>,
+) -> AppHandle<App> {
+    yew::Renderer::<App>::with_root_and_props(element, AppProps { config, host }).render()
 }
 
 /// Bytes copied JS -> WASM and WASM -> JS so far, and live object URLs (a debug counter).
@@ -186,7 +275,7 @@ pub fn start_standalone() {
     match config_from_page() {
         Ok(config) => {
             // The page lives as long as the app; keep it mounted.
-            std::mem::forget(render(root, config));
+            std::mem::forget(render(root, config, None));
         }
         Err(e) => root.set_text_content(Some(&format!("framechat: {e}"))),
     }

@@ -11,7 +11,7 @@ use std::cell::RefCell;
 use std::rc::Rc;
 
 use framechat::media::{self, DraftAction, Drafts, Picked, Prep};
-use framechat::net::{Client, NetConfig, WATERMARK, WATERMARK_MAX};
+use framechat::net::{Client, LinkKind, NetConfig, WATERMARK, WATERMARK_MAX};
 use framechat::startup::rehearsal;
 use framechat::state::{Action, ChatState, Conn};
 use framechat_scrub::SNIFF_LEN;
@@ -257,7 +257,7 @@ async fn a_picked_photo_is_read_by_the_socket_worker() {
         url: relay_url(),
         frame_budget: 64 * 1024,
         max_message_bytes: 64 << 20,
-        worker: true,
+        link: LinkKind::WebSocket { worker: true },
     };
     let log = Log::default();
     let c = Client::connect(cfg.clone(), log.callback());
@@ -294,7 +294,7 @@ async fn a_picked_photo_is_read_by_the_socket_worker() {
     // No worker: on this thread.
     let direct = Client::connect(
         NetConfig {
-            worker: false,
+            link: LinkKind::WebSocket { worker: false },
             ..cfg
         },
         Log::default().callback(),
@@ -371,7 +371,7 @@ async fn an_unscrubbable_image_reaches_the_socket_only_once_released() {
         url: relay_url(),
         frame_budget: 64 * 1024,
         max_message_bytes: 64 << 20,
-        worker: true,
+        link: LinkKind::WebSocket { worker: true },
     };
     let (la, lb) = (Log::default(), Log::default());
     let a = Client::connect(cfg.clone(), la.callback());
@@ -522,7 +522,7 @@ async fn without_workers_the_socket_lives_on_the_main_thread() {
         url: relay_url(),
         frame_budget: 64 * 1024,
         max_message_bytes: 64 << 20,
-        worker: true,
+        link: LinkKind::WebSocket { worker: true },
     };
     let throwing = js_sys::Function::new_no_args("throw new Error('blocked by policy')");
     js_sys::Reflect::set(&window, &"fcNativeWorker".into(), &native).unwrap();
@@ -556,7 +556,7 @@ async fn frames_through_a_real_relay(worker: bool) {
         url: url.clone(),
         frame_budget: 64 * 1024,
         max_message_bytes: 64 << 20,
-        worker,
+        link: LinkKind::WebSocket { worker },
     };
     let (la, lb) = (Log::default(), Log::default());
     let a = Client::connect(cfg.clone(), la.callback());

@@ -30,12 +30,14 @@ use crate::state::{Action, Conn};
 
 mod exchange;
 pub mod frames;
+pub mod host;
 mod inbox;
 mod known;
 pub mod link;
 pub mod outbox;
 pub mod pacing;
 mod socket;
+pub mod socketio;
 #[cfg(test)]
 mod tests;
 mod worker;
@@ -57,12 +59,23 @@ const EXPIRE_EVERY_MS: u32 = 5_000;
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct NetConfig {
+    /// Where the link connects (unused by a host's own connection).
     pub url: String,
     pub frame_budget: usize,
     pub max_message_bytes: u64,
-    /// Own the socket in a dedicated worker ([`worker`]); without one, or when this page
-    /// cannot start workers, the socket lives on this thread.
-    pub worker: bool,
+    pub link: LinkKind,
+}
+
+/// Which [`Link`] carries the frames.
+#[derive(Clone, Debug, PartialEq)]
+pub enum LinkKind {
+    /// A WebSocket, owned by a dedicated worker ([`worker`]) when `worker` and the page
+    /// allow; else on this thread ([`socket`]).
+    WebSocket { worker: bool },
+    /// A Socket.IO server ([`socketio`]); frames travel as `event`.
+    SocketIo { event: String },
+    /// The host page's own connection ([`host`]).
+    Host(host::HostTransport),
 }
 
 struct Inner {
@@ -306,18 +319,7 @@ fn open_link(rc: &Rc<RefCell<Inner>>) {
                 on_event(&rc, event);
             }
         });
-        let url = i.cfg.url.clone();
-        // A Content Security Policy that forbids Blob workers throws when the worker is made:
-        // then this socket lives on this thread.
-        let in_worker = (i.cfg.worker && !i.worker_failed)
-            .then(|| worker::WorkerSocket::open(&url, &events).ok())
-            .flatten()
-            .map(|w| Box::new(w) as Box<dyn Link>);
-        let link = match in_worker {
-            Some(link) => Ok(link),
-            None => socket::DirectSocket::open(&url, &events).map(|s| Box::new(s) as Box<dyn Link>),
-        };
-        match link {
+        match make_link(&i.cfg, i.worker_failed, &events) {
             Ok(link) => i.link = Some(link),
             Err(e) => {
                 // `new WebSocket` throws only for a URL it will never accept: no retrying.
@@ -328,6 +330,30 @@ fn open_link(rc: &Rc<RefCell<Inner>>) {
         }
     }
     flush(rc);
+}
+
+/// A new link of the configured kind.
+fn make_link(
+    cfg: &NetConfig,
+    worker_failed: bool,
+    events: &link::Events,
+) -> Result<Box<dyn Link>, AppError> {
+    let url = &cfg.url;
+    Ok(match &cfg.link {
+        LinkKind::WebSocket { worker } => {
+            // A Content Security Policy that forbids Blob workers throws when the worker is
+            // made: then this socket lives on this thread.
+            match (*worker && !worker_failed)
+                .then(|| worker::WorkerSocket::open(url, events).ok())
+                .flatten()
+            {
+                Some(w) => Box::new(w),
+                None => Box::new(socket::DirectSocket::open(url, events)?),
+            }
+        }
+        LinkKind::SocketIo { event } => Box::new(socketio::SocketIo::open(url, event, events)?),
+        LinkKind::Host(host) => Box::new(host::HostLink::open(host, events)),
+    })
 }
 
 fn on_event(rc: &Rc<RefCell<Inner>>, event: LinkEvent) {

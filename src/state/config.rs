@@ -12,9 +12,19 @@ pub struct Config {
     pub frame_budget: usize,
     /// Upper bound of one attachment, bytes.
     pub max_file_size: u64,
-    /// Own the socket in a dedicated worker when the page allows (the default).
-    pub socket_worker: bool,
+    /// What carries the frames (the host's own connection, when it gives one, is not part of
+    /// this pure description: see `embed`).
+    pub transport: Transport,
     /// Warm the send and receive paths up once the page is idle after start-up
     /// (`crate::startup`); `warmUp: false` turns it off.
     pub warm_up: bool,
+}
+
+/// What carries the frames to the room.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Transport {
+    /// A WebSocket to `ws_url`, owned by a dedicated worker when `worker` and the page allow.
+    WebSocket { worker: bool },
+    /// A Socket.IO server; `ws_url` is its Engine.IO endpoint; frames travel as `event`.
+    SocketIo { event: String },
 }
