@@ -68,7 +68,7 @@ pub fn test(args: &TestArgs) -> Result<()> {
         "warnings",
     ]))?;
 
-    section("native tests: wire, scrub, relay, xtask, client state");
+    section("native tests: wire, scrub, relay, xtask, client state, tidy checks");
     run(cmd("cargo").args(["test", "--workspace"]))?;
 
     if !args.native_only {
