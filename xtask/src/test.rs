@@ -3,13 +3,10 @@
 //! against a real relay, the end-to-end tests of the release build, and the fuzz targets
 //! over their committed seeds.
 
-use std::net::SocketAddr;
-use std::time::Duration;
-
 use anyhow::Result;
 
 use crate::setup::{self, Need};
-use crate::util::{Spawned, cmd, free_port, root, run, section, wait_for_port};
+use crate::util::{Spawned, cmd, free_addr, root, run, section, target_dir};
 
 /// Options of `cargo xtask test`.
 #[derive(Debug, clap::Args)]
@@ -87,11 +84,9 @@ pub fn test(args: &TestArgs) -> Result<()> {
 fn browser_tests() -> Result<()> {
     section("browser tests (wasm_bindgen_test in headless Chromium)");
     run(cmd("cargo").args(["build", "-p", "framechat-relay", "--bin", "framechat-relay"]))?;
-    let port = free_port()?;
-    let addr = SocketAddr::from(([127, 0, 0, 1], port));
-    let relay_bin = root().join("target/debug/framechat-relay");
-    let mut relay = Spawned::start(cmd(&relay_bin).args(["--listen", &addr.to_string()]))?;
-    wait_for_port(addr, Duration::from_secs(30), &mut relay)?;
+    let addr = free_addr()?;
+    let relay_bin = target_dir().join("debug/framechat-relay");
+    let relay = Spawned::serve(cmd(&relay_bin).args(["--listen", &addr.to_string()]), addr)?;
     run(cmd("cargo")
         .args([
             "test",

@@ -72,7 +72,7 @@ pub fn run_with_limit(
     }
     let mut child = Spawned::start(c)?;
     let (tx, rx) = mpsc::channel::<String>();
-    let reader = child.0.stdout.take().map(|stdout| {
+    let reader = child.child.stdout.take().map(|stdout| {
         std::thread::spawn(move || {
             for line in BufReader::new(stdout).lines().map_while(Result::ok) {
                 println!("{line}");
@@ -84,11 +84,11 @@ pub fn run_with_limit(
     });
     let deadline = Instant::now() + limit;
     let status = loop {
-        if let Some(status) = child.0.try_wait()? {
+        if let Some(status) = child.child.try_wait()? {
             break status;
         }
         if Instant::now() >= deadline {
-            bail!("{} took longer than {limit:?}; stopped", child.1);
+            bail!("{} took longer than {limit:?}; stopped", child.name);
         }
         std::thread::sleep(Duration::from_millis(100));
     };
@@ -108,37 +108,36 @@ fn show(c: &Command) -> String {
     s
 }
 
-/// A port on 127.0.0.1 that was free a moment ago.
-pub fn free_port() -> Result<u16> {
-    let listener = TcpListener::bind("127.0.0.1:0").context("binding a probe port")?;
-    Ok(listener.local_addr()?.port())
-}
-
 /// An address on 127.0.0.1 whose port was free a moment ago.
 pub fn free_addr() -> Result<SocketAddr> {
-    Ok(SocketAddr::from(([127, 0, 0, 1], free_port()?)))
+    let listener = TcpListener::bind("127.0.0.1:0").context("binding a probe port")?;
+    Ok(listener.local_addr()?)
 }
 
 /// Waits until something accepts TCP connections on `addr`.
-pub fn wait_for_port(addr: SocketAddr, within: Duration, child: &mut Spawned) -> Result<()> {
+fn wait_for_port(addr: SocketAddr, within: Duration, child: &mut Spawned) -> Result<()> {
     let deadline = Instant::now() + within;
     while Instant::now() < deadline {
         if TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_ok() {
             return Ok(());
         }
-        if let Some(status) = child.0.try_wait()? {
+        if let Some(status) = child.child.try_wait()? {
             bail!(
                 "{} exited with {status} before listening on {addr}",
-                child.1
+                child.name
             );
         }
         std::thread::sleep(Duration::from_millis(100));
     }
-    bail!("{} did not listen on {addr} within {within:?}", child.1)
+    bail!("{} did not listen on {addr} within {within:?}", child.name)
 }
 
 /// A background process, killed and reaped when dropped.
-pub struct Spawned(pub Child, pub String);
+pub struct Spawned {
+    pub child: Child,
+    /// The command line, for messages.
+    pub name: String,
+}
 
 impl Spawned {
     pub fn start(c: &mut Command) -> Result<Self> {
@@ -147,7 +146,7 @@ impl Spawned {
         let child = c
             .spawn()
             .with_context(|| format!("could not start {name}"))?;
-        Ok(Self(child, name))
+        Ok(Self { child, name })
     }
 
     /// Starts the server `c` and waits (30 s at most) until it listens on `addr`.
@@ -160,7 +159,7 @@ impl Spawned {
 
 impl Drop for Spawned {
     fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 }

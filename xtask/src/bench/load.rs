@@ -170,7 +170,7 @@ fn load_once(
             .arg(format!("ws://{addr}/ws/chat/"))
             .args(["--clients", "200", "--rooms", "10", "--messages", messages])
             .args(["--timeout", "300", "--server-pid"])
-            .arg(server.0.id().to_string()),
+            .arg(server.child.id().to_string()),
         Duration::from_secs(360),
         true,
     )?;

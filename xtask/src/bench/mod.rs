@@ -34,7 +34,7 @@ use std::time::Instant;
 use anyhow::{Context, Result, bail};
 
 use crate::setup::{self, Need};
-use crate::util::{root, target_dir};
+use crate::util::root;
 use report::Report;
 
 /// One part of the benchmark.
@@ -155,7 +155,7 @@ pub fn bench(args: &BenchArgs) -> Result<()> {
     };
     let relay = if wanted.iter().any(|s| s.needs_relay()) {
         match crate::run::build_relay() {
-            Ok(_) => Some(target_dir().join("server/framechat-relay")),
+            Ok(relay) => Some(relay),
             Err(e) => {
                 report.error("relay build", &e);
                 None
