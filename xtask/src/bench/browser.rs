@@ -5,7 +5,6 @@
 
 use std::fs;
 use std::path::Path;
-use std::process::Command;
 use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
@@ -13,7 +12,7 @@ use anyhow::{Context, Result, bail};
 use super::report::{Goal, Report};
 use super::{BenchArgs, Section, build};
 use crate::setup;
-use crate::util::{Spawned, cmd, free_addr, probe, root, run, run_with_limit, section};
+use crate::util::{Spawned, cmd, free_addr, root, run, run_with_limit, section};
 
 /// Stages the pages, starts the relay serving them, runs the Node driver for `sections`.
 pub fn measure(
@@ -28,7 +27,7 @@ pub fn measure(
     let page_dir = www.join("bench");
 
     section("bench: the photos (12 MP camera-like JPEG, small pictures)");
-    ensure_pillow()?;
+    setup::ensure_pillow()?;
     let photo = page_dir.join("photo.jpg");
     let small = page_dir.join("small.jpg");
     let maker = root().join("bench/browser/make_photo.py");
@@ -146,52 +145,6 @@ pub fn measure(
     }
     if !status.success() && errors.trim().is_empty() {
         bail!("the browser driver exited with {status} (see the log above)");
-    }
-    Ok(())
-}
-
-/// Python with Pillow (and its littleCMS module) for the photo generator: Debian's
-/// `python3-pil` through apt-get when possible, else pip into the user site.
-fn ensure_pillow() -> Result<()> {
-    let has_pillow = || probe(cmd("python3").args(["-c", "import PIL.ImageCms"])).is_some();
-    if has_pillow() {
-        eprintln!("ok: python3 Pillow");
-        return Ok(());
-    }
-    let root_user = probe(Command::new("id").arg("-u")).is_some_and(|id| id == "0");
-    if setup::which("apt-get").is_some() {
-        let mut apt = if root_user {
-            Command::new("apt-get")
-        } else {
-            let mut c = Command::new("sudo");
-            c.args(["-n", "apt-get"]);
-            c
-        };
-        apt.env("DEBIAN_FRONTEND", "noninteractive").args([
-            "-o",
-            "DPkg::Lock::Timeout=600",
-            "install",
-            "-y",
-            "-qq",
-            "python3-pil",
-        ]);
-        if run(&mut apt).is_ok() && has_pillow() {
-            return Ok(());
-        }
-    }
-    eprintln!("installing Pillow with pip (user site)");
-    let plain = run(cmd("python3").args(["-m", "pip", "install", "--user", "--quiet", "pillow"]));
-    if plain.is_err() {
-        // Debian's Python is "externally managed" (PEP 668).
-        run(cmd("python3").args([
-            "-m",
-            "pip",
-            "install",
-            "--user",
-            "--quiet",
-            "--break-system-packages",
-            "pillow",
-        ]))?;
     }
     Ok(())
 }
