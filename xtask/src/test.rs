@@ -3,6 +3,8 @@
 //! against a real relay, the end-to-end tests of the release build, and the fuzz targets
 //! over their committed seeds.
 
+use std::path::PathBuf;
+
 use anyhow::Result;
 
 use crate::setup::{self, Need};
@@ -95,7 +97,7 @@ fn browser_tests() -> Result<()> {
             "-p",
             "framechat",
         ])
-        .env("CHROMEDRIVER", "/usr/bin/chromedriver")
+        .env("CHROMEDRIVER", installed("chromedriver"))
         .env("FRAMECHAT_TEST_WS", format!("ws://{addr}/ws/chat/"))
         .env("WASM_BINDGEN_TEST_TIMEOUT", "120"))?;
     drop(relay);
@@ -114,6 +116,11 @@ fn end_to_end() -> Result<()> {
         .current_dir(&e2e)
         .env("FRAMECHAT_DIST", &dist)
         .env("FRAMECHAT_RELAY_BIN", &relay)
-        .env("CHROMIUM", "/usr/bin/chromium"))?;
+        .env("CHROMIUM", installed("chromium")))?;
     Ok(())
+}
+
+/// Where `command` is: the one set-up checked for on the tool `PATH`, else Debian's.
+fn installed(command: &str) -> PathBuf {
+    setup::which(command).unwrap_or_else(|| PathBuf::from("/usr/bin").join(command))
 }
