@@ -103,8 +103,14 @@ pub fn measure(
         .arg("--small")
         .arg(&small)
         .current_dir(root().join("bench/browser"));
-    if let Some(cap) = app_url_cap() {
-        node.arg("--url-cap").arg(cap.to_string());
+    match app_url_cap() {
+        Some(cap) => {
+            node.arg("--url-cap").arg(cap.to_string());
+        }
+        None => eprintln!(
+            "!! no `const DEFAULT_MAX_MEDIA` in src/state(.rs|/mod.rs): the memory goal uses \
+             run.mjs's own cap"
+        ),
     }
     if let Some(chromium) = setup::which("chromium") {
         node.arg("--chromium").arg(chromium);
@@ -149,9 +155,17 @@ pub fn measure(
     Ok(())
 }
 
-/// The app's cap on live media (object URLs), read from src/state.rs.
+/// The app's cap on live media (object URLs), read from the `state` module (a file or a
+/// folder).
 fn app_url_cap() -> Option<u64> {
-    let src = fs::read_to_string(root().join("src/state.rs")).ok()?;
+    ["src/state.rs", "src/state/mod.rs"]
+        .into_iter()
+        .filter_map(|f| fs::read_to_string(root().join(f)).ok())
+        .find_map(|src| url_cap_in(&src))
+}
+
+/// The value of `const DEFAULT_MAX_MEDIA: usize = 1_000;` in `src`.
+fn url_cap_in(src: &str) -> Option<u64> {
     let line = src
         .lines()
         .find(|l| l.contains("const DEFAULT_MAX_MEDIA"))?;
@@ -178,4 +192,16 @@ fn copy_dir(from: &Path, to: &Path) -> Result<()> {
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::url_cap_in;
+
+    #[test]
+    fn the_url_cap_is_read_from_its_constant() {
+        let src = "pub const DEFAULT_MAX_ENTRIES: usize = 500;\npub const DEFAULT_MAX_MEDIA: usize = 1_20;\n";
+        assert_eq!(url_cap_in(src), Some(120));
+        assert_eq!(url_cap_in("pub const OTHER: usize = 3;"), None);
+    }
 }
