@@ -61,7 +61,9 @@ pub fn ensure(need: Need) -> Result<()> {
             ("libimage-exiftool-perl", "exiftool"),
             // By path: some images put a stand-in `convert` earlier on PATH.
             ("imagemagick", "/usr/bin/convert"),
+            ("redis-server", "redis-server"),
         ])?;
+        ensure_e2e_python()?;
         for dir in ["tests/e2e", "bench/node-relay", "bench/browser"] {
             let dir = root().join(dir);
             if dir.join("package.json").exists() {
@@ -224,6 +226,44 @@ pub fn ensure_pillow() -> Result<()> {
             "--break-system-packages",
             "pillow",
         ]))?;
+    }
+    Ok(())
+}
+
+/// The Python the end-to-end tests run a Django Channels site with (`tests/e2e/django`).
+pub fn e2e_python() -> PathBuf {
+    crate::util::target_dir().join("e2e-python/bin/python3")
+}
+
+/// Django, Channels, channels_redis and daphne, pinned, in a virtual environment of the
+/// project's own (`target/e2e-python`): Debian has no Channels, and its Python is
+/// externally managed.
+fn ensure_e2e_python() -> Result<()> {
+    const PACKAGES: &[&str] = &[
+        "Django==5.2.19",
+        "channels==4.3.2",
+        "channels-redis==4.3.0",
+        "daphne==4.2.3",
+    ];
+    let python = e2e_python();
+    let ready = || {
+        probe(cmd(&python).args(["-c", "import django, channels, channels_redis, daphne"])).is_some()
+    };
+    if ready() {
+        eprintln!("ok: Python with Django Channels ({})", python.display());
+        return Ok(());
+    }
+    let venv = crate::util::target_dir().join("e2e-python");
+    if run(cmd("python3").args(["-m", "venv", "--clear"]).arg(&venv)).is_err() {
+        // Debian's python3 makes virtual environments only with python3-venv.
+        apt_install(&["python3-venv"])?;
+        run(cmd("python3").args(["-m", "venv", "--clear"]).arg(&venv))?;
+    }
+    run(cmd(&python)
+        .args(["-m", "pip", "install", "--quiet", "--disable-pip-version-check"])
+        .args(PACKAGES))?;
+    if !ready() {
+        bail!("{} does not import Django Channels after installing it", python.display());
     }
     Ok(())
 }

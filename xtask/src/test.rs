@@ -116,7 +116,8 @@ fn end_to_end() -> Result<()> {
         .current_dir(&e2e)
         .env("FRAMECHAT_DIST", &dist)
         .env("FRAMECHAT_RELAY_BIN", &relay)
-        .env("CHROMIUM", installed("chromium")))?;
+        .env("CHROMIUM", installed("chromium"))
+        .env("FRAMECHAT_PYTHON", setup::e2e_python()))?;
     Ok(())
 }
 
