@@ -38,6 +38,7 @@
 //! # Ok::<(), framechat_wire::EnvelopeError>(())
 //! ```
 
+use crate::chunk::{MAX_FRAME_BUDGET, MIN_FRAME_BUDGET};
 use crate::error::{DecodeError, EnvelopeError};
 use crate::frame::Frame;
 use crate::header::Header;
@@ -66,7 +67,9 @@ pub const AD_LABEL: &[u8; 16] = b"framechat-e2e-v1";
 pub const MAX_ROOM_LEN: usize = u16::MAX as usize;
 /// Largest inner frame one envelope carries: the largest frame budget less the overhead
 /// (far below AES-GCM's own limit of 2^36 − 32 bytes).
-pub const MAX_INNER_LEN: usize = crate::chunk::MAX_FRAME_BUDGET - ENVELOPE_OVERHEAD;
+pub const MAX_INNER_LEN: usize = MAX_FRAME_BUDGET - ENVELOPE_OVERHEAD;
+/// Smallest frame budget a private room works with: the planner's minimum plus the overhead.
+pub const MIN_PRIVATE_FRAME_BUDGET: usize = MIN_FRAME_BUDGET + ENVELOPE_OVERHEAD;
 
 /// The flags byte: whether a frame begins its message, ends it, both or neither.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -274,12 +277,17 @@ pub fn additional_data(
     Ok(ad)
 }
 
-/// The inner frame budget for an outer (wire) frame budget: `outer − 46`.
+/// The budget to chunk a private room's messages with: `outer − 46`, so
+/// every sealed frame fits the outer (wire) frame budget.
 ///
-/// `None` when the outer budget cannot hold an envelope at all.
+/// `None` when that is below [`MIN_FRAME_BUDGET`]: a private room needs an
+/// outer budget of at least [`MIN_PRIVATE_FRAME_BUDGET`] bytes.
 #[must_use]
 pub const fn inner_budget(outer: usize) -> Option<usize> {
-    outer.checked_sub(ENVELOPE_OVERHEAD)
+    match outer.checked_sub(ENVELOPE_OVERHEAD) {
+        Some(inner) if inner >= MIN_FRAME_BUDGET => Some(inner),
+        _ => None,
+    }
 }
 
 /// Decodes the plaintext of an opened envelope and checks that its role matches the flags.
@@ -321,6 +329,8 @@ mod tests {
         assert_eq!(AD_LABEL.len(), 16);
         assert_eq!(inner_budget(262_144), Some(262_098));
         assert_eq!(inner_budget(45), None);
+        assert_eq!(inner_budget(1069), None);
+        assert_eq!(inner_budget(MIN_PRIVATE_FRAME_BUDGET), Some(1024));
     }
 
     #[test]

@@ -28,8 +28,9 @@ pub use chunk::{
 };
 pub use envelope::{
     AD_LABEL, ENVELOPE_HEADER_LEN, ENVELOPE_MAGIC, ENVELOPE_OVERHEAD, Envelope, FRAME_KEY_INFO,
-    Flags, GCM_TAG_LEN, MAX_INNER_LEN, MAX_ROOM_LEN, NONCE_LEN, ROOM_KEY_LEN, STORE_KEY_INFO,
-    TAG_LEN, additional_data, decode_inner, inner_budget, is_envelope,
+    Flags, GCM_TAG_LEN, MAX_INNER_LEN, MAX_ROOM_LEN, MIN_PRIVATE_FRAME_BUDGET, NONCE_LEN,
+    ROOM_KEY_LEN, STORE_KEY_INFO, TAG_LEN, additional_data, decode_inner, inner_budget,
+    is_envelope,
 };
 pub use error::{DecodeError, EncodeError, EnvelopeError, HeaderError, KeyError, ReassemblyError};
 pub use frame::{

@@ -11,7 +11,9 @@
 
 use framechat_wire::native::FrameKey;
 use framechat_wire::{
-    ENVELOPE_HEADER_LEN, ENVELOPE_OVERHEAD, Envelope, EnvelopeError, Flags, RoomKey, decode_inner,
+    Attachment, DEFAULT_FRAME_BUDGET, ENVELOPE_HEADER_LEN, ENVELOPE_OVERHEAD, Envelope,
+    EnvelopeError, Flags, Frame, MessageHeader, RoomKey, Uuid, decode_inner, inner_budget, plan,
+    stream_slices, write_frame,
 };
 use proptest::prelude::*;
 
@@ -176,5 +178,45 @@ proptest! {
     #[test]
     fn arbitrary_fragments_never_panic(fragment in "\\PC{0,80}") {
         let _ = RoomKey::from_fragment(&fragment);
+    }
+}
+
+/// A message chunked with the inner budget seals into frames that fit the outer
+/// budget, with the flags the inner frames call for and indexes 0, 1, 2, ...
+#[test]
+fn sealed_planned_frames_fit_the_outer_budget() {
+    let file: Vec<u8> = (0..600_000u32).map(|i| (i % 251) as u8).collect();
+    let header = MessageHeader {
+        id: Uuid::from_u128(7),
+        from: "ann".into(),
+        ts: 0,
+        text: "big".into(),
+        files: vec![Attachment {
+            name: "a.bin".into(),
+            mime: "application/octet-stream".into(),
+            size: file.len() as u64,
+            width: None,
+            height: None,
+            removed: vec![],
+        }],
+    };
+    let key = FrameKey::derive(&RoomKey::from_bytes([3; 32]));
+    for outer in [DEFAULT_FRAME_BUDGET, 1024 + ENVELOPE_OVERHEAD] {
+        let planned = plan(&header, inner_budget(outer).unwrap()).unwrap();
+        let count = planned.len();
+        assert!(count >= 3, "{count} frames");
+        for (index, p) in planned.into_iter().enumerate() {
+            let mut inner = Vec::new();
+            write_frame(&p.header, &stream_slices(&[&file], p.range), &mut inner).unwrap();
+            let flags = Flags::of_frame(&Frame::decode(&inner).unwrap()).unwrap();
+            assert_eq!(flags.begins(), index == 0);
+            assert_eq!(flags.ends(), index + 1 == count);
+            let index = u32::try_from(index).unwrap();
+            let sealed = key
+                .seal(flags, &[1; 16], index, "r", &[index as u8; 12], &inner)
+                .unwrap();
+            assert!(sealed.len() <= outer, "{} > {outer}", sealed.len());
+            assert_eq!(key.open(&sealed, index, "r").unwrap(), inner);
+        }
     }
 }
