@@ -15,6 +15,7 @@ mod chunk;
 mod envelope;
 mod error;
 mod frame;
+mod frame_index;
 mod header;
 mod reassembly;
 mod room_key;
@@ -37,6 +38,7 @@ pub use frame::{
     FUTURE_MAGIC, Frame, MAGIC, MAX_HEADER_LEN, PREFIX_LEN, decode_header, header_end, header_len,
     write_frame, write_header,
 };
+pub use frame_index::{DEFAULT_MAX_TAGS, FrameIndexes};
 pub use header::{
     Attachment, CancelHeader, ChunkHeader, Header, MAX_DIMENSION, MAX_FILES, MAX_FROM_LEN,
     MAX_MESSAGE_BYTES, MAX_MIME_LEN, MAX_NAME_LEN, MAX_REMOVED, MAX_REMOVED_LEN, MAX_TEXT_LEN,
