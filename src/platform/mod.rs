@@ -9,6 +9,7 @@ use crate::error::AppError;
 pub mod clock;
 pub mod dom;
 pub mod storage;
+pub mod webcrypto;
 
 impl From<JsValue> for AppError {
     fn from(e: JsValue) -> Self {

@@ -1,4 +1,5 @@
-//! Error types of the codec: one enum for decoding, one for encoding, one for reassembly.
+//! Error types of the codec: one enum for decoding, one for encoding, one for reassembly,
+//! one for the encrypted envelope and one for room keys.
 
 use std::fmt;
 
@@ -133,6 +134,42 @@ pub enum ReassemblyError {
         len: u64,
         max: u64,
     },
+}
+
+/// Why an encrypted envelope (version byte `0xFD`) was refused.
+#[derive(Debug)]
+pub enum EnvelopeError {
+    /// The message is empty.
+    Empty,
+    /// The first byte is not the envelope's version byte `0xFD`.
+    NotAnEnvelope(u8),
+    /// Fewer bytes than the envelope's fixed fields and GCM tag need.
+    Truncated { needed: u64, available: u64 },
+    /// The flags byte has bits other than begin (0x01) and end (0x02) set.
+    UnknownFlags(u8),
+    /// The room name does not fit the additional data's 16-bit length field.
+    RoomTooLong { len: usize, max: usize },
+    /// The inner frame to seal is larger than AES-GCM or the frame budget allows.
+    InnerTooLarge { len: u64, max: u64 },
+    /// Authentication failed: another key, room, index, flags or tag, or changed bytes.
+    Authentication,
+    /// The decrypted bytes are not a valid version 1 frame.
+    Inner(DecodeError),
+    /// The envelope's flags disagree with the role of the frame inside it.
+    FlagsMismatch { envelope: u8, inner: u8 },
+}
+
+/// Why a room key (`#k=` and 43 base64url characters) was refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum KeyError {
+    /// The key is not 43 characters long.
+    Length { len: usize, expected: usize },
+    /// A character outside the base64url alphabet, at this byte offset.
+    InvalidCharacter { offset: usize },
+    /// The last character carries bits past the key's 256 (a second spelling of a key).
+    NonCanonical,
+    /// The fragment holds more than one `k=` parameter.
+    Duplicate,
 }
 
 impl ReassemblyError {
@@ -282,6 +319,59 @@ impl fmt::Display for ReassemblyError {
         }
     }
 }
+
+impl fmt::Display for EnvelopeError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Empty => f.write_str("empty message"),
+            Self::NotAnEnvelope(b) => {
+                write!(f, "not an encrypted envelope (first byte {b:#04x})")
+            }
+            Self::Truncated { needed, available } => write!(
+                f,
+                "truncated envelope: needed {needed} bytes, have {available}"
+            ),
+            Self::UnknownFlags(b) => write!(f, "unknown envelope flags {b:#04x}"),
+            Self::RoomTooLong { len, max } => {
+                write!(f, "room name of {len} bytes exceeds the limit of {max}")
+            }
+            Self::InnerTooLarge { len, max } => {
+                write!(f, "inner frame of {len} bytes exceeds the limit of {max}")
+            }
+            Self::Authentication => f.write_str("envelope failed to authenticate"),
+            Self::Inner(e) => write!(f, "decrypted frame: {e}"),
+            Self::FlagsMismatch { envelope, inner } => write!(
+                f,
+                "envelope flags {envelope:#04x} disagree with the inner frame's {inner:#04x}"
+            ),
+        }
+    }
+}
+
+impl fmt::Display for KeyError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Length { len, expected } => {
+                write!(f, "room key is {len} characters, expected {expected}")
+            }
+            Self::InvalidCharacter { offset } => {
+                write!(f, "room key has a non-base64url character at {offset}")
+            }
+            Self::NonCanonical => f.write_str("room key's last character is not canonical"),
+            Self::Duplicate => f.write_str("more than one room key in the fragment"),
+        }
+    }
+}
+
+impl std::error::Error for EnvelopeError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Self::Inner(e) => Some(e),
+            _ => None,
+        }
+    }
+}
+impl std::error::Error for KeyError {}
 
 impl std::error::Error for DecodeError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {

@@ -44,7 +44,9 @@ use crate::header::Header;
 ///
 /// 0xFC never begins a UTF-8 string, so a frame cannot be mistaken for text.
 pub const MAGIC: u8 = 0xFC;
-/// Magic bytes reserved for future versions of the format (`0xFD..=0xFF`).
+/// First bytes that [`Frame::decode`] reports as another version (`0xFD..=0xFF`):
+/// the encrypted envelope `0xFD` (read it with [`Envelope`](crate::Envelope)),
+/// `0xFE` reserved for relay control frames, and `0xFF` reserved.
 pub const FUTURE_MAGIC: std::ops::RangeInclusive<u8> = 0xFD..=0xFF;
 /// Bytes before the JSON header: the magic byte and the 16-bit header length.
 pub const PREFIX_LEN: usize = 3;
