@@ -314,3 +314,58 @@ export async function attach(page, files) {
       && [...notes].every((e) => e.textContent !== 'removing metadata…');
   }, files.length, { timeout: 30_000 });
 }
+
+/** A 12-megapixel JPEG (4000x3000 stored) with GPS, camera, serial, date, author and Orientation 6. */
+export function makePhoto(file) {
+  run(CONVERT, ['-size', '4000x3000', 'gradient:#3366cc-#ffcc33',
+    '(', '-size', '4000x3000', 'xc:gray50', '-attenuate', '0.5', '+noise', 'Gaussian', ')',
+    '-compose', 'overlay', '-composite', '-fill', 'red', '-draw', 'rectangle 0,0 800,400', '-quality', '85', file]);
+  run('exiftool', ['-q', '-overwrite_original', '-Orientation#=6',
+    '-GPSLatitude=48.8584', '-GPSLatitudeRef=N', '-GPSLongitude=2.2945', '-GPSLongitudeRef=E', '-GPSAltitude=35',
+    '-Make=Canon', '-Model=Canon EOS 5D Mark IV', '-SerialNumber=0123456789', '-LensSerialNumber=998877',
+    '-DateTimeOriginal=2024:05:01 12:00:00', '-CreateDate=2024:05:01 12:00:00', '-Artist=Jane Doe',
+    '-XMP-dc:Creator=Jane Doe', '-IPTC:By-line=Jane Doe', file]);
+  return file;
+}
+
+/**
+ * An init script (`openChat(..., { init: holdAfter20Frames })`) for tests that cut a transfer
+ * with a server restart: once 20 frames have gone to a socket (the socket worker's `send`
+ * messages, or binary messages of a WebSocket of the page's own), everything further meant
+ * for that same socket is held back and never delivered. The transfer is then still under
+ * way when the test kills the server, however fast this machine moves 40 MB. Only the first
+ * socket to reach 20 frames is held: the page's next one, after the restart, is not.
+ */
+export const holdAfter20Frames = () => {
+  const LIMIT = 20;
+  const sent = new WeakMap();
+  let held = null;
+  const hold = (target, isFrame) => {
+    if (held !== null) return target === held;
+    const n = sent.get(target) ?? 0;
+    if (n >= LIMIT) {
+      held = target;
+      return true;
+    }
+    if (isFrame) sent.set(target, n + 1);
+    return false;
+  };
+  const post = Worker.prototype.postMessage;
+  Worker.prototype.postMessage = function (msg, ...rest) {
+    if (msg && msg.op === 'send' && hold(this, true)) return undefined;
+    return post.call(this, msg, ...rest);
+  };
+  // A WebSocket's held bytes still count as buffered, as they would on a stalled link: the
+  // page must not take them for sent.
+  const send = WebSocket.prototype.send;
+  const buffered = Object.getOwnPropertyDescriptor(WebSocket.prototype, 'bufferedAmount').get;
+  WebSocket.prototype.send = function (data) {
+    if (!hold(this, typeof data !== 'string')) return send.call(this, data);
+    if (this.fcHeld === undefined) {
+      this.fcHeld = 0;
+      Object.defineProperty(this, 'bufferedAmount', { get: () => buffered.call(this) + this.fcHeld });
+    }
+    this.fcHeld += data.byteLength ?? data.size ?? data.length ?? 0;
+    return undefined;
+  };
+};

@@ -4,7 +4,7 @@
 import { test, before, after, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import { CONVERT, Server, Session, checkReceivedImage, exif, leakedTags, run, uniqueRoom, watchBoxes, blobBytes } from './harness.mjs';
+import { Server, Session, checkReceivedImage, exif, leakedTags, makePhoto, uniqueRoom, watchBoxes, blobBytes } from './harness.mjs';
 
 /** The photo must be on page B within this long after Send. */
 const PHOTO_BOUND_MS = 30_000;
@@ -14,19 +14,6 @@ let s;
 before(async () => { await server.start(); s = await new Session(server).launch(); });
 afterEach(() => s.closeContexts());
 after(async () => { await s?.close(); await server.stop(); });
-
-/** A 12-megapixel JPEG (4000x3000 stored) with GPS, camera, serial, date, author and Orientation 6. */
-function makePhoto(file) {
-  run(CONVERT, ['-size', '4000x3000', 'gradient:#3366cc-#ffcc33',
-    '(', '-size', '4000x3000', 'xc:gray50', '-attenuate', '0.5', '+noise', 'Gaussian', ')',
-    '-compose', 'overlay', '-composite', '-fill', 'red', '-draw', 'rectangle 0,0 800,400', '-quality', '85', file]);
-  run('exiftool', ['-q', '-overwrite_original', '-Orientation#=6',
-    '-GPSLatitude=48.8584', '-GPSLatitudeRef=N', '-GPSLongitude=2.2945', '-GPSLongitudeRef=E', '-GPSAltitude=35',
-    '-Make=Canon', '-Model=Canon EOS 5D Mark IV', '-SerialNumber=0123456789', '-LensSerialNumber=998877',
-    '-DateTimeOriginal=2024:05:01 12:00:00', '-CreateDate=2024:05:01 12:00:00', '-Artist=Jane Doe',
-    '-XMP-dc:Creator=Jane Doe', '-IPTC:By-line=Jane Doe', file]);
-  return file;
-}
 
 test('a 12 MP photo with GPS and Orientation 6 goes from A to B rotated and clean; a text typed meanwhile arrives', { timeout: 180_000 }, async () => {
   const photo = makePhoto(s.file('photo.jpg'));

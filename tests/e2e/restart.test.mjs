@@ -3,7 +3,7 @@
 // after reconnect, on both pages. See harness.mjs for the environment.
 import { test, before, after, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
-import { Server, Session, messages, pageSha256, randomFile, say, uniqueRoom, waitText } from './harness.mjs';
+import { Server, Session, holdAfter20Frames, messages, pageSha256, randomFile, say, uniqueRoom, waitText } from './harness.mjs';
 
 const server = new Server();
 let s;
@@ -14,7 +14,7 @@ after(async () => { await s?.close(); await server.stop(); });
 test('messages typed while the relay is down go out after reconnect, in order, once; a transfer cut by a restart arrives once',
   { timeout: 120_000, skip: server.restartable ? false : 'needs a relay this test can restart' }, async () => {
   const room = uniqueRoom('restart');
-  const a = await s.openChat(room, 'Ann');
+  const a = await s.openChat(room, 'Ann', { init: holdAfter20Frames });
   const b = await s.openChat(room, 'Bob');
   const port = server.port;
   await say(a, 'before the restart');

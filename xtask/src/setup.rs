@@ -247,7 +247,8 @@ fn ensure_e2e_python() -> Result<()> {
     ];
     let python = e2e_python();
     let ready = || {
-        probe(cmd(&python).args(["-c", "import django, channels, channels_redis, daphne"])).is_some()
+        probe(cmd(&python).args(["-c", "import django, channels, channels_redis, daphne"]))
+            .is_some()
     };
     if ready() {
         eprintln!("ok: Python with Django Channels ({})", python.display());
@@ -260,10 +261,19 @@ fn ensure_e2e_python() -> Result<()> {
         run(cmd("python3").args(["-m", "venv", "--clear"]).arg(&venv))?;
     }
     run(cmd(&python)
-        .args(["-m", "pip", "install", "--quiet", "--disable-pip-version-check"])
+        .args([
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--disable-pip-version-check",
+        ])
         .args(PACKAGES))?;
     if !ready() {
-        bail!("{} does not import Django Channels after installing it", python.display());
+        bail!(
+            "{} does not import Django Channels after installing it",
+            python.display()
+        );
     }
     Ok(())
 }

@@ -16,7 +16,7 @@
 //! (socket.io-protocol and engine.io-protocol, version 5 and 4.)
 
 use serde::Deserialize;
-use serde_json::Value;
+use serde::de::{IgnoredAny, SeqAccess, Visitor};
 
 /// What a Socket.IO server says, as far as framechat cares.
 #[derive(Debug, PartialEq)]
@@ -109,9 +109,13 @@ fn socket_io(packet: &str, event: &str) -> Incoming {
         Some('0') if !rest.starts_with('/') => Incoming::Connected,
         Some('1') if !rest.starts_with('/') => Incoming::Closed,
         Some('4') if !rest.starts_with('/') => {
-            let reason = serde_json::from_str::<Value>(rest)
+            #[derive(Deserialize)]
+            struct Refusal {
+                message: Option<String>,
+            }
+            let reason = serde_json::from_str::<Refusal>(rest)
                 .ok()
-                .and_then(|v| v.get("message").and_then(Value::as_str).map(String::from))
+                .and_then(|r| r.message)
                 .unwrap_or_else(|| "refused".into());
             Incoming::ConnectError(reason)
         }
@@ -137,19 +141,52 @@ fn binary(rest: &str, event: &str) -> Incoming {
     }
     // An ack id may stand before the array.
     let json = json.trim_start_matches(|c: char| c.is_ascii_digit());
-    let frame = serde_json::from_str::<Vec<Value>>(json)
+    let frame = serde_json::from_str::<EventArgs>(json)
         .ok()
-        .filter(|args| args.first().and_then(Value::as_str) == Some(event))
-        .and_then(|args| args.get(1).and_then(placeholder))
+        .filter(|args| args.name == event)
+        .and_then(|args| args.first)
+        .filter(|p| p.placeholder)
+        .and_then(|p| usize::try_from(p.num).ok())
         .filter(|&num| num < attachments);
     Incoming::BinaryEvent { attachments, frame }
 }
 
-fn placeholder(v: &Value) -> Option<usize> {
-    if v.get("_placeholder").and_then(Value::as_bool) != Some(true) {
-        return None;
+/// `["name", first argument, ...]`: the name, and the first argument if it is a placeholder
+/// (typed fields rather than `serde_json::Value`, which costs the client's download ~10 KB).
+struct EventArgs {
+    name: String,
+    first: Option<Placeholder>,
+}
+
+#[derive(Deserialize)]
+struct Placeholder {
+    #[serde(rename = "_placeholder", default)]
+    placeholder: bool,
+    #[serde(default)]
+    num: u64,
+}
+
+impl<'de> Deserialize<'de> for EventArgs {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Args;
+        impl<'de> Visitor<'de> for Args {
+            type Value = EventArgs;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("an event's array")
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<EventArgs, A::Error> {
+                let name: String = seq
+                    .next_element()?
+                    .ok_or_else(|| serde::de::Error::invalid_length(0, &self))?;
+                // A first argument that is not an object fails the whole event, which is then
+                // not a frame: the same answer, without buffering what it was.
+                let first = seq.next_element::<Placeholder>()?;
+                while seq.next_element::<IgnoredAny>()?.is_some() {}
+                Ok(EventArgs { name, first })
+            }
+        }
+        d.deserialize_seq(Args)
     }
-    usize::try_from(v.get("num")?.as_u64()?).ok()
 }
 
 #[cfg(test)]
