@@ -120,7 +120,8 @@ pub fn plan(input: &[u8]) -> Result<Planned, ScrubError> {
         Format::Png => png::scrub(input),
         Format::Webp => webp::scrub(input),
         Format::Gif => gif::scrub(input),
-        Format::Heic | Format::Avif => bmff::scrub(input, format),
+        Format::Heic | Format::Avif => bmff::scrub_heif(input, format),
+        Format::Mp4 | Format::Mov => bmff::scrub_movie(input, format),
     }
 }
 

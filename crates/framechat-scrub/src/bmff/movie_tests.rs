@@ -1,0 +1,1 @@
+//! Synthetic movies through the movie scrubber.
