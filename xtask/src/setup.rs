@@ -1,6 +1,6 @@
 //! Installs what a fresh machine lacks, and skips what is already there: the wasm target,
-//! the pinned trunk / wasm-bindgen / wasm-opt, Chromium and chromedriver, exiftool, the npm
-//! packages of the tests and benchmarks, and for fuzzing nightly and cargo-fuzz.
+//! the pinned trunk / wasm-bindgen / wasm-opt, Chromium and chromedriver, exiftool, ffmpeg,
+//! the npm packages of the tests and benchmarks, and for fuzzing nightly and cargo-fuzz.
 
 use std::env;
 use std::ffi::OsString;
@@ -22,7 +22,7 @@ pub enum Need {
     /// Building the client: wasm target, trunk, wasm-bindgen, wasm-opt.
     Client,
     /// Everything the tests use: the client tools, Chromium, chromedriver,
-    /// exiftool, the npm packages of the tests and benchmarks.
+    /// exiftool, ffmpeg, the npm packages of the tests and benchmarks.
     Tests,
 }
 
@@ -60,6 +60,8 @@ pub fn ensure(need: Need) -> Result<()> {
             ("libimage-exiftool-perl", "exiftool"),
             // By path: some images put a stand-in `convert` earlier on PATH.
             ("imagemagick", "/usr/bin/convert"),
+            // The scrubber's movie tests compare framemd5 before and after.
+            ("ffmpeg", "ffmpeg"),
         ])?;
         for dir in ["tests/e2e", "bench/node-relay", "bench/browser"] {
             let dir = root().join(dir);

@@ -242,6 +242,16 @@ pub(crate) fn scrub(input: &[u8], format: Format) -> Result<Planned, ScrubError>
     }
 
     let kept = union(kept_spans);
+    // Samples past the end: the file was cut short (or its data lives in another file,
+    // which this crate does not follow).
+    if let Some(&(_, end)) = kept.last() {
+        if end > input.len() as u64 {
+            return Err(ScrubError::Truncated {
+                needed: end,
+                available: input.len() as u64,
+            });
+        }
+    }
     let mut patches = edits.patches;
     patches.sort_unstable_by_key(|p| p.0);
     let mut covered = 0;

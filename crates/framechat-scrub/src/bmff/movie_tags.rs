@@ -54,7 +54,10 @@ pub(crate) fn atom_category(kind: &[u8; 4]) -> Category {
 /// The category of one QuickTime metadata key (`keys` entry, `mdta` namespace), by its
 /// name: `com.apple.quicktime.location.ISO6709`, `com.android.version`…
 pub(crate) fn key_category(name: &[u8]) -> Category {
-    let name = String::from_utf8_lossy(name).to_ascii_lowercase();
+    // "quicktime" holds "time": the namespace says nothing.
+    let name = String::from_utf8_lossy(name)
+        .to_ascii_lowercase()
+        .replace("quicktime", "");
     let has = |words: &[&str]| words.iter().any(|w| name.contains(w));
     if has(&["location", "gps", "iso6709"]) {
         Category::Location
