@@ -158,9 +158,9 @@ pub(crate) fn scrub(input: &[u8], format: Format) -> Result<Planned, ScrubError>
             let (id, size) = trex_default_size(input, trex)?;
             if dropped.contains(&id) {
                 edits.free(trex, []);
-            } else {
-                defaults.push((id, size));
             }
+            // Kept for dropped tracks too: their fragments' samples are zeroed.
+            defaults.push((id, size));
         }
         keep_only(input, &kids, &MVEX, format, &mut edits)?;
     }

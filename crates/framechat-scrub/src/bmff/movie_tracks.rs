@@ -217,8 +217,11 @@ fn sample_entry(
     Ok(entries.first().map(|e| (e.kind, *stsd)))
 }
 
+/// What `tkhd` says of a track: its ID, width and height, and orientation.
+type TrackHeader = (u32, (u32, u32), Option<u8>);
+
 /// 8.3.2 `tkhd`: track_ID, width and height, and the matrix as an EXIF orientation.
-fn tkhd_fields(input: &[u8], tkhd: &BoxRef) -> Result<(u32, (u32, u32), Option<u8>), ScrubError> {
+fn tkhd_fields(input: &[u8], tkhd: &BoxRef) -> Result<TrackHeader, ScrubError> {
     let (mut r, version, _) = full_box(input, tkhd)?;
     r.skip(if version == 1 { 16 } else { 8 })?; // creation and modification times
     let id = r.be_u32()?;
