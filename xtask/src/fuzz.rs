@@ -7,7 +7,7 @@ use crate::setup;
 use crate::util::{cmd, root, run, section};
 
 /// The fuzz targets in fuzz/Cargo.toml and their seed folders.
-pub const TARGETS: [&str; 3] = ["decode", "reassemble", "scrub"];
+pub const TARGETS: [&str; 4] = ["decode", "reassemble", "scrub", "movie"];
 
 /// Options of `cargo xtask fuzz`.
 #[derive(Debug, clap::Args)]
