@@ -307,6 +307,7 @@ impl Prepared {
             width: dim(self.width),
             height: dim(self.height),
             removed,
+            thumb: None,
         }
     }
 

@@ -1338,6 +1338,7 @@ pub fn warm_up(limits: Limits) -> Result<Vec<JsPart>, AppError> {
             width,
             height,
             removed: crate::media::removed_codes(&clean.report),
+            thumb: None,
         }],
     };
     let frames = plan(&header, MIN_FRAME_BUDGET)?;

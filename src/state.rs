@@ -653,6 +653,7 @@ mod tests {
             width: Some(4),
             height: Some(3),
             removed: vec!["location".into()],
+            thumb: None,
         }
     }
 

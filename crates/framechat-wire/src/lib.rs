@@ -16,6 +16,7 @@ mod error;
 mod frame;
 mod header;
 mod reassembly;
+mod thumb;
 
 pub use chunk::{
     DEFAULT_FRAME_BUDGET, MAX_FRAME_BUDGET, MIN_FRAME_BUDGET, Plan, PlannedFrame, Span, frames,
@@ -32,4 +33,5 @@ pub use header::{
     MessageHeader,
 };
 pub use reassembly::{Event, Limits, Part, Reassembler, TransferKey};
+pub use thumb::{MAX_THUMB_LEN, decode_thumb, encode_thumb};
 pub use uuid::Uuid;
