@@ -59,6 +59,8 @@ pub fn test(args: &TestArgs) -> Result<()> {
         "-p",
         "framechat-wire",
         "-p",
+        "framechat-thumbhash",
+        "-p",
         "framechat-bench-wasm",
         "--lib",
         "--target",
@@ -68,7 +70,7 @@ pub fn test(args: &TestArgs) -> Result<()> {
         "warnings",
     ]))?;
 
-    section("native tests: wire, scrub, relay, xtask, client state");
+    section("native tests: wire, scrub, thumbhash, relay, xtask, client state");
     run(cmd("cargo").args(["test", "--workspace"]))?;
 
     if !args.native_only {
