@@ -183,8 +183,9 @@ fn sniff_old_quicktime(bytes: &[u8]) -> Option<Format> {
 /// ```
 #[must_use]
 pub fn sniff_mime(bytes: &[u8]) -> Option<&'static str> {
-    // MPEG-4 audio is scrubbed as an MP4 movie, but a browser should know it is sound.
-    if ftyp_brands(bytes).is_some_and(|mut brands| brands.any(|b| b == b"M4A ")) {
+    // MPEG-4 audio is scrubbed as an MP4 movie, but a browser should know it is sound. By
+    // the major brand only: iTunes videos list M4A among their compatible brands.
+    if ftyp_brands(bytes).is_some_and(|mut brands| brands.next() == Some(b"M4A ")) {
         return Some("audio/mp4");
     }
     if let Some(format) = Format::sniff(bytes) {
@@ -243,7 +244,7 @@ mod tests {
 
     #[test]
     fn sniffs_magic_bytes_only() {
-        let table: [(&str, Option<Format>, Option<&str>); 21] = [
+        let table: [(&str, Option<Format>, Option<&str>); 23] = [
             ("FFD8FFE0", Some(Format::Jpeg), Some("image/jpeg")),
             ("FFD8", None, None),
             ("89504E470D0A1A0A", Some(Format::Png), Some("image/png")),
@@ -289,6 +290,16 @@ mod tests {
                 "00000018 \"ftypM4A \" 00000000 \"M4A isom\"",
                 Some(Format::Mp4),
                 Some("audio/mp4"),
+            ),
+            (
+                "00000018 \"ftyp3gp4\" 00000000 \"3gp4isom\"",
+                Some(Format::Mp4),
+                Some("video/mp4"),
+            ),
+            (
+                "00000018 \"ftypM4V \" 00000000 \"M4V M4A \"",
+                Some(Format::Mp4),
+                Some("video/mp4"),
             ),
             // Canon CR3 raw photos are ISO-BMFF too, but not movies.
             ("00000018 \"ftypcrx \" 00000001 \"crx isom\"", None, None),

@@ -258,3 +258,106 @@ pub(crate) fn fragments(
     }
     Ok(out)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn bx(kind: &[u8; 4], payload: &[u8]) -> Vec<u8> {
+        let mut out = u32::try_from(payload.len() + 8)
+            .unwrap()
+            .to_be_bytes()
+            .to_vec();
+        out.extend_from_slice(kind);
+        out.extend_from_slice(payload);
+        out
+    }
+
+    fn spans(stbl_children: &[Vec<u8>]) -> Result<Vec<Span>, ScrubError> {
+        let stbl = bx(b"stbl", &stbl_children.concat());
+        let b = boxes(&stbl, 0, stbl.len(), Format::Mp4)?;
+        chunk_spans(&stbl, &b[0], Format::Mp4)
+    }
+
+    #[test]
+    fn chunks_from_co64_stz2_and_stsc_runs() {
+        // Chunks 1-2 hold 2 samples each, chunk 3 onwards 1; sizes 8-bit in stz2.
+        let stsc = bx(
+            b"stsc",
+            &[
+                &[0u8; 4][..],
+                &[0, 0, 0, 2],
+                &[0, 0, 0, 1, 0, 0, 0, 2, 0, 0, 0, 1],
+                &[0, 0, 0, 3, 0, 0, 0, 1, 0, 0, 0, 1],
+            ]
+            .concat(),
+        );
+        let stz2 = bx(
+            b"stz2",
+            &[
+                &[0u8; 4][..],
+                &[0, 0, 0, 8],
+                &[0, 0, 0, 5],
+                &[1, 2, 3, 4, 5],
+            ]
+            .concat(),
+        );
+        let offsets: Vec<u8> = [100u64, 1 << 33, 50]
+            .iter()
+            .flat_map(|o| o.to_be_bytes())
+            .collect();
+        let co64 = bx(b"co64", &[&[0u8; 4][..], &[0, 0, 0, 3], &offsets].concat());
+        assert_eq!(
+            spans(&[stsc.clone(), stz2.clone(), co64.clone()]),
+            Ok(vec![(100, 103), (1 << 33, (1 << 33) + 7), (50, 55)])
+        );
+        // 4-bit sizes: two to a byte, high nibble first.
+        let stz2_4 = bx(
+            b"stz2",
+            &[
+                &[0u8; 4][..],
+                &[0, 0, 0, 4],
+                &[0, 0, 0, 5],
+                &[0x12, 0x34, 0x50],
+            ]
+            .concat(),
+        );
+        assert_eq!(
+            spans(&[stsc.clone(), stz2_4, co64.clone()]),
+            Ok(vec![(100, 103), (1 << 33, (1 << 33) + 7), (50, 55)])
+        );
+        // A uniform size in stsz, and an stz2 field size the spec does not have.
+        let stsz = bx(
+            b"stsz",
+            &[&[0u8; 4][..], &[0, 0, 0, 10], &[0, 0, 0, 5]].concat(),
+        );
+        assert_eq!(
+            spans(&[stsc.clone(), stsz, co64.clone()]),
+            Ok(vec![(100, 120), (1 << 33, (1 << 33) + 20), (50, 60)])
+        );
+        let stz2_7 = bx(
+            b"stz2",
+            &[&[0u8; 4][..], &[0, 0, 0, 7], &[0, 0, 0, 5]].concat(),
+        );
+        assert_eq!(
+            spans(&[stsc.clone(), stz2_7, co64.clone()]),
+            Err(ScrubError::malformed(
+                Format::Mp4,
+                "stz2 field size not 4, 8 or 16"
+            ))
+        );
+        // Chunks without sizes or without stsc are refused; no chunks is no spans.
+        assert_eq!(
+            spans(&[stsc, co64.clone()]),
+            Err(ScrubError::malformed(
+                Format::Mp4,
+                "chunks without sample sizes"
+            ))
+        );
+        assert_eq!(
+            spans(&[stz2, co64]),
+            Err(ScrubError::malformed(Format::Mp4, "chunks without stsc"))
+        );
+        assert_eq!(spans(&[]), Ok(vec![]));
+    }
+}
