@@ -173,8 +173,8 @@ fn every_truncation_of_every_fixture_is_an_error_or_sound() {
         for len in 0..input.len() {
             let prefix = &input[..len];
             if scrub(prefix).is_ok() {
-                // A movie cut between two top-level boxes after its samples (here: before
-                // an XMP box at the end) is a whole movie.
+                // A movie cut between two top-level boxes is whole when every sample it
+                // names lies before the cut: a fragmented movie cut after a fragment.
                 if movie {
                     assert!(box_ends.contains(&len), "{name}: cut at {len} accepted");
                     continue;
