@@ -428,6 +428,7 @@ async fn object_urls_are_revoked_when_dropped_and_bounded_in_state() {
                 width: None,
                 height: None,
                 removed: vec![],
+                thumb: None,
             }],
         };
         state = state.reduce(Action::Complete {

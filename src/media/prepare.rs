@@ -133,6 +133,7 @@ impl Prepared {
             width: dim(self.width),
             height: dim(self.height),
             removed,
+            thumb: None,
         }
     }
 }

@@ -98,6 +98,7 @@ fn header(n: u128, from: &str, text: &str, sizes: &[usize]) -> MessageHeader {
                 width: None,
                 height: None,
                 removed: vec![],
+                thumb: None,
             })
             .collect(),
     }

@@ -104,6 +104,7 @@ pub fn warm_up(limits: Limits) -> Result<Vec<JsPart>, AppError> {
             width,
             height,
             removed: media::removed_codes(&clean.report),
+            thumb: None,
         }],
     };
     let frames = plan(&header, MIN_FRAME_BUDGET)?;

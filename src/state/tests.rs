@@ -15,6 +15,7 @@ fn att(name: &str, size: u64) -> Attachment {
         width: Some(4),
         height: Some(3),
         removed: vec!["location".into()],
+        thumb: None,
     }
 }
 

@@ -7,7 +7,14 @@ use crate::setup;
 use crate::util::{cmd, root, run, section};
 
 /// The fuzz targets in fuzz/Cargo.toml and their seed folders.
-pub const TARGETS: [&str; 4] = ["decode", "open", "reassemble", "scrub"];
+pub const TARGETS: [&str; 6] = [
+    "decode",
+    "open",
+    "reassemble",
+    "scrub",
+    "movie",
+    "thumbhash",
+];
 
 /// Options of `cargo xtask fuzz`.
 #[derive(Debug, clap::Args)]

@@ -1,7 +1,8 @@
 //! Installs what a fresh machine lacks, and skips what is already there: the wasm target,
-//! the pinned trunk / wasm-bindgen / wasm-opt, Chromium and chromedriver, exiftool, the npm
-//! packages of the tests and benchmarks, for fuzzing nightly and cargo-fuzz, and for the
-//! bench Python's Pillow.
+//! the pinned trunk / wasm-bindgen / wasm-opt, Chromium and chromedriver, exiftool, ffmpeg,
+//! redis-server, a Python with Django Channels for the end-to-end suite, the npm packages of
+//! the tests and benchmarks, for fuzzing nightly and cargo-fuzz, and for the bench Python's
+//! Pillow.
 
 use std::env;
 use std::ffi::OsString;
@@ -23,7 +24,7 @@ pub enum Need {
     /// Building the client: wasm target, trunk, wasm-bindgen, wasm-opt.
     Client,
     /// Everything the tests use: the client tools, Chromium, chromedriver,
-    /// exiftool, the npm packages of the tests and benchmarks.
+    /// exiftool, ffmpeg, the npm packages of the tests and benchmarks.
     Tests,
 }
 
@@ -62,6 +63,8 @@ pub fn ensure(need: Need) -> Result<()> {
             // By path: some images put a stand-in `convert` earlier on PATH.
             ("imagemagick", "/usr/bin/convert"),
             ("redis-server", "redis-server"),
+            // The scrubber's movie tests compare framemd5 before and after.
+            ("ffmpeg", "ffmpeg"),
         ])?;
         ensure_e2e_python()?;
         for dir in ["tests/e2e", "bench/node-relay", "bench/browser"] {

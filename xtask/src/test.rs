@@ -58,6 +58,8 @@ pub fn test(args: &TestArgs) -> Result<()> {
         "-p",
         "framechat-wire",
         "-p",
+        "framechat-thumbhash",
+        "-p",
         "framechat-bench-wasm",
         "--lib",
         "--target",
@@ -67,7 +69,7 @@ pub fn test(args: &TestArgs) -> Result<()> {
         "warnings",
     ]))?;
 
-    section("native tests: wire, scrub, relay, xtask, client state, tidy checks");
+    section("native tests: wire, scrub, thumbhash, relay, xtask, client state, tidy checks");
     run(cmd("cargo").args(["test", "--workspace"]))?;
 
     if !args.native_only {

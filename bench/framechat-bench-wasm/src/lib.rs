@@ -183,6 +183,7 @@ fn message_header(name: &str, size: u64, report: &Report) -> MessageHeader {
             width,
             height,
             removed: report.removed.iter().map(|c| c.code().to_owned()).collect(),
+            thumb: None,
         }],
     }
 }

@@ -20,6 +20,11 @@ pub enum Format {
     Heic,
     /// AVIF: HEIF with AV1 images.
     Avif,
+    /// An ISO-BMFF movie that is not QuickTime: MP4, M4V, 3GP, M4A (ISO/IEC 14496-14).
+    Mp4,
+    /// A QuickTime movie (`.mov`): `ftyp` with major brand `qt  `, or an older file that
+    /// starts with a `moov`, `mdat`, `wide`, `free`, `skip` or `pnot` atom.
+    Mov,
 }
 
 /// `ftyp` brands of HEIF files whose images are HEVC (ISO/IEC 23008-12 Annex B) or
@@ -67,7 +72,13 @@ impl Format {
         if bytes.starts_with(b"RIFF") && bytes.get(8..12) == Some(b"WEBP") {
             return Some(Format::Webp);
         }
-        sniff_ftyp(bytes)
+        sniff_ftyp(bytes).or_else(|| sniff_old_quicktime(bytes))
+    }
+
+    /// Whether this is a movie ([`Format::Mp4`] or [`Format::Mov`]) rather than an image.
+    #[must_use]
+    pub fn is_video(self) -> bool {
+        matches!(self, Format::Mp4 | Format::Mov)
     }
 
     /// The MIME type of the format, for example `"image/jpeg"`.
@@ -80,6 +91,8 @@ impl Format {
             Format::Gif => "image/gif",
             Format::Heic => "image/heic",
             Format::Avif => "image/avif",
+            Format::Mp4 => "video/mp4",
+            Format::Mov => "video/quicktime",
         }
     }
 }
@@ -93,6 +106,8 @@ impl fmt::Display for Format {
             Format::Gif => "GIF",
             Format::Heic => "HEIC",
             Format::Avif => "AVIF",
+            Format::Mp4 => "MP4",
+            Format::Mov => "QuickTime",
         })
     }
 }
@@ -115,6 +130,10 @@ fn ftyp_brands(bytes: &[u8]) -> Option<impl Iterator<Item = &[u8]>> {
     Some(std::iter::once(major).chain(compatible.chunks_exact(4).take(MAX_BRANDS)))
 }
 
+/// Major brands of ISO-BMFF files that are neither HEIF nor movies: Canon CR3 raw photos
+/// keep their EXIF in `uuid` boxes of `moov`, which the movie scrubber would drop.
+const NOT_MOVIE_BRANDS: [&[u8; 4]; 1] = [b"crx "];
+
 fn sniff_ftyp(bytes: &[u8]) -> Option<Format> {
     let mut heic = false;
     for brand in ftyp_brands(bytes)? {
@@ -123,7 +142,31 @@ fn sniff_ftyp(bytes: &[u8]) -> Option<Format> {
         }
         heic |= HEIC_BRANDS.iter().any(|b| b.as_slice() == brand);
     }
-    heic.then_some(Format::Heic)
+    if heic {
+        return Some(Format::Heic);
+    }
+    // 14496-12 4.3 / QuickTime File Format: any other `ftyp` file is a movie; QuickTime
+    // names `qt  ` as its major brand.
+    let major = bytes.get(8..12)?;
+    if NOT_MOVIE_BRANDS.iter().any(|b| b.as_slice() == major) {
+        return None;
+    }
+    Some(if major == b"qt  " {
+        Format::Mov
+    } else {
+        Format::Mp4
+    })
+}
+
+/// QuickTime files written before `ftyp` existed (and some cameras still) start with one of
+/// these atoms (exiftool's QuickTime reader accepts the same list).
+fn sniff_old_quicktime(bytes: &[u8]) -> Option<Format> {
+    const FIRST_ATOMS: [&[u8; 4]; 6] = [b"moov", b"mdat", b"wide", b"free", b"skip", b"pnot"];
+    let size = u32::from_be_bytes(bytes.get(..4)?.try_into().ok()?);
+    let kind = bytes.get(4..8)?;
+    // size 0 (to the end) and 1 (64-bit size follows) are valid only for mdat here.
+    let sized = size >= 8 || (kind == b"mdat" && size <= 1);
+    (sized && FIRST_ATOMS.iter().any(|a| a.as_slice() == kind)).then_some(Format::Mov)
 }
 
 /// Decide a MIME type from magic bytes only: the images [`Format::sniff`] knows and a few
@@ -140,6 +183,11 @@ fn sniff_ftyp(bytes: &[u8]) -> Option<Format> {
 /// ```
 #[must_use]
 pub fn sniff_mime(bytes: &[u8]) -> Option<&'static str> {
+    // MPEG-4 audio is scrubbed as an MP4 movie, but a browser should know it is sound. By
+    // the major brand only: iTunes videos list M4A among their compatible brands.
+    if ftyp_brands(bytes).is_some_and(|mut brands| brands.next() == Some(b"M4A ")) {
+        return Some("audio/mp4");
+    }
     if let Some(format) = Format::sniff(bytes) {
         return Some(format.mime());
     }
@@ -168,14 +216,7 @@ pub fn sniff_mime(bytes: &[u8]) -> Option<&'static str> {
         // EBML header: Matroska or WebM; WebM is what browsers play.
         return Some("video/webm");
     }
-    // ISO-BMFF files that are not HEIF: QuickTime, MPEG-4 audio, else MPEG-4 video.
-    if ftyp_brands(bytes)?.any(|b| b == b"qt  ") {
-        return Some("video/quicktime");
-    }
-    if ftyp_brands(bytes)?.any(|b| b == b"M4A ") {
-        return Some("audio/mp4");
-    }
-    Some("video/mp4")
+    None
 }
 
 #[cfg(test)]
@@ -203,7 +244,7 @@ mod tests {
 
     #[test]
     fn sniffs_magic_bytes_only() {
-        let table: [(&str, Option<Format>, Option<&str>); 16] = [
+        let table: [(&str, Option<Format>, Option<&str>); 23] = [
             ("FFD8FFE0", Some(Format::Jpeg), Some("image/jpeg")),
             ("FFD8", None, None),
             ("89504E470D0A1A0A", Some(Format::Png), Some("image/png")),
@@ -231,20 +272,49 @@ mod tests {
             ),
             (
                 "00000018 \"ftypisom\" 00000000 \"isomiso2\"",
-                None,
+                Some(Format::Mp4),
                 Some("video/mp4"),
             ),
             (
                 "00000014 \"ftypqt  \" 00000000 \"qt  \"",
-                None,
+                Some(Format::Mov),
                 Some("video/quicktime"),
             ),
             // A brand beyond the ftyp box's size does not count.
             (
                 "00000010 \"ftypisom\" 00000000 \"heic\"",
-                None,
+                Some(Format::Mp4),
                 Some("video/mp4"),
             ),
+            (
+                "00000018 \"ftypM4A \" 00000000 \"M4A isom\"",
+                Some(Format::Mp4),
+                Some("audio/mp4"),
+            ),
+            (
+                "00000018 \"ftyp3gp4\" 00000000 \"3gp4isom\"",
+                Some(Format::Mp4),
+                Some("video/mp4"),
+            ),
+            (
+                "00000018 \"ftypM4V \" 00000000 \"M4V M4A \"",
+                Some(Format::Mp4),
+                Some("video/mp4"),
+            ),
+            // Canon CR3 raw photos are ISO-BMFF too, but not movies.
+            ("00000018 \"ftypcrx \" 00000001 \"crx isom\"", None, None),
+            // QuickTime without ftyp; a too-small first atom is not one.
+            (
+                "00000008 \"wide\" 00000010 \"mdat\"",
+                Some(Format::Mov),
+                Some("video/quicktime"),
+            ),
+            (
+                "00000000 \"mdat\"",
+                Some(Format::Mov),
+                Some("video/quicktime"),
+            ),
+            ("00000004 \"free\"", None, None),
             ("\"%PDF-1.7\"", None, Some("application/pdf")),
             ("504B0304", None, Some("application/zip")),
             ("\"<svg xmlns=\"", None, None),

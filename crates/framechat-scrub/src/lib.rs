@@ -1,4 +1,5 @@
-//! Lossless removal of identifying metadata from image files, on `&[u8]`, without decoding pixels.
+//! Lossless removal of identifying metadata from image and movie files, on `&[u8]`, without
+//! decoding pixels or samples.
 //!
 //! [`scrub`] recognises a file by its magic bytes ([`Format::sniff`]), walks its container
 //! (JPEG segments, PNG chunks, RIFF chunks, GIF blocks, ISO-BMFF boxes) with slices borrowed
@@ -6,8 +7,10 @@
 //! and the colour information needed to show it. Everything else is dropped, and the
 //! [`Report`] says what was found, in [`Category`]s a person understands.
 //!
-//! HEIC and AVIF are the exception: their metadata items are overwritten with zeros in place,
-//! so every offset in the file stays valid.
+//! HEIC, AVIF and movies (MP4, MOV, M4V, 3GP) are the exception: their metadata is
+//! overwritten in place (HEIF items emptied, movie boxes turned into zeroed `free` boxes), so
+//! every offset in the file stays valid; the report's `removed_bytes` then counts the bytes
+//! overwritten, and the output is as long as the input.
 //!
 //! | format | kept | removed |
 //! |---|---|---|
@@ -16,9 +19,11 @@
 //! | WebP | VP8X (flags rewritten), ICCP, ANIM, ANMF (ALPH/VP8/VP8L inside), ALPH, VP8, VP8L | EXIF, XMP, unknown chunks, bytes after the RIFF |
 //! | GIF | header, colour tables, graphic controls, images, NETSCAPE2.0/ANIMEXTS1.0 | comments, plain text, other application extensions (XMP, ICC, IPTC), bytes after the trailer |
 //! | HEIC/AVIF | everything, in place | Exif and XMP items' bytes (zeroed) |
+//! | MP4/MOV | ftyp, moov (mvhd, trak, mvex), mdat, moof, mfra, sidx, every sample of audio, video and subtitle tracks, `tkhd` matrix | `udta` (©xyz, ©mak, ©mod, ©swr, ©day, loci…), `meta` (keys/ilst: ISO6709 location, make, model, software, creation date), XMP `uuid`, `prft`, unknown boxes; creation and modification times zeroed; timed-metadata tracks (mebx, gpmd, camm) with their samples |
 //!
 //! Orientation survives: when the EXIF Orientation was not 1, JPEG, PNG and WebP outputs
-//! carry a minimal EXIF holding only that tag (HEIF rotates with `irot`, which stays).
+//! carry a minimal EXIF holding only that tag (HEIF rotates with `irot`, movies with the
+//! `tkhd` matrix; both stay).
 //!
 //! ```
 //! use framechat_scrub::{scrub, Category, Format, ScrubError};
@@ -120,7 +125,8 @@ pub fn plan(input: &[u8]) -> Result<Planned, ScrubError> {
         Format::Png => png::scrub(input),
         Format::Webp => webp::scrub(input),
         Format::Gif => gif::scrub(input),
-        Format::Heic | Format::Avif => bmff::scrub(input, format),
+        Format::Heic | Format::Avif => bmff::scrub_heif(input, format),
+        Format::Mp4 | Format::Mov => bmff::scrub_movie(input, format),
     }
 }
 

@@ -1,4 +1,5 @@
-//! `framechat-scrub IN OUT`: write a scrubbed copy of IN to OUT and print the report as JSON.
+//! `framechat-scrub IN OUT`: write a scrubbed copy of IN (an image or a movie) to OUT and print
+//! the report as JSON.
 
 use std::process::ExitCode;
 

@@ -85,19 +85,23 @@ impl Category {
 pub struct Report {
     /// The format, from the magic bytes; the output has the same format.
     pub format: Format,
-    /// Width in pixels as stored in the file, before any orientation is applied.
+    /// Width in pixels as stored in the file, before any orientation is applied (movies:
+    /// the first video track's `tkhd` width).
     pub width: Option<u32>,
     /// Height in pixels as stored in the file, before any orientation is applied.
     pub height: Option<u32>,
     /// EXIF Orientation (1..=8) when the input had one; kept in the output when not 1.
     /// For HEIC and AVIF, the EXIF orientation equivalent to the primary image's `irot`
-    /// and `imir` properties, which is what HEIF readers apply.
+    /// and `imir` properties, which is what HEIF readers apply. For movies, the one
+    /// equivalent to the first video track's `tkhd` matrix (an iPhone portrait video: 6),
+    /// `None` for the identity.
     pub orientation: Option<u8>,
     /// What was removed: sorted, without duplicates, empty when the file was clean.
     pub removed: Vec<Category>,
     /// How many bytes of metadata went: the output is this much smaller than the input
     /// (net of the few bytes a kept Orientation takes). For HEIC and AVIF, whose size does
-    /// not change, the number of bytes overwritten with zeros.
+    /// not change, the number of bytes overwritten with zeros; for movies, the bytes of the
+    /// boxes turned into `free` boxes, of the zeroed dates and of dropped samples.
     pub removed_bytes: u64,
 }
 

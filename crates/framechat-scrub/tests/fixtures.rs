@@ -280,7 +280,9 @@ fn frames(bytes: &[u8], format: Format, animated: bool) -> Vec<(image::RgbaImage
                 .unwrap()
                 .into_frames(),
         ),
-        (Format::Heic | Format::Avif, _) => unreachable!("no HEIF decoder here"),
+        (Format::Heic | Format::Avif | Format::Mp4 | Format::Mov, _) => {
+            unreachable!("no HEIF or movie decoder here")
+        }
     }
 }
 

@@ -57,6 +57,8 @@ pub enum HeaderError {
     TotalTooLarge { total: u64, max: u64 },
     /// An image dimension of zero or beyond the maximum.
     BadDimension { value: u32, max: u32 },
+    /// A field that must be unpadded base64url is not.
+    NotBase64Url(&'static str),
 }
 
 /// Why a frame could not be written.
@@ -249,6 +251,7 @@ impl fmt::Display for HeaderError {
             Self::BadDimension { value, max } => {
                 write!(f, "image dimension {value} is not within 1..={max}")
             }
+            Self::NotBase64Url(field) => write!(f, "field {field} is not unpadded base64url"),
         }
     }
 }

@@ -77,6 +77,11 @@ pub struct Attachment {
     /// What the sender's scrubber removed, as category codes (`"location"`, …).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub removed: Vec<String>,
+    /// A ThumbHash of the picture (or a video's first frame) as unpadded base64url
+    /// ([`encode_thumb`](crate::encode_thumb)): a blurred placeholder to paint until the
+    /// file has arrived. Receivers that do not know the field ignore it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub thumb: Option<String>,
 }
 
 /// A piece of a message's attachment stream after the `msg` frame.
@@ -231,6 +236,9 @@ impl Attachment {
         }
         for code in &self.removed {
             check_str("removed", code, MAX_REMOVED_LEN)?;
+        }
+        if let Some(thumb) = &self.thumb {
+            crate::thumb::check(thumb)?;
         }
         Ok(())
     }

@@ -19,6 +19,7 @@ mod frame_index;
 mod header;
 mod reassembly;
 mod room_key;
+mod thumb;
 
 #[cfg(feature = "native-crypto")]
 pub mod native;
@@ -46,4 +47,5 @@ pub use header::{
 };
 pub use reassembly::{Event, Limits, Part, Reassembler, TransferKey};
 pub use room_key::{ROOM_KEY_CHARS, RoomKey};
+pub use thumb::{MAX_THUMB_LEN, decode_thumb, encode_thumb};
 pub use uuid::Uuid;

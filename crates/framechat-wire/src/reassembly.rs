@@ -20,6 +20,7 @@
 //!         width: None,
 //!         height: None,
 //!         removed: vec![],
+//!         thumb: None,
 //!     }],
 //! };
 //! let file = vec![42u8; 3000];

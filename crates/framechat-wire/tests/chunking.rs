@@ -21,6 +21,7 @@ fn attachment(name: &str, size: u64) -> Attachment {
         width: None,
         height: None,
         removed: vec![],
+        thumb: None,
     }
 }
 

@@ -198,6 +198,7 @@ fn sealed_planned_frames_fit_the_outer_budget() {
             width: None,
             height: None,
             removed: vec![],
+            thumb: None,
         }],
     };
     let key = FrameKey::derive(&RoomKey::from_bytes([3; 32]));

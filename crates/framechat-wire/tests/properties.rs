@@ -11,7 +11,7 @@
 
 use framechat_wire::{
     Attachment, CancelHeader, ChunkHeader, Frame, Header, Limits, MessageHeader, Reassembler, Uuid,
-    decode_header, header_end, plan, stream_slices, write_frame,
+    decode_header, encode_thumb, header_end, plan, stream_slices, write_frame,
 };
 use proptest::prelude::*;
 
@@ -27,15 +27,19 @@ fn attachment() -> impl Strategy<Value = Attachment> {
         proptest::option::of(1u32..=65_536),
         proptest::option::of(1u32..=65_536),
         proptest::collection::vec("[a-z_]{1,12}", 0..5),
+        proptest::option::of(proptest::collection::vec(any::<u8>(), 1..=48)),
     )
-        .prop_map(|(name, mime, size, width, height, removed)| Attachment {
-            name,
-            mime,
-            size,
-            width,
-            height,
-            removed,
-        })
+        .prop_map(
+            |(name, mime, size, width, height, removed, thumb)| Attachment {
+                name,
+                mime,
+                size,
+                width,
+                height,
+                removed,
+                thumb: thumb.map(|bytes| encode_thumb(&bytes)),
+            },
+        )
 }
 
 fn message() -> impl Strategy<Value = MessageHeader> {

@@ -123,3 +123,41 @@ fn error_vectors_fail_with_their_class() {
         }
     }
 }
+
+/// The `thumb` vector carries the ThumbHash of framechat-thumbhash's gradient vector, and a
+/// receiver that predates the field reads the same message without it.
+#[test]
+fn thumb_vector_holds_the_thumbhash_and_old_receivers_ignore_it() {
+    let vectors = load();
+    let v = vectors
+        .iter()
+        .find(|v| v.name == "msg-thumb")
+        .expect("msg-thumb.vec");
+    let frame = Frame::decode(&v.frame).unwrap();
+    let Header::Msg(msg) = &frame.header else {
+        panic!("not a msg: {:?}", frame.header)
+    };
+    let thumb = msg.files[0].thumb.as_deref().expect("thumb");
+    assert_eq!(
+        framechat_wire::decode_thumb(thumb),
+        Some(vec![
+            0xde, 0x17, 0x0a, 0x35, 0x9a, 0x70, 0x75, 0x78, 0x71, 0x78, 0x78, 0x68, 0x58, 0x77,
+            0x87, 0x87, 0x71, 0x80, 0x07, 0xf7, 0x87
+        ])
+    );
+    // An old receiver: the same header with the field unknown to it.
+    #[derive(serde::Deserialize)]
+    struct OldAttachment {
+        name: String,
+        size: u64,
+    }
+    #[derive(serde::Deserialize)]
+    struct OldMessage {
+        files: Vec<OldAttachment>,
+    }
+    let old: OldMessage = serde_json::from_str(v.header.as_deref().unwrap()).unwrap();
+    assert_eq!(
+        (old.files[0].name.as_str(), old.files[0].size),
+        ("p.jpg", 4)
+    );
+}

@@ -39,6 +39,10 @@ def js(obj) -> bytes:
     return json.dumps(obj, separators=(",", ":"), ensure_ascii=False).encode()
 
 
+# The ThumbHash of framechat-thumbhash's "gradient 64x48" vector, made by the reference
+# implementation, as the `thumb` field carries it: base64url without padding.
+THUMB = base64.urlsafe_b64encode(bytes.fromhex("de170a359a7075787178786858778787718007f787")).rstrip(b"=").decode()
+
 ID1 = "00000000000000000000000000000001"
 ID2 = "018f3c2a7b1e7c3d9a4b5c6d7e8f9a0b"
 
@@ -58,6 +62,11 @@ valid = {
                        "files": [{"name": "a.txt", "mime": "text/plain", "size": 3},
                                  {"name": "b.txt", "mime": "text/plain", "size": 2}]},
                       b"abcde"),
+    "msg-thumb": ("A picture with its ThumbHash placeholder; old receivers ignore the field.",
+                  {"kind": "msg", "id": ID2, "from": "ann", "ts": 5,
+                   "files": [{"name": "p.jpg", "mime": "image/jpeg", "size": 4, "width": 64,
+                              "height": 48, "thumb": THUMB}]},
+                  bytes.fromhex("ffd8ffd9")),
     "msg-chunked-first": ("First frame of a chunked message: 4 of 10 stream bytes.",
                           {"kind": "msg", "id": ID2, "from": "ann", "ts": 5,
                            "files": [{"name": "x.bin", "mime": "application/octet-stream", "size": 10}]},
@@ -112,6 +121,14 @@ invalid = {
                             frame(js({"kind": "msg", "id": ID1, "from": "ann", "ts": 0,
                                       "files": [{"name": "a\u0007", "mime": "text/plain", "size": 0}]})),
                             "invalid_header"),
+    "err-thumb-padded": ("thumb is base64url without padding: '=' is refused.",
+                         frame(js({"kind": "msg", "id": ID1, "from": "ann", "ts": 0,
+                                   "files": [{"name": "a", "mime": "b", "size": 0, "thumb": "3hcKNQ=="}]})),
+                         "invalid_header"),
+    "err-thumb-too-long": ("thumb longer than 64 characters.",
+                           frame(js({"kind": "msg", "id": ID1, "from": "ann", "ts": 0,
+                                     "files": [{"name": "a", "mime": "b", "size": 0, "thumb": "A" * 68}]})),
+                           "invalid_header"),
     "err-size-overflow": ("Sizes that add up past 2^53 - 1.",
                           frame(js({"kind": "msg", "id": ID1, "from": "ann", "ts": 0,
                                     "files": [{"name": "a", "mime": "b", "size": 2 ** 53 - 1},

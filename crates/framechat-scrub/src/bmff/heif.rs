@@ -18,102 +18,13 @@
 //! the structure; anything else is refused.
 
 use crate::bytes::Reader;
-use crate::plan::Builder;
 use crate::report::{Category, Found};
 use crate::{Format, Planned, Report, ScrubError, tiff};
 
-/// Most boxes accepted in one list of children, and most `iinf`/`iloc` entries.
-pub(crate) const MAX_BOXES: usize = 64 * 1024;
+use super::{BoxRef, MAX_BOXES, boxes, c_string, find, full_box};
+
 /// Most extents of one metadata item.
 pub(crate) const MAX_EXTENTS: usize = 1024;
-
-/// One box: its type, where its payload starts and where it ends, as file offsets.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct BoxRef {
-    kind: [u8; 4],
-    payload: usize,
-    end: usize,
-}
-
-/// The child boxes of `input[start..end]` (ISO/IEC 14496-12 4.2).
-fn boxes(
-    input: &[u8],
-    start: usize,
-    end: usize,
-    format: Format,
-) -> Result<Vec<BoxRef>, ScrubError> {
-    let data = input
-        .get(..end)
-        .ok_or_else(|| ScrubError::truncated(end as u64, input.len()))?;
-    let mut r = Reader::at(data, start);
-    let mut out = Vec::new();
-    while !r.is_empty() {
-        if out.len() >= MAX_BOXES {
-            return Err(ScrubError::TooMany {
-                format,
-                what: "boxes",
-                max: MAX_BOXES as u64,
-            });
-        }
-        let box_start = r.pos();
-        // 4.2: "size is an integer that specifies the number of bytes in this box,
-        // including all its fields and contained boxes; if size is 1 then the actual size
-        // is in the field largesize; if size is 0, then this box is the last one in the
-        // file, and its contents extend to the end of the file".
-        let size = r.be_u32()?;
-        let kind = r.array::<4>()?;
-        let size = match size {
-            0 => (end - box_start) as u64,
-            1 => r.be_u64()?,
-            n => u64::from(n),
-        };
-        let header = (r.pos() - box_start) as u64;
-        if size < header {
-            return Err(ScrubError::malformed(format, "box smaller than its header"));
-        }
-        let box_end = (box_start as u64).saturating_add(size);
-        if box_end > end as u64 {
-            return Err(if end == input.len() {
-                ScrubError::truncated(box_end, input.len())
-            } else {
-                ScrubError::malformed(format, "box overruns its parent")
-            });
-        }
-        let box_end = usize::try_from(box_end).unwrap_or(end);
-        out.push(BoxRef {
-            kind,
-            payload: r.pos(),
-            end: box_end,
-        });
-        r = Reader::at(data, box_end);
-    }
-    Ok(out)
-}
-
-fn find<'b>(boxes: &'b [BoxRef], kind: &[u8; 4]) -> Option<&'b BoxRef> {
-    boxes.iter().find(|b| &b.kind == kind)
-}
-
-/// A reader over one box's payload, positioned after a FullBox's version and flags
-/// (4.2: "unsigned int(8) version; bit(24) flags").
-fn full_box<'a>(input: &'a [u8], b: &BoxRef) -> Result<(Reader<'a>, u8, u32), ScrubError> {
-    let data = input.get(..b.end).unwrap_or_default();
-    let mut r = Reader::at(data, b.payload);
-    let word = r.be_u32()?;
-    let [version, ..] = word.to_be_bytes();
-    Ok((r, version, word & 0x00FF_FFFF))
-}
-
-/// A NUL-terminated UTF-8 string (`utf8string` in 14496-12), as bytes without the NUL.
-fn c_string<'a>(r: &mut Reader<'a>) -> Result<&'a [u8], ScrubError> {
-    let rest = r.rest();
-    let len = rest.iter().position(|&b| b == 0).unwrap_or(rest.len());
-    let s = r.take(len)?;
-    if !r.is_empty() {
-        r.skip(1)?;
-    }
-    Ok(s)
-}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Item {
@@ -363,114 +274,6 @@ fn inspect_exif(item: &[u8]) -> tiff::ExifInfo {
     tiff::inspect(tiff)
 }
 
-/// How the primary item is shown: its size after the clean aperture (`clap`), before
-/// rotation, and its rotation and mirroring (`irot`, `imir`) as the equivalent EXIF
-/// orientation. HEIF readers apply these properties and ignore the Exif item's Orientation.
-#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
-struct Geometry {
-    size: Option<(u32, u32)>,
-    orientation: Option<u8>,
-}
-
-/// The primary item's properties in the order `ipma` lists them (23008-12 6.5.3 `ispe`,
-/// 6.5.9 `clap`, 6.5.10 `irot`, 6.5.12 `imir`; "transformative properties are applied in
-/// the order of their appearance").
-fn primary_geometry(input: &[u8], meta: &[BoxRef], format: Format) -> Option<Geometry> {
-    let (mut r, version, _) = full_box(input, find(meta, b"pitm")?).ok()?;
-    let primary = if version == 0 {
-        u32::from(r.be_u16().ok()?)
-    } else {
-        r.be_u32().ok()?
-    };
-    let iprp = find(meta, b"iprp")?;
-    let iprp = boxes(input, iprp.payload, iprp.end, format).ok()?;
-    let ipco = find(&iprp, b"ipco")?;
-    let properties = boxes(input, ipco.payload, ipco.end, format).ok()?;
-    let (mut r, version, flags) = full_box(input, find(&iprp, b"ipma")?).ok()?;
-    // 14496-12 8.11.14 / 23008-12 9.3: entry_count, then per item its ID and a list of
-    // 1-based property indices (7 or 15 bits, the top bit marks "essential").
-    let entries = r.be_u32().ok()?;
-    let mut geometry = Geometry::default();
-    // The transform so far: mirror left-right first when `mirrored`, then turn clockwise
-    // by `turns` quarter turns.
-    let (mut turns, mut mirrored, mut transformed) = (0u8, false, false);
-    for _ in 0..entries.min(u32::try_from(MAX_BOXES).unwrap_or(u32::MAX)) {
-        let id = if version < 1 {
-            u32::from(r.be_u16().ok()?)
-        } else {
-            r.be_u32().ok()?
-        };
-        let count = r.u8().ok()?;
-        for _ in 0..count {
-            let index = if flags & 1 == 1 {
-                r.be_u16().ok()? & 0x7FFF
-            } else {
-                u16::from(r.u8().ok()? & 0x7F)
-            };
-            if id != primary || index == 0 {
-                continue;
-            }
-            let Some(property) = properties.get(usize::from(index) - 1) else {
-                continue;
-            };
-            let data = input
-                .get(property.payload..property.end)
-                .unwrap_or_default();
-            let mut p = Reader::new(data);
-            match &property.kind {
-                // ispe is a FullBox: version and flags, image_width, image_height.
-                b"ispe" if geometry.size.is_none() => {
-                    p.skip(4).ok()?;
-                    geometry.size = Some((p.be_u32().ok()?, p.be_u32().ok()?));
-                }
-                // clap: width N/D, height N/D, horizontal and vertical offsets N/D.
-                b"clap" => {
-                    let (wn, wd, hn, hd) = (
-                        p.be_u32().ok()?,
-                        p.be_u32().ok()?,
-                        p.be_u32().ok()?,
-                        p.be_u32().ok()?,
-                    );
-                    if let (Some(w), Some(h)) = (wn.checked_div(wd), hn.checked_div(hd)) {
-                        geometry.size = Some((w, h));
-                    }
-                }
-                // irot: 6 reserved bits, 2 bits angle; "angle * 90 specifies the angle (in
-                // anti-clockwise direction) in units of degrees".
-                b"irot" => {
-                    let angle = p.u8().ok()? & 0x03;
-                    turns = (turns + 4 - angle) % 4;
-                    transformed = true;
-                }
-                // imir: 7 reserved bits, 1 bit axis; 0 = "vertical axis" (left-right
-                // mirror), 1 = horizontal axis (top-bottom, i.e. left-right then a half turn).
-                b"imir" => {
-                    let axis = p.u8().ok()? & 0x01;
-                    turns = (4 - turns + 2 * axis) % 4;
-                    mirrored = !mirrored;
-                    transformed = true;
-                }
-                _ => {}
-            }
-        }
-    }
-    if transformed {
-        // EXIF 2.32 Orientation: 1 normal, 2 mirrored, 3 half turn, 4 mirrored + half turn,
-        // 5 mirrored + 3/4 turn clockwise, 6 1/4 turn, 7 mirrored + 1/4 turn, 8 3/4 turn.
-        geometry.orientation = Some(match (turns, mirrored) {
-            (0, false) => 1,
-            (0, true) => 2,
-            (2, false) => 3,
-            (2, true) => 4,
-            (3, true) => 5,
-            (1, false) => 6,
-            (1, true) => 7,
-            _ => 8,
-        });
-    }
-    Some(geometry)
-}
-
 /// A metadata item's file ranges, in item order, and the bytes that replace it.
 type Overwrite = (Vec<(usize, usize)>, Vec<u8>);
 
@@ -549,23 +352,13 @@ pub(crate) fn scrub(input: &[u8], format: Format) -> Result<Planned, ScrubError>
         }
         patches.sort_unstable_by_key(|p| p.0);
     }
-    let mut out = Builder::new(input);
-    let mut at = 0;
-    for (start, end, bytes) in &patches {
-        if input.get(*start..*end).is_none() || *start < at {
-            continue; // outside the file: nothing there to overwrite
-        }
-        out.put(input.get(at..*start).unwrap_or_default());
-        out.put(bytes);
-        at = *end;
-    }
-    out.put(input.get(at..).unwrap_or_default());
+    let plan = super::overwrite(input, &patches);
     let (mut removed, mut covered) = (0u64, 0usize);
     for (start, end) in all {
         removed += end.saturating_sub(start.max(covered)) as u64;
         covered = covered.max(end);
     }
-    let geometry = primary_geometry(input, &meta, format).unwrap_or_default();
+    let geometry = super::heif_geometry::primary_geometry(input, &meta, format).unwrap_or_default();
     Ok(Planned {
         report: Report {
             format,
@@ -575,7 +368,7 @@ pub(crate) fn scrub(input: &[u8], format: Format) -> Result<Planned, ScrubError>
             removed: found.into_sorted(),
             removed_bytes: removed,
         },
-        plan: out.finish(),
+        plan,
     })
 }
 
