@@ -11,6 +11,7 @@ use crate::net::socketio::codec;
 use crate::platform::storage::{clean_name, stored_name};
 use crate::platform::window;
 use crate::state::{Config, DEFAULT_MAX_FILE_SIZE, Transport};
+use framechat_wire::RoomKey;
 
 const STANDALONE_ROOT: &str = "framechat-app";
 pub const DEFAULT_ROOM: &str = "lobby";
@@ -63,6 +64,39 @@ fn transport(
     }
 }
 
+/// A room key given as the `key` option or the link's fragment: 43 base64url characters,
+/// with or without a leading `k=`. A key that is there but wrong refuses the room: it must
+/// never open unencrypted.
+fn room_key(text: Option<String>) -> Result<Option<RoomKey>, AppError> {
+    let Some(text) = text.filter(|t| !t.is_empty()) else {
+        return Ok(None);
+    };
+    let key = text.strip_prefix("k=").unwrap_or(&text);
+    RoomKey::from_base64url(key)
+        .map(Some)
+        .map_err(|e| AppError::Config(format!("the room key is not valid ({e})")))
+}
+
+/// The key in the page's fragment (`#k=...&...`): browsers never send it to a server.
+fn fragment_key() -> Result<Option<RoomKey>, AppError> {
+    let hash = window()?.location().hash()?;
+    RoomKey::from_fragment(&hash)
+        .map_err(|e| AppError::Config(format!("the room key in the link is not valid ({e})")))
+}
+
+/// A private room's frames carry a 46-byte envelope: the budget must leave a chunk room.
+fn check_private_budget(key: Option<&RoomKey>, budget: usize) -> Result<(), AppError> {
+    match key {
+        Some(_) if framechat_wire::inner_budget(budget).is_none() => {
+            Err(AppError::Config(format!(
+                "a private room needs a frame budget of at least {} bytes",
+                framechat_wire::MIN_PRIVATE_FRAME_BUDGET
+            )))
+        }
+        _ => Ok(()),
+    }
+}
+
 /// The frame budget a transport allows: Socket.IO servers drop messages over their
 /// `maxHttpBufferSize`, 1,000,000 bytes by default.
 fn fit_budget(transport: &Transport, budget: usize) -> usize {
@@ -74,7 +108,8 @@ fn fit_budget(transport: &Transport, budget: usize) -> usize {
 
 /// Configuration from the page URL: `?ws=`, `?room=`, `?name=`, `?budget=`, `?maxFileSize=`,
 /// `?worker=0` (the socket on the main thread), `?warmUp=0` (no start-up warm-up),
-/// `?transport=socketio` and `?event=` (Socket.IO).
+/// `?transport=socketio` and `?event=` (Socket.IO); a private room's key in the fragment,
+/// `#k=`.
 pub fn config_from_page() -> Result<Config, AppError> {
     let search = window()?.location().search()?;
     let params = web_sys::UrlSearchParams::new_with_str(&search)?;
@@ -98,13 +133,18 @@ pub fn config_from_page() -> Result<Config, AppError> {
         worker,
         params.get("event"),
     )?;
+    let key = fragment_key()?;
+    let frame_budget = fit_budget(&transport, frame_budget);
+    check_private_budget(key.as_ref(), frame_budget)?;
     Ok(Config {
         ws_url: link_url(&transport, params.get("ws"), &room)?,
         room,
         name,
-        frame_budget: fit_budget(&transport, frame_budget),
+        frame_budget,
         max_file_size,
         transport,
+        key,
+        standalone: true,
         warm_up,
     })
 }
@@ -149,7 +189,7 @@ fn get_bool(options: &JsValue, key: &str) -> Result<Option<bool>, AppError> {
 }
 
 /// Configuration from `mount` options `{ ws, room, name, frameBudget, maxFileSize, worker,
-/// warmUp, transport, event }`, and the host's own connection when `transport` is an object.
+/// warmUp, transport, event, key }`, and the host's own connection when `transport` is an object.
 pub fn config_from_options(options: &JsValue) -> Result<(Config, Option<HostTransport>), AppError> {
     let room = get_string(options, "room")?
         .filter(|r| !r.is_empty())
@@ -175,13 +215,18 @@ pub fn config_from_options(options: &JsValue) -> Result<(Config, Option<HostTran
         Some(_) => String::new(),
         None => link_url(&transport, get_string(options, "ws")?, &room)?,
     };
+    let key = room_key(get_string(options, "key")?)?;
+    let frame_budget = fit_budget(&transport, frame_budget);
+    check_private_budget(key.as_ref(), frame_budget)?;
     let config = Config {
         ws_url,
         room,
         name,
-        frame_budget: fit_budget(&transport, frame_budget),
+        frame_budget,
         max_file_size,
         transport,
+        key,
+        standalone: false,
         warm_up,
     };
     Ok((config, host))
@@ -227,7 +272,7 @@ impl Handle {
 }
 
 /// Mount the chat into `element`. Options, all optional: `{ ws, room, name, frameBudget,
-/// maxFileSize, worker, warmUp, transport, event }`; `transport` is `"websocket"`,
+/// maxFileSize, worker, warmUp, transport, event, key }`; `transport` is `"websocket"`,
 /// `"socketio"`, or the host's own connection, an object with `send(frame)` and optionally
 /// `bufferedAmount()`.
 #[wasm_bindgen]

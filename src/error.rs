@@ -38,6 +38,8 @@ pub enum AppError {
     Config(String),
     /// The start-up warm-up did not complete (`crate::startup`).
     WarmUp(&'static str),
+    /// A private room's key or frame could not be handled (WebCrypto, a bad key).
+    Crypto(String),
 }
 
 impl fmt::Display for AppError {
@@ -62,6 +64,7 @@ impl fmt::Display for AppError {
             AppError::NoWorkerScript => f.write_str("no socket worker script"),
             AppError::Config(m) => write!(f, "bad option: {m}"),
             AppError::WarmUp(what) => write!(f, "warm-up: {what}"),
+            AppError::Crypto(m) => write!(f, "private room: {m}"),
         }
     }
 }

@@ -90,6 +90,7 @@ impl Seen {
                 LinkEvent::Closed => "closed".into(),
                 LinkEvent::Unreachable(why) => format!("unreachable {why}"),
                 LinkEvent::WorkerFailed { .. } => "worker failed".into(),
+                LinkEvent::Notice(text) => format!("notice {text}"),
             };
             seen.0.borrow_mut().push(text);
         })

@@ -258,6 +258,7 @@ async fn a_picked_photo_is_read_by_the_socket_worker() {
         frame_budget: 64 * 1024,
         max_message_bytes: 64 << 20,
         link: LinkKind::WebSocket { worker: true },
+        private: None,
     };
     let log = Log::default();
     let c = Client::connect(cfg.clone(), log.callback());
@@ -295,6 +296,7 @@ async fn a_picked_photo_is_read_by_the_socket_worker() {
     let direct = Client::connect(
         NetConfig {
             link: LinkKind::WebSocket { worker: false },
+            private: None,
             ..cfg
         },
         Log::default().callback(),
@@ -372,6 +374,7 @@ async fn an_unscrubbable_image_reaches_the_socket_only_once_released() {
         frame_budget: 64 * 1024,
         max_message_bytes: 64 << 20,
         link: LinkKind::WebSocket { worker: true },
+        private: None,
     };
     let (la, lb) = (Log::default(), Log::default());
     let a = Client::connect(cfg.clone(), la.callback());
@@ -524,6 +527,7 @@ async fn without_workers_the_socket_lives_on_the_main_thread() {
         frame_budget: 64 * 1024,
         max_message_bytes: 64 << 20,
         link: LinkKind::WebSocket { worker: true },
+        private: None,
     };
     let throwing = js_sys::Function::new_no_args("throw new Error('blocked by policy')");
     js_sys::Reflect::set(&window, &"fcNativeWorker".into(), &native).unwrap();
@@ -558,6 +562,7 @@ async fn frames_through_a_real_relay(worker: bool) {
         frame_budget: 64 * 1024,
         max_message_bytes: 64 << 20,
         link: LinkKind::WebSocket { worker },
+        private: None,
     };
     let (la, lb) = (Log::default(), Log::default());
     let a = Client::connect(cfg.clone(), la.callback());
@@ -724,4 +729,85 @@ async fn frames_through_a_real_relay(worker: bool) {
     raw.close().unwrap();
     a.close();
     b.close();
+}
+
+/// A private room through a real relay: pages with the room's key exchange a scrubbed photo
+/// and a text, sealed and opened by WebCrypto (the worker's socket for one, the page's own for
+/// the other); a page with another key and a page without one get one "cannot read" notice
+/// per message and nothing else.
+#[wasm_bindgen_test]
+async fn a_private_room_through_a_real_relay() {
+    use framechat::net::private::PrivateRoom;
+    use framechat::platform::webcrypto::FrameKey;
+    use framechat_wire::RoomKey;
+
+    let url = relay_url();
+    let room = "private";
+    let private = |bytes: [u8; 32]| async move {
+        Some(PrivateRoom {
+            key: FrameKey::derive(&RoomKey::from_bytes(bytes)).await.unwrap(),
+            room: room.into(),
+        })
+    };
+    let cfg = |worker: bool, private: Option<PrivateRoom>| NetConfig {
+        url: url.clone(),
+        frame_budget: 64 * 1024,
+        max_message_bytes: 64 << 20,
+        link: LinkKind::WebSocket { worker },
+        private,
+    };
+    let logs: Vec<Log> = (0..4).map(|_| Log::default()).collect();
+    let a = Client::connect(cfg(true, private([7; 32]).await), logs[0].callback());
+    let b = Client::connect(cfg(false, private([7; 32]).await), logs[1].callback());
+    let other = Client::connect(cfg(true, private([8; 32]).await), logs[2].callback());
+    let keyless = Client::connect(cfg(true, None), logs[3].callback());
+    wait_for("all online", || logs.iter().all(Log::online)).await;
+
+    let photo =
+        Rc::new(media::prepare(file("photo.jpg", GPS_JPEG, "image/jpeg"), 30, 1 << 30, None).await);
+    let scrubbed = fetch_bytes(photo.media.as_ref().unwrap().url())
+        .await
+        .unwrap();
+    let id = a
+        .send("ann", "the secret text".into(), &[photo.to_send().unwrap()])
+        .unwrap();
+    let text = b.send("bob", "a reply".into(), &[]).unwrap();
+    wait_for("the photo at B", || logs[1].completed(id).is_some()).await;
+    wait_for("the reply at A", || logs[0].completed(text).is_some()).await;
+    let urls = logs[1].media_urls(id);
+    assert_eq!(
+        fetch_bytes(urls[0].as_deref().unwrap()).await.unwrap(),
+        scrubbed,
+        "B opened exactly the scrubbed bytes"
+    );
+    wait_for("A's photo confirmed", || {
+        logs[0]
+            .position(|x| matches!(x, Action::Sent { id: s } if *s == id))
+            .is_some()
+    })
+    .await;
+
+    let cannot =
+        |log: &Log, what: &str| log.count(|x| matches!(x, Action::Notice(n) if n.contains(what)));
+    wait_for("another key's notices", || {
+        cannot(&logs[2], "cannot read") >= 2
+    })
+    .await;
+    wait_for("no key's notices", || cannot(&logs[3], "cannot read") >= 2).await;
+    // Give stragglers a moment: still one notice per message, and nothing shown.
+    gloo_timers::future::TimeoutFuture::new(300).await;
+    for log in &logs[2..] {
+        assert_eq!(cannot(log, "cannot read"), 2);
+        assert_eq!(
+            log.count(|x| matches!(
+                x,
+                Action::Started { .. } | Action::Complete { .. } | Action::Failed { .. }
+            )),
+            0
+        );
+        assert_eq!(log.count(|x| matches!(x, Action::Notice(_))), 2);
+    }
+    for c in [a, b, other, keyless] {
+        c.close();
+    }
 }

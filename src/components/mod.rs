@@ -7,6 +7,7 @@ pub mod message;
 pub mod message_list;
 pub mod name_prompt;
 pub mod pending;
+pub mod privacy;
 pub mod viewer;
 
 pub use attachment::AttachmentView;
@@ -16,6 +17,7 @@ pub use message::MessageView;
 pub use message_list::MessageList;
 pub use name_prompt::NamePrompt;
 pub use pending::PendingCard;
+pub use privacy::Privacy;
 pub use viewer::Viewer;
 
 /// What the list asks the app to open in the full-size viewer.

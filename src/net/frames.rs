@@ -99,6 +99,18 @@ fn ends_message(frame: &PlannedFrame) -> bool {
     }
 }
 
+/// Whether `frame` is a private room's sealed envelope (PROTOCOL.md, version 0xFD).
+pub fn is_sealed(frame: &Uint8Array) -> bool {
+    frame.length() > 0 && framechat_wire::is_envelope(&[frame.get_index(0)])
+}
+
+/// A sealed envelope's message tag, as an id (16 bytes either way), if it has one.
+pub fn sealed_tag(frame: &Uint8Array) -> Option<framechat_wire::Uuid> {
+    crate::platform::webcrypto::EnvelopeHead::read(frame)
+        .ok()
+        .map(|head| framechat_wire::Uuid::from_bytes(head.tag))
+}
+
 /// The outbox's frames, built here and handed to a link.
 pub struct LinkSink<'a>(pub &'a dyn Link);
 

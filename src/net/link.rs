@@ -34,6 +34,9 @@ pub enum LinkEvent {
     WorkerFailed {
         was_open: bool,
     },
+    /// Something the user should know of a frame the link dropped (a private room's frame
+    /// that could not be opened).
+    Notice(String),
 }
 
 /// Where a link reports its events.

@@ -27,6 +27,7 @@ use crate::media::{Body, JsPart, OffThreadReader, ReadResult, Sendable, received
 use crate::platform::clock::{mono_ms, new_id, now_ms};
 use crate::platform::storage;
 use crate::state::{Action, Conn};
+use known::KnownIds;
 
 mod exchange;
 pub mod frames;
@@ -36,6 +37,7 @@ mod known;
 pub mod link;
 pub mod outbox;
 pub mod pacing;
+pub mod private;
 mod socket;
 pub mod socketio;
 #[cfg(test)]
@@ -64,6 +66,23 @@ pub struct NetConfig {
     pub frame_budget: usize,
     pub max_message_bytes: u64,
     pub link: LinkKind,
+    /// A private room: every frame sealed and opened with its key.
+    pub private: Option<private::PrivateRoom>,
+}
+
+impl NetConfig {
+    /// The budget messages are planned at: the frame budget, less a private room's envelope.
+    pub fn plan_budget(&self) -> Result<usize, AppError> {
+        match self.private {
+            None => Ok(self.frame_budget),
+            Some(_) => framechat_wire::inner_budget(self.frame_budget).ok_or_else(|| {
+                AppError::Config(format!(
+                    "a private room needs a frame budget of at least {} bytes",
+                    framechat_wire::MIN_PRIVATE_FRAME_BUDGET
+                ))
+            }),
+        }
+    }
 }
 
 /// Which [`Link`] carries the frames.
@@ -83,7 +102,11 @@ struct Inner {
     dispatch: Callback<Action>,
     /// Actions not rendered yet.
     actions: Vec<Action>,
-    link: Option<Box<dyn Link>>,
+    link: Option<Rc<dyn Link>>,
+    /// A private room's sealer for the current link.
+    sealer: Option<Rc<private::Sealer>>,
+    /// Encrypted messages this client has no key for, given a notice (by tag).
+    unreadable: KnownIds,
     open: bool,
     attempt: u32,
     closed: bool,
@@ -133,6 +156,8 @@ impl Client {
             dispatch,
             actions: Vec::new(),
             link: None,
+            sealer: None,
+            unreadable: KnownIds::default(),
             open: false,
             attempt: 0,
             closed: false,
@@ -175,7 +200,7 @@ impl Client {
             text,
             files: files.iter().map(|f| f.attachment().clone()).collect(),
         };
-        let budget = self.inner.borrow().cfg.frame_budget;
+        let budget = self.inner.borrow().cfg.plan_budget()?;
         let frames = plan(&header, budget)?;
         let bodies = files
             .iter()
@@ -319,8 +344,20 @@ fn open_link(rc: &Rc<RefCell<Inner>>) {
                 on_event(&rc, event);
             }
         });
+        // A private room's frames are opened before the connection sees them.
+        let events = match &i.cfg.private {
+            Some(room) => private::Opener::wrap(room.clone(), events),
+            None => events,
+        };
         match make_link(&i.cfg, i.worker_failed, &events) {
-            Ok(link) => i.link = Some(link),
+            Ok(link) => {
+                i.sealer = i
+                    .cfg
+                    .private
+                    .clone()
+                    .map(|room| private::Sealer::new(room, link.clone()));
+                i.link = Some(link);
+            }
             Err(e) => {
                 // `new WebSocket` throws only for a URL it will never accept: no retrying.
                 drop(i);
@@ -337,7 +374,7 @@ fn make_link(
     cfg: &NetConfig,
     worker_failed: bool,
     events: &link::Events,
-) -> Result<Box<dyn Link>, AppError> {
+) -> Result<Rc<dyn Link>, AppError> {
     let url = &cfg.url;
     Ok(match &cfg.link {
         LinkKind::WebSocket { worker } => {
@@ -347,12 +384,12 @@ fn make_link(
                 .then(|| worker::WorkerSocket::open(url, events).ok())
                 .flatten()
             {
-                Some(w) => Box::new(w),
-                None => Box::new(socket::DirectSocket::open(url, events)?),
+                Some(w) => Rc::new(w),
+                None => Rc::new(socket::DirectSocket::open(url, events)?),
             }
         }
-        LinkKind::SocketIo { event } => Box::new(socketio::SocketIo::open(url, event, events)?),
-        LinkKind::Host(host) => Box::new(host::HostLink::open(host, events)),
+        LinkKind::SocketIo { event } => Rc::new(socketio::SocketIo::open(url, event, events)?),
+        LinkKind::Host(host) => Rc::new(host::HostLink::open(host, events)),
     })
 }
 
@@ -364,6 +401,10 @@ fn on_event(rc: &Rc<RefCell<Inner>>, event: LinkEvent) {
             flush_soon(rc);
         }
         LinkEvent::Closed => closed(rc),
+        LinkEvent::Notice(text) => {
+            rc.borrow_mut().actions.push(Action::Notice(text));
+            flush(rc);
+        }
         LinkEvent::Unreachable(reason) => cannot_connect(rc, &reason),
         // No worker from now on, and a socket on this thread in its place: at once if this
         // one never opened.
@@ -394,10 +435,23 @@ fn opened(rc: &Rc<RefCell<Inner>>) {
 fn received(rc: &Rc<RefCell<Inner>>, frame: &Uint8Array) {
     let mut i = rc.borrow_mut();
     let Inner {
-        exchange, actions, ..
+        exchange,
+        actions,
+        unreadable,
+        ..
     } = &mut *i;
     match frames::decode(frame) {
         Ok((header, payload)) => exchange.on_frame(header, payload, now_ms(), actions),
+        // A private room's frame on a page whose link has no key (a private room's own frames
+        // are opened before they get here): one notice per message.
+        Err(_) if frames::is_sealed(frame) => {
+            if let Some(tag) = frames::sealed_tag(frame).filter(|t| !unreadable.contains(t)) {
+                unreadable.insert(tag);
+                actions.push(Action::Notice(
+                    "an encrypted message you cannot read: this room's link has no key".into(),
+                ));
+            }
+        }
         Err(e) => actions.push(Action::Notice(format!("ignored a frame: {e}"))),
     }
     remember_confirmed(&mut exchange.outbox);
@@ -461,17 +515,22 @@ fn pump(rc: &Rc<RefCell<Inner>>) {
         exchange,
         actions,
         link,
+        sealer,
         open,
         ..
     } = &mut *i;
-    let next = match link.as_deref() {
-        Some(link) if *open && link.is_open() => {
-            let mut sink = frames::LinkSink(link);
-            exchange
-                .outbox
-                .pump(&mut sink, now_ms(), mono_ms(), actions)
+    let (now, mono) = (now_ms(), mono_ms());
+    let next = match (link.as_deref(), sealer.as_ref()) {
+        (Some(link), _) if !(*open && link.is_open()) => Pump::Idle,
+        (Some(_), Some(sealer)) => {
+            let mut sink = private::SealedSink(sealer);
+            exchange.outbox.pump(&mut sink, now, mono, actions)
         }
-        _ => Pump::Idle,
+        (Some(link), None) => {
+            let mut sink = frames::LinkSink(link);
+            exchange.outbox.pump(&mut sink, now, mono, actions)
+        }
+        (None, _) => Pump::Idle,
     };
     remember_confirmed(&mut exchange.outbox);
     if let Pump::RetryIn(ms) = next {

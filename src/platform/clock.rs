@@ -30,3 +30,17 @@ pub fn new_id() -> Result<Uuid, AppError> {
 pub fn local_offset_minutes() -> i64 {
     -(js_sys::Date::new_0().get_timezone_offset() as i64)
 }
+
+/// A room name nobody will guess: `p-` and 16 characters of base32 (80 random bits).
+pub fn random_room_name() -> Result<String, AppError> {
+    const ALPHABET: &[u8; 32] = b"abcdefghijklmnopqrstuvwxyz234567";
+    let mut random = [0u8; 16];
+    super::window()?
+        .crypto()?
+        .get_random_values_with_u8_array(&mut random)?;
+    let name: String = random
+        .iter()
+        .map(|b| char::from(ALPHABET.get(usize::from(b & 31)).copied().unwrap_or(b'a')))
+        .collect();
+    Ok(format!("p-{name}"))
+}

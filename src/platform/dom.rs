@@ -75,3 +75,31 @@ pub fn close_dialog(node: &NodeRef) {
         d.close();
     }
 }
+
+/// The page's address, fragment included (a private room's invite link).
+pub fn page_href() -> Option<String> {
+    web_sys::window()?.location().href().ok()
+}
+
+/// Puts `text` on the clipboard; resolves when it is there.
+pub async fn copy_text(text: &str) -> Result<(), crate::error::AppError> {
+    let clipboard = super::window()?.navigator().clipboard();
+    wasm_bindgen_futures::JsFuture::from(clipboard.write_text(text)).await?;
+    Ok(())
+}
+
+/// The standalone page again, in room `room` with `fragment` (a new private room): a new
+/// page load, since the page reads its room and key when it starts.
+pub fn open_room(room: &str, fragment: &str) -> Result<(), crate::error::AppError> {
+    let location = super::window()?.location();
+    let params = web_sys::UrlSearchParams::new_with_str(&location.search()?)?;
+    params.set("room", room);
+    let search = String::from(params.to_string());
+    let url = format!(
+        "{}{}?{search}#{fragment}",
+        location.origin()?,
+        location.pathname()?
+    );
+    location.assign(&url)?;
+    Ok(())
+}

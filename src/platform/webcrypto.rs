@@ -13,8 +13,8 @@
 use std::fmt;
 
 use framechat_wire::{
-    ENVELOPE_HEADER_LEN, Envelope, EnvelopeError, FRAME_KEY_INFO, Flags, KeyError, NONCE_LEN,
-    ROOM_KEY_LEN, RoomKey, TAG_LEN, additional_data,
+    ENVELOPE_HEADER_LEN, ENVELOPE_OVERHEAD, Envelope, EnvelopeError, FRAME_KEY_INFO, Flags,
+    KeyError, NONCE_LEN, ROOM_KEY_LEN, RoomKey, TAG_LEN, additional_data,
 };
 use js_sys::{Array, Object, Reflect, Uint8Array};
 use wasm_bindgen::{JsCast, JsValue};
@@ -321,6 +321,107 @@ impl FrameKey {
             }
             Err(e) => Err(js_error(e)),
         }
+    }
+}
+
+impl FrameKey {
+    /// As [`FrameKey::seal`], for a frame in JS memory: the frame is encrypted where it is
+    /// (never copied into WASM) and the envelope comes back as one `Uint8Array` of its own,
+    /// which a socket worker can take over.
+    ///
+    /// # Errors
+    /// As [`FrameKey::seal`].
+    pub async fn seal_view(
+        &self,
+        flags: Flags,
+        tag: &[u8; TAG_LEN],
+        index: u32,
+        room: &str,
+        inner: &Uint8Array,
+    ) -> Result<Uint8Array, CryptoError> {
+        let nonce = random::<NONCE_LEN>()?;
+        let ad = additional_data(flags, tag, index, room)?;
+        let params = gcm_params(&nonce, &ad);
+        let promise = self
+            .subtle
+            .encrypt_with_object_and_buffer_source(&params, &self.key, inner)
+            .map_err(js_error)?;
+        let sealed = Uint8Array::new(&JsFuture::from(promise).await.map_err(js_error)?);
+        let mut head = Vec::with_capacity(ENVELOPE_HEADER_LEN);
+        Envelope {
+            flags,
+            tag: *tag,
+            nonce,
+            ciphertext: &[],
+        }
+        .encode(&mut head);
+        let out = Uint8Array::new_with_length(head.len() as u32 + sealed.length());
+        out.subarray(0, head.len() as u32).copy_from(&head);
+        out.set(&sealed, head.len() as u32);
+        Ok(out)
+    }
+
+    /// As [`FrameKey::open`], for an envelope in JS memory, whose header (`flags`, `tag`,
+    /// `nonce`, already read by the caller) precedes the ciphertext: the inner frame's bytes
+    /// as an `ArrayBuffer`, never copied into WASM.
+    ///
+    /// # Errors
+    /// As [`FrameKey::open`].
+    pub async fn open_view(
+        &self,
+        head: &EnvelopeHead,
+        envelope: &Uint8Array,
+        index: u32,
+        room: &str,
+    ) -> Result<js_sys::ArrayBuffer, CryptoError> {
+        let ad = additional_data(head.flags, &head.tag, index, room)?;
+        let params = gcm_params(&head.nonce, &ad);
+        let ciphertext = envelope.subarray(ENVELOPE_HEADER_LEN as u32, envelope.length());
+        let promise = self
+            .subtle
+            .decrypt_with_object_and_buffer_source(&params, &self.key, &ciphertext)
+            .map_err(js_error)?;
+        match JsFuture::from(promise).await {
+            Ok(plain) => Ok(plain.unchecked_into()),
+            Err(e) if error_name(&e).as_deref() == Some("OperationError") => {
+                Err(EnvelopeError::Authentication.into())
+            }
+            Err(e) => Err(js_error(e)),
+        }
+    }
+}
+
+/// An envelope's clear header, read from JS memory (30 bytes copied into WASM).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct EnvelopeHead {
+    pub flags: Flags,
+    pub tag: [u8; TAG_LEN],
+    pub nonce: [u8; NONCE_LEN],
+}
+
+impl EnvelopeHead {
+    /// The header of the envelope `bytes`, if it is one of a valid length.
+    ///
+    /// # Errors
+    /// The envelope's layout error (not an envelope, too short, unknown flags).
+    pub fn read(bytes: &Uint8Array) -> Result<Self, CryptoError> {
+        let len = bytes.length() as usize;
+        let mut head = [0u8; ENVELOPE_HEADER_LEN];
+        bytes
+            .subarray(0, ENVELOPE_HEADER_LEN.min(len) as u32)
+            .copy_to(&mut head[..ENVELOPE_HEADER_LEN.min(len)]);
+        // The layout checks are the wire crate's: it sees the header and a stand-in for
+        // the ciphertext of the right length class (at least a GCM tag).
+        let mut probe = head.to_vec();
+        if len >= ENVELOPE_OVERHEAD {
+            probe.resize(ENVELOPE_OVERHEAD, 0);
+        }
+        let env = Envelope::decode(&probe)?;
+        Ok(Self {
+            flags: env.flags,
+            tag: env.tag,
+            nonce: env.nonce,
+        })
     }
 }
 

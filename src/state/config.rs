@@ -15,6 +15,11 @@ pub struct Config {
     /// What carries the frames (the host's own connection, when it gives one, is not part of
     /// this pure description: see `embed`).
     pub transport: Transport,
+    /// A private room's key (the link's `#k=`, or the `key` option): every frame is
+    /// encrypted with it. Its `Debug` does not show it.
+    pub key: Option<framechat_wire::RoomKey>,
+    /// The standalone page (it may offer a new private room), not a host's mount.
+    pub standalone: bool,
     /// Warm the send and receive paths up once the page is idle after start-up
     /// (`crate::startup`); `warmUp: false` turns it off.
     pub warm_up: bool,

@@ -5,13 +5,15 @@ use std::rc::Rc;
 use framechat_wire::Uuid;
 use yew::prelude::*;
 
-use crate::components::{Badge, Composer, MessageList, NamePrompt, ViewRequest, Viewer};
+use crate::components::{Badge, Composer, MessageList, NamePrompt, Privacy, ViewRequest, Viewer};
 use crate::media::{self, DraftAction, Drafts, OffThreadReader, Picked, Prep, Prepared};
 use crate::net::host::HostTransport;
-use crate::net::{Client, LinkKind, NetConfig};
-use crate::platform::{clock, storage};
-use crate::startup;
-use crate::state::{Action, ChatState, Config, Transport};
+use crate::platform::{clock, dom, storage, webcrypto};
+use crate::state::{Action, ChatState, Config};
+
+mod connection;
+
+use connection::use_connection;
 
 /// Attachments per message; the receiver's limit is this many maximum-size files.
 pub const MAX_FILES: usize = 10;
@@ -62,40 +64,20 @@ pub fn app(props: &AppProps) -> Html {
     let chat = use_reducer(ChatState::default);
     let drafts = use_reducer(Drafts::default);
     let name = use_state(|| config.name.clone());
-    let client = use_state(|| None::<Client>);
     let viewing = use_state(|| None::<ViewRequest>);
     let dragging = use_state(|| false);
     let offset = use_memo((), |_| clock::local_offset_minutes());
 
-    {
+    let connection = {
         let dispatcher = chat.dispatcher();
-        let client = client.clone();
-        use_effect_with((config.clone(), props.host.clone()), move |(cfg, host)| {
-            let link = match (host, &cfg.transport) {
-                (Some(host), _) => LinkKind::Host(host.clone()),
-                (None, Transport::WebSocket { worker }) => LinkKind::WebSocket { worker: *worker },
-                (None, Transport::SocketIo { event }) => LinkKind::SocketIo {
-                    event: event.clone(),
-                },
-            };
-            let net = NetConfig {
-                url: cfg.ws_url.clone(),
-                frame_budget: cfg.frame_budget,
-                max_message_bytes: cfg.max_file_size.saturating_mul(MAX_FILES as u64),
-                link,
-            };
-            let limits = framechat_wire::Limits {
-                max_message_bytes: net.max_message_bytes,
-                ..framechat_wire::Limits::default()
-            };
-            let c = Client::connect(net, Callback::from(move |a: Action| dispatcher.dispatch(a)));
-            client.set(Some(c.clone()));
-            if cfg.warm_up {
-                startup::when_idle(limits);
-            }
-            move || c.close()
-        });
-    }
+        use_connection(
+            config,
+            props.host.clone(),
+            Callback::from(move |a: Action| dispatcher.dispatch(a)),
+        )
+    };
+    let client = connection.client.clone();
+    let copied = use_state(|| false);
 
     let on_files = {
         let drafts = drafts.clone();
@@ -200,7 +182,49 @@ pub fn app(props: &AppProps) -> Html {
         })
     };
 
-    let problem = problem(&drafts.items, name.as_deref());
+    let on_copy_invite = {
+        let (copied, chat) = (copied.clone(), chat.dispatcher());
+        Callback::from(move |()| {
+            let Some(link) = dom::page_href() else {
+                return;
+            };
+            let (copied, chat) = (copied.clone(), chat.clone());
+            wasm_bindgen_futures::spawn_local(async move {
+                match dom::copy_text(&link).await {
+                    Ok(()) => {
+                        copied.set(true);
+                        let copied = copied.clone();
+                        gloo::timers::callback::Timeout::new(2_000, move || copied.set(false))
+                            .forget();
+                    }
+                    Err(e) => chat.dispatch(Action::Notice(format!(
+                        "could not copy the link: {e}; copy it from the address bar"
+                    ))),
+                }
+            });
+        })
+    };
+    let on_new_private = {
+        let chat = chat.dispatcher();
+        Callback::from(move |()| {
+            let opened = webcrypto::generate_room_key()
+                .map_err(|e| e.to_string())
+                .and_then(|key| {
+                    let room = clock::random_room_name().map_err(|e| e.to_string())?;
+                    dom::open_room(&room, &key.to_fragment_param()).map_err(|e| e.to_string())
+                });
+            if let Err(e) = opened {
+                chat.dispatch(Action::Notice(format!(
+                    "could not make a private room: {e}"
+                )));
+            }
+        })
+    };
+
+    let problem = match &connection.blocked {
+        Some(_) => Some("This room cannot open on this page (see above).".to_string()),
+        None => problem(&drafts.items, name.as_deref()),
+    };
     let preparing = preparing(&drafts.items);
     html! {
         <div class={classes!("framechat", dragging.then_some("fc-dragging"))} {ondragover} {ondragleave} {ondrop}>
@@ -209,9 +233,12 @@ pub fn app(props: &AppProps) -> Html {
                     <span class="fc-hash" aria-hidden="true">{ "#" }</span>
                     <h1 class="fc-room-name">{ &config.room }</h1>
                 </div>
+                <Privacy private={config.key.is_some()} standalone={config.standalone} copied={*copied}
+                    {on_new_private} {on_copy_invite} />
                 <Badge conn={chat.conn} />
                 if let Some(n) = name.as_ref() { <span class="fc-me" title="your display name">{ n }</span> }
             </header>
+            if let Some(reason) = &connection.blocked { <div class="fc-blocked" role="alert">{ reason }</div> }
             <MessageList entries={chat.entries.clone()} offset={*offset} {on_open} {on_cancel} />
             if *dragging { <div class="fc-dropzone" aria-hidden="true">{ "Drop files to attach — metadata is removed before sending" }</div> }
             <Composer drafts={drafts.items.clone()} {problem} {preparing} max_file_size={config.max_file_size}

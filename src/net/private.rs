@@ -1,0 +1,333 @@
+//! Private rooms on the wire: every frame leaves sealed in a 0xFD envelope and arrives opened,
+//! between the outbox and the link (PROTOCOL.md, "Private rooms").
+//!
+//! Sending ([`Sealer`]): the outbox's frames are built as for any room, at the inner budget
+//! (the frame budget less the envelope's 46 bytes), then encrypted by WebCrypto in JS memory,
+//! one after another in the order the outbox gave them, and handed to the link. A message's
+//! tag is drawn once and kept for its resends; frame indexes count from its `msg` frame. The
+//! bytes waiting to be sealed count as buffered, so pacing and confirmation see them.
+//!
+//! Receiving ([`Opener`]): every link event passes through one queue, so frames are opened
+//! and reported in the order they came. A frame that is not sealed is dropped with a notice
+//! (nobody without the key can post into a private room), so is one that fails to
+//! authenticate (another key, or tampered with): one notice per message at most.
+
+use std::cell::{Cell, RefCell};
+use std::collections::{HashMap, VecDeque};
+use std::rc::Rc;
+
+use framechat_wire::{
+    CancelHeader, ENVELOPE_HEADER_LEN, ENVELOPE_OVERHEAD, Flags, FrameIndexes, Header,
+    PlannedFrame, TAG_LEN, Uuid, is_envelope, write_frame,
+};
+use js_sys::Uint8Array;
+use wasm_bindgen_futures::JsFuture;
+
+use super::frames;
+use super::known::KnownIds;
+use super::link::{Events, Link, LinkEvent, Outgoing};
+use super::outbox::Sink;
+use crate::error::AppError;
+use crate::media::{Body, count_out};
+use crate::platform::webcrypto::{EnvelopeHead, FrameKey, new_message_tag};
+
+/// A private room's frame key and name, which every frame's additional data binds.
+#[derive(Clone, Debug)]
+pub struct PrivateRoom {
+    pub key: FrameKey,
+    pub room: String,
+}
+
+impl PartialEq for PrivateRoom {
+    fn eq(&self, other: &Self) -> bool {
+        self.room == other.room && self.key.crypto_key() == other.key.crypto_key()
+    }
+}
+
+struct Job {
+    out: Outgoing,
+    flags: Flags,
+    tag: [u8; TAG_LEN],
+    index: u32,
+    /// The inner frame's length: what it counts in the sealer's queue.
+    len: u64,
+}
+
+/// Seals the frames of one link, in order.
+pub struct Sealer {
+    room: PrivateRoom,
+    link: Rc<dyn Link>,
+    /// Message id → its tag and the index of its next frame.
+    tags: RefCell<HashMap<Uuid, ([u8; TAG_LEN], u32)>>,
+    queue: RefCell<VecDeque<Job>>,
+    /// Bytes queued and not yet handed to the link.
+    pending: Cell<u64>,
+    running: Cell<bool>,
+    /// Why the last frame could not be sealed (reported by the next `send_frame`).
+    failed: RefCell<Option<AppError>>,
+}
+
+impl Sealer {
+    pub fn new(room: PrivateRoom, link: Rc<dyn Link>) -> Rc<Self> {
+        Rc::new(Self {
+            room,
+            link,
+            tags: RefCell::new(HashMap::new()),
+            queue: RefCell::new(VecDeque::new()),
+            pending: Cell::new(0),
+            running: Cell::new(false),
+            failed: RefCell::new(None),
+        })
+    }
+
+    /// The tag and index of the next frame of message `id` with these flags: a `msg` frame
+    /// starts the message (again, after a reconnect) at index 0, under the message's tag.
+    fn position(&self, id: Uuid, flags: Flags) -> Result<([u8; TAG_LEN], u32), AppError> {
+        let mut tags = self.tags.borrow_mut();
+        let entry = match tags.get_mut(&id) {
+            Some(entry) => entry,
+            None => {
+                let tag = new_message_tag().map_err(|e| AppError::Crypto(e.to_string()))?;
+                tags.entry(id).or_insert((tag, 0))
+            }
+        };
+        if flags.begins() {
+            entry.1 = 0;
+        }
+        let at = *entry;
+        entry.1 = entry.1.saturating_add(1);
+        Ok(at)
+    }
+
+    fn enqueue(self: &Rc<Self>, job: Job) {
+        self.pending
+            .set(self.pending.get() + job.len + ENVELOPE_OVERHEAD as u64);
+        self.queue.borrow_mut().push_back(job);
+        if !self.running.replace(true) {
+            let sealer = self.clone();
+            wasm_bindgen_futures::spawn_local(async move { sealer.run().await });
+        }
+    }
+
+    async fn run(self: Rc<Self>) {
+        loop {
+            let Some(job) = self.queue.borrow_mut().pop_front() else {
+                break;
+            };
+            let cost = job.len + ENVELOPE_OVERHEAD as u64;
+            let sent = self.seal_and_send(job).await;
+            self.pending.set(self.pending.get().saturating_sub(cost));
+            if let Err(e) = sent {
+                // The link's close follows, and the outbox re-sends what was not confirmed.
+                *self.failed.borrow_mut() = Some(e);
+            }
+        }
+        self.running.set(false);
+    }
+
+    async fn seal_and_send(&self, job: Job) -> Result<(), AppError> {
+        let inner = match job.out {
+            Outgoing::Bytes(bytes) => bytes,
+            // A plain file's frame: the browser reads its slices now.
+            Outgoing::Blob(blob) => {
+                let buffer = JsFuture::from(blob.array_buffer()).await?;
+                Uint8Array::new(&buffer)
+            }
+        };
+        let sealed = self
+            .room
+            .key
+            .seal_view(job.flags, &job.tag, job.index, &self.room.room, &inner)
+            .await
+            .map_err(|e| AppError::Crypto(e.to_string()))?;
+        let len = u64::from(sealed.length());
+        // The relay's echo of an own frame proves nothing the socket's buffer does not: the
+        // worker drops all of them (their indexes would not follow on for the opener).
+        let echo = sealed.subarray(0, ENVELOPE_HEADER_LEN as u32).to_vec();
+        self.link.send(Outgoing::Bytes(sealed), len, Some(&echo))
+    }
+}
+
+/// The outbox's frames, built at the inner budget and sealed before they go.
+pub struct SealedSink<'a>(pub &'a Rc<Sealer>);
+
+impl SealedSink<'_> {
+    fn push(
+        &mut self,
+        header: &Header,
+        out: Outgoing,
+        len: u64,
+        payload: u64,
+    ) -> Result<u64, AppError> {
+        if let Some(e) = self.0.failed.borrow_mut().take() {
+            return Err(e);
+        }
+        let flags = Flags::of_header(header, payload)?;
+        let (tag, index) = self.0.position(header.id(), flags)?;
+        self.0.enqueue(Job {
+            out,
+            flags,
+            tag,
+            index,
+            len,
+        });
+        Ok(len + ENVELOPE_OVERHEAD as u64)
+    }
+}
+
+impl Sink<Body> for SealedSink<'_> {
+    fn buffered(&self) -> u32 {
+        let waiting = u32::try_from(self.0.pending.get()).unwrap_or(u32::MAX);
+        self.0.link.buffered_amount().saturating_add(waiting)
+    }
+
+    fn send_frame(
+        &mut self,
+        frame: &PlannedFrame,
+        bodies: &[Body],
+        sizes: &[u64],
+    ) -> Result<u64, AppError> {
+        let built = frames::build(frame, bodies, sizes)?;
+        let payload = frame.range.end - frame.range.start;
+        self.push(&frame.header, built.out, built.len, payload)
+    }
+
+    fn send_cancel(&mut self, cancel: &CancelHeader) -> Result<u64, AppError> {
+        let header = Header::Cancel(cancel.clone());
+        let mut bytes = Vec::new();
+        write_frame(&header, &[], &mut bytes)?;
+        count_out(bytes.len() as u64);
+        let len = bytes.len() as u64;
+        self.push(
+            &header,
+            Outgoing::Bytes(Uint8Array::from(bytes.as_slice())),
+            len,
+            0,
+        )
+    }
+}
+
+/// Opens what one link receives, in order, and reports it on.
+pub struct Opener {
+    room: PrivateRoom,
+    out: Events,
+    indexes: RefCell<FrameIndexes>,
+    queue: RefCell<VecDeque<LinkEvent>>,
+    running: Cell<bool>,
+    /// Messages (by tag or id) already given a notice.
+    noticed: RefCell<KnownIds>,
+}
+
+impl Opener {
+    /// The events a link reports go through the returned callback, and come out opened on
+    /// `out`.
+    pub fn wrap(room: PrivateRoom, out: Events) -> Events {
+        let opener = Rc::new(Self {
+            room,
+            out,
+            indexes: RefCell::new(FrameIndexes::default()),
+            queue: RefCell::new(VecDeque::new()),
+            running: Cell::new(false),
+            noticed: RefCell::new(KnownIds::default()),
+        });
+        Rc::new(move |event| opener.push(event))
+    }
+
+    fn push(self: &Rc<Self>, event: LinkEvent) {
+        self.queue.borrow_mut().push_back(event);
+        if !self.running.replace(true) {
+            let opener = self.clone();
+            wasm_bindgen_futures::spawn_local(async move { opener.run().await });
+        }
+    }
+
+    async fn run(self: Rc<Self>) {
+        loop {
+            let Some(event) = self.queue.borrow_mut().pop_front() else {
+                break;
+            };
+            let event = match event {
+                LinkEvent::Frame(buffer) => self.open(buffer).await,
+                other => Some(other),
+            };
+            if let Some(event) = event {
+                (self.out)(event);
+            }
+        }
+        self.running.set(false);
+    }
+
+    /// The frame inside `buffer`, or a notice (once per message), or nothing.
+    async fn open(&self, buffer: js_sys::ArrayBuffer) -> Option<LinkEvent> {
+        let bytes = Uint8Array::new(&buffer);
+        let mut first = [0u8; 1];
+        bytes
+            .subarray(0, 1.min(bytes.length()))
+            .copy_to(&mut first[..1.min(bytes.length() as usize)]);
+        if !is_envelope(&first) {
+            // Anything readable without the key was not sent by someone who has it.
+            let id = frames::decode(&bytes).ok().map(|(h, _)| h.id());
+            return self.notice(
+                id.unwrap_or_default(),
+                "ignored a message that was not encrypted: this room is private".into(),
+            );
+        }
+        let head = match EnvelopeHead::read(&bytes) {
+            Ok(head) => head,
+            Err(e) => {
+                return Some(LinkEvent::Notice(format!(
+                    "ignored an encrypted frame: {e}"
+                )));
+            }
+        };
+        let tag_id = Uuid::from_bytes(head.tag);
+        let Some(index) = self.indexes.borrow().expected(head.flags, &head.tag) else {
+            // A message already under way when this page joined: its start is missing.
+            return self.notice(
+                tag_id,
+                "ignored part of an encrypted message that began before you joined".into(),
+            );
+        };
+        match self
+            .room
+            .key
+            .open_view(&head, &bytes, index, &self.room.room)
+            .await
+        {
+            Ok(inner) => {
+                self.indexes
+                    .borrow_mut()
+                    .opened(head.flags, &head.tag, index);
+                // The envelope's flags must say what the frame inside is.
+                let view = Uint8Array::new(&inner);
+                let agrees = frames::decode(&view).ok().and_then(|(header, payload)| {
+                    Flags::of_header(&header, u64::from(payload.0.length())).ok()
+                }) == Some(head.flags);
+                if agrees {
+                    Some(LinkEvent::Frame(inner))
+                } else {
+                    self.notice(
+                        tag_id,
+                        "ignored an encrypted frame that lies about its role".into(),
+                    )
+                }
+            }
+            Err(_) => {
+                self.indexes.borrow_mut().forget(&head.tag);
+                self.notice(
+                    tag_id,
+                    "an encrypted message you cannot read (it was sealed with another key)".into(),
+                )
+            }
+        }
+    }
+
+    fn notice(&self, id: Uuid, text: String) -> Option<LinkEvent> {
+        let mut noticed = self.noticed.borrow_mut();
+        if noticed.contains(&id) {
+            return None;
+        }
+        noticed.insert(id);
+        Some(LinkEvent::Notice(text))
+    }
+}
