@@ -81,8 +81,10 @@ export function leakedTags(meta) {
  * `kind`: 'bin' (FRAMECHAT_RELAY_BIN, else the Node relay) or 'node' (always relay.mjs).
  */
 export class Server {
-  constructor(kind = 'bin') {
+  /** `record(room, data, isBinary)`: every message relay.mjs passes on (kind 'node' only). */
+  constructor(kind = 'bin', { record = null } = {}) {
     this.kind = kind;
+    this.record = record;
     this.stopFn = null;
   }
 
@@ -104,7 +106,7 @@ export class Server {
       process.once('exit', reap);
       this.stopFn = async () => { process.off('exit', reap); child.kill('SIGKILL'); await exited; };
     } else {
-      const relay = await startRelay({ port: this.port, dist: DIST });
+      const relay = await startRelay({ port: this.port, dist: DIST, record: this.record });
       this.stopFn = relay.close;
     }
     await waitHttp(`${this.base}/`, 20_000);

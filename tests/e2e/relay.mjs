@@ -4,6 +4,8 @@
 // client that joins (like framechat-relay's history; without its other limits).
 //
 //   node relay.mjs [port] [dist]      (port 0 picks a free one; prints "listening on <port>")
+//
+// `record(room, data, isBinary)`, when given, sees every message the relay passes on.
 import http from 'node:http';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -14,7 +16,7 @@ const TYPES = { '.html': 'text/html', '.js': 'text/javascript', '.wasm': 'applic
 const HISTORY_MESSAGES = 200;
 const HISTORY_BYTES = 8 << 20;
 
-export function startRelay({ port = 0, dist = null } = {}) {
+export function startRelay({ port = 0, dist = null, record = null } = {}) {
   const rooms = new Map();
   const histories = new Map();
   const server = http.createServer((req, res) => {
@@ -40,6 +42,7 @@ export function startRelay({ port = 0, dist = null } = {}) {
       for (const [data, isBinary] of history.items) ws.send(data, { binary: isBinary });
       peers.add(ws);
       ws.on('message', (data, isBinary) => {
+        record?.(room, data, isBinary);
         history.items.push([data, isBinary]);
         history.bytes += data.length;
         while (history.items.length > HISTORY_MESSAGES || history.bytes > HISTORY_BYTES) {

@@ -1,0 +1,108 @@
+// End-to-end: a private room (key in the link's fragment) through a relay that records every
+// frame it passes on (relay.mjs): the recording holds none of the texts, file names or sender
+// names, and no block of the scrubbed photo; pages with another key, or none, read nothing.
+// See harness.mjs for the environment.
+import { test, before, after, afterEach } from 'node:test';
+import assert from 'node:assert/strict';
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import {
+  Server, Session, blobBytes, checkReceivedImage, makePhoto, messages, notices, shotPath, uniqueRoom, waitText,
+} from './harness.mjs';
+
+const recorded = new Map();
+const server = new Server('node', {
+  record: (room, data, isBinary) => {
+    if (!recorded.has(room)) recorded.set(room, []);
+    recorded.get(room).push({ data: Buffer.from(data), isBinary });
+  },
+});
+let s;
+before(async () => { await server.start(); s = await new Session(server).launch(); });
+afterEach(() => s.closeContexts());
+after(async () => { await s?.close(); await server.stop(); });
+
+const newKey = () => crypto.randomBytes(32).toString('base64url');
+
+/** Whether any 32-byte block of `needle` (at every multiple of 32) occurs anywhere in `hay`. */
+function sharesABlock(hay, needle) {
+  const blocks = new Set();
+  for (let at = 0; at + 32 <= needle.length; at += 32) blocks.add(needle.subarray(at, at + 32).toString('latin1'));
+  for (let at = 0; at + 32 <= hay.length; at++) {
+    if (blocks.has(hay.subarray(at, at + 32).toString('latin1'))) return true;
+  }
+  return false;
+}
+
+test('a private room: the relay records only ciphertext; another key or none reads nothing', { timeout: 180_000 }, async () => {
+  const room = uniqueRoom('private');
+  const key = newKey();
+  const ann = 'Annabel Whitmore-Lee';
+  const bob = 'Bartholomew Oyelaran';
+  const a = await s.openChat(room, ann, { query: `#k=${key}` });
+  const b = await s.openChat(room, bob, { query: `#k=${key}` });
+  const other = await s.openChat(room, 'Mallory Keyholder-Two', { query: `#k=${newKey()}` });
+  const none = await s.openChat(room, 'Eve Without-Any-Key');
+
+  // Each page says what it is.
+  assert.equal(await a.textContent('.fc-lock'), '🔒 Private');
+  assert.equal(await none.textContent('.fc-unlocked'), 'Not encrypted');
+  assert.equal(await none.$$eval('.fc-new-private', (e) => e.length), 1, 'the standalone page offers a new private room');
+
+  const secret = 'meet me at the old lighthouse at nine';
+  const reply = 'bring the blue umbrella, please';
+  await a.fill('.fc-composer textarea', secret);
+  await a.press('.fc-composer textarea', 'Enter');
+  await waitText(b, secret);
+
+  const photo = makePhoto(s.file('lighthouse-photo.jpg'));
+  const pdf = s.file('contract-for-the-boat.pdf');
+  fs.writeFileSync(pdf, `%PDF-1.4\n% a small PDF\n1 0 obj << /Type /Catalog >> endobj\n${'x'.repeat(50_000)}\n%%EOF\n`);
+  await a.setInputFiles('.fc-composer input[type=file]', [photo, pdf]);
+  await a.waitForFunction(() => document.querySelectorAll('.fc-pending .fc-note').length === 2
+    && [...document.querySelectorAll('.fc-pending .fc-note')].every((e) => e.textContent !== 'removing metadata…'), null, { timeout: 30_000 });
+  await a.click('.fc-send');
+  const dims = await checkReceivedImage(b, 'lighthouse-photo.jpg', { ratio: 0.75, timeout: 30_000 });
+  const scrubbed = await blobBytes(b, dims.src);
+  const link = await b.waitForSelector('.fc-theirs a.fc-file-link[download="contract-for-the-boat.pdf"]', { timeout: 30_000 });
+  assert.deepEqual(await blobBytes(b, await link.getAttribute('href')), fs.readFileSync(pdf));
+  await b.fill('.fc-composer textarea', reply);
+  await b.press('.fc-composer textarea', 'Enter');
+  await waitText(a, reply);
+  await a.screenshot({ path: shotPath('private-room.png') });
+
+  // The relay saw only envelopes: none of the names or texts, no block of the photo.
+  const frames = recorded.get(room) ?? [];
+  assert.ok(frames.length >= 4, `${frames.length} frames recorded`);
+  assert.ok(frames.every((f) => f.isBinary && f.data[0] === 0xfd), 'every frame is an encrypted envelope');
+  const all = Buffer.concat(frames.map((f) => f.data));
+  for (const word of [secret, reply, ann, bob, 'lighthouse-photo.jpg', 'contract-for-the-boat.pdf', 'image/jpeg', '"kind"']) {
+    assert.equal(all.indexOf(Buffer.from(word)), -1, `the relay saw ${JSON.stringify(word)}`);
+  }
+  assert.equal(all.indexOf(fs.readFileSync(pdf).subarray(0, 64)), -1, 'the relay saw the PDF');
+  assert.ok(scrubbed.length > 1_000_000);
+  assert.ok(!sharesABlock(all, scrubbed), 'the relay saw a block of the photo');
+
+  // Another key, and no key: a notice per message, nothing shown.
+  for (const [page, what] of [[other, 'sealed with another key'], [none, 'has no key']]) {
+    await page.waitForFunction((w) => [...document.querySelectorAll('.fc-notice')].filter((n) => n.textContent.includes(w)).length >= 3,
+      what, { timeout: 20_000 });
+    assert.deepEqual(await messages(page), [], 'nothing shown to a page without the key');
+    const said = (await notices(page)).filter((n) => n.includes('cannot read'));
+    assert.equal(said.length, 3, `one notice per message: ${JSON.stringify(said)}`);
+  }
+  // The key never left the page: not in the page's storage either.
+  const stored = await a.evaluate(() => JSON.stringify({ ...localStorage }));
+  assert.ok(!stored.includes(key), 'the key is in localStorage');
+  assert.equal((await messages(a)).length, 3);
+  assert.equal((await messages(b)).length, 3);
+});
+
+test('a key that is not valid does not open the room', { timeout: 60_000 }, async () => {
+  const ctx = await s.newContext();
+  const page = await ctx.newPage();
+  await page.goto(`${server.base}/?room=${uniqueRoom('badkey')}&name=Ann#k=not-a-key`);
+  const text = await page.textContent('#framechat-app');
+  assert.match(text, /room key in the link is not valid/);
+  assert.equal(await page.$$eval('.fc-composer', (e) => e.length), 0, 'no chat to type into');
+});
