@@ -26,7 +26,10 @@ pub fn privacy(props: &PrivacyProps) -> Html {
         html! {
             <>
                 <span class="fc-lock" title="End-to-end encrypted: the server relays ciphertext it cannot read. Anyone with this page's link can read and post.">
-                    <span aria-hidden="true">{ "🔒" }</span>{ " Private" }
+                    <svg class="fc-icon" viewBox="0 0 24 24" width="14" height="14" aria-hidden="true">
+                        <rect x="5" y="10.5" width="14" height="10" rx="2" fill="currentColor" />
+                        <path d="M8 10.5V7.5a4 4 0 0 1 8 0v3" fill="none" stroke="currentColor" stroke-width="2" />
+                    </svg>{ " Private" }
                 </span>
                 <button type="button" class="fc-invite" {onclick}
                     title="The link carries the room's key after #, which browsers never send to a server">{ label }</button>

@@ -1,22 +1,24 @@
 //! Text for the UI: sizes, clock times, metadata category labels, header-safe fields.
 
-/// Human-readable byte size: "812 B", "4.2 KB", "11.9 MB".
+/// Human-readable byte size: "812 B", "4.2 KB", "11.9 MB", "12 MB". In integers: formatting
+/// a float would bring Rust's float printing into the client (about 13 KB of WebAssembly).
 pub fn human_size(bytes: u64) -> String {
     const UNITS: [&str; 4] = ["KB", "MB", "GB", "TB"];
     if bytes < 1024 {
         return format!("{bytes} B");
     }
-    let mut value = bytes as f64 / 1024.0;
-    let mut unit = 0;
-    while value >= 1024.0 && unit + 1 < UNITS.len() {
-        value /= 1024.0;
+    let (mut unit, mut div) = (0, 1024u128);
+    let n = u128::from(bytes);
+    while n / div >= 1024 && unit + 1 < UNITS.len() {
+        div *= 1024;
         unit += 1;
     }
     let name = UNITS.get(unit).copied().unwrap_or("TB");
-    if value < 10.0 {
-        format!("{value:.1} {name}")
+    if n < 10 * div {
+        let tenths = (n * 10 + div / 2) / div;
+        format!("{}.{} {name}", tenths / 10, tenths % 10)
     } else {
-        format!("{value:.0} {name}")
+        format!("{} {name}", (n + div / 2) / div)
     }
 }
 

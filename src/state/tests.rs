@@ -481,6 +481,12 @@ fn helpers() {
     assert_eq!(human_size(812), "812 B");
     assert_eq!(human_size(4300), "4.2 KB");
     assert_eq!(human_size(12_500_000), "12 MB");
+    assert_eq!(human_size(50 * 1024 * 1024), "50 MB");
+    assert_eq!(human_size(1024), "1.0 KB");
+    assert_eq!(human_size(10 * 1024 - 1), "10.0 KB");
+    assert_eq!(human_size(10 * 1024), "10 KB");
+    assert_eq!(human_size(1023 * 1024 * 1024 * 1024 * 1024), "1023 TB");
+    assert_eq!(human_size(u64::MAX), "16777216 TB");
     assert_eq!(clock(0, 0), "00:00");
     assert_eq!(clock(3_600_000 * 13 + 60_000 * 5, 60), "14:05");
     assert_eq!(clock(0, -30), "23:30");

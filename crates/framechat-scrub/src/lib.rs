@@ -58,6 +58,7 @@ mod jpeg;
 mod plan;
 mod png;
 mod report;
+mod sort;
 mod tiff;
 mod webp;
 

@@ -325,7 +325,7 @@ pub(crate) fn scrub(input: &[u8], format: Format) -> Result<Planned, ScrubError>
     }
 
     let mut all: Vec<(usize, usize)> = writes.iter().flat_map(|(r, _)| r.iter().copied()).collect();
-    all.sort_unstable();
+    crate::sort::sort_by_key(&mut all, |&extent| extent);
     // Extents that overlap (a damaged or hostile iloc) cannot each get their own
     // replacement; they all become zeros, which a second pass leaves alone.
     let overlapping = all.windows(2).any(|w| matches!(w, [a, b] if b.0 < a.1));
@@ -350,7 +350,7 @@ pub(crate) fn scrub(input: &[u8], format: Format) -> Result<Planned, ScrubError>
                 patches.push((start, end, bytes.collect()));
             }
         }
-        patches.sort_unstable_by_key(|p| p.0);
+        crate::sort::sort_by_key(&mut patches, |p| p.0);
     }
     let plan = super::overwrite(input, &patches);
     let (mut removed, mut covered) = (0u64, 0usize);

@@ -253,7 +253,7 @@ pub(crate) fn scrub(input: &[u8], format: Format) -> Result<Planned, ScrubError>
         }
     }
     let mut patches = edits.patches;
-    patches.sort_unstable_by_key(|p| p.0);
+    crate::sort::sort_by_key(&mut patches, |p| p.0);
     let mut covered = 0;
     for (start, end, _) in &patches {
         if *start < covered {
@@ -288,7 +288,7 @@ pub(crate) fn scrub(input: &[u8], format: Format) -> Result<Planned, ScrubError>
 /// The union of `spans`, sorted and disjoint, empty ones left out.
 fn union(mut spans: Vec<Span>) -> Vec<Span> {
     spans.retain(|s| s.0 < s.1);
-    spans.sort_unstable();
+    crate::sort::sort_by_key(&mut spans, |&span| span);
     let mut out: Vec<Span> = Vec::with_capacity(spans.len());
     for (start, end) in spans {
         match out.last_mut() {
