@@ -6,6 +6,7 @@
 //   node run.mjs --base http://127.0.0.1:PORT/ --out DIR [--sections scrub,wire,latency,memory]
 //                [--quick] [--photo PATH] [--small PATH] [--url-cap N] [--chromium PATH]
 
+import { randomBytes } from 'node:crypto';
 import { chromium } from 'playwright-core';
 import { launch as launchCdp } from './cdp.mjs';
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -342,12 +343,12 @@ function appInitScript({ autoSend }) {
   }
 }
 
-async function openApp(context, room, name, autoSend) {
+async function openApp(context, room, name, autoSend, fragment = '') {
   const page = await context.newPage();
   page.setDefaultTimeout(60_000);
   page.on('pageerror', (e) => console.log(`  [app ${name} page error] ${e.message}`));
   await page.addInitScript(appInitScript, { autoSend });
-  await page.goto(new URL(`?room=${encodeURIComponent(room)}&name=${encodeURIComponent(name)}`, opts.base).href);
+  await page.goto(new URL(`?room=${encodeURIComponent(room)}&name=${encodeURIComponent(name)}${fragment}`, opts.base).href);
   await page.waitForSelector('.fc-badge-online', { timeout: 30_000 });
   return page;
 }
@@ -372,9 +373,11 @@ async function latencyOnce(context, kind, round, photoBytes) {
   let a;
   let b;
   try {
-    if (kind === 'app') {
-      b = await openApp(context, room, 'bob', false);
-      a = await openApp(context, room, 'ann', true);
+    if (kind === 'app' || kind === 'private') {
+      // A private room: the same app, its frames sealed and opened with the link's key.
+      const fragment = kind === 'private' ? `#k=${randomBytes(32).toString('base64url')}` : '';
+      b = await openApp(context, room, 'bob', false, fragment);
+      a = await openApp(context, room, 'ann', true, fragment);
     } else {
       b = await openPeer(context, 'recv', room, `&size=${photoBytes}`);
       a = await openPeer(context, 'send', room);
@@ -386,13 +389,14 @@ async function latencyOnce(context, kind, round, photoBytes) {
     // sending a picture. (One pair of runs on 22 Nov, before the app's rehearsal: 1.61x
     // without this wait, 1.53x with it; the floor too was faster with it, 61.5 -> 53.7 ms.)
     await new Promise((resolve) => setTimeout(resolve, SETTLE_MS));
-    const state = kind === 'app' ? '__fcBench' : 'peer';
+    const isApp = kind === 'app' || kind === 'private';
+    const state = isApp ? '__fcBench' : 'peer';
     await a.setInputFiles('input[type=file]', opts.photo);
     await b.waitForFunction((s) => window[s].loaded.length > 0 || (window[s].errors || []).length > 0, state, { timeout: 120_000 });
     const picked = await a.evaluate((s) => window[s].picked[0], state);
     const got = await b.evaluate((s) => ({ loaded: window[s].loaded[0], errors: window[s].errors || [] }), state);
     if (!got.loaded) throw new Error(`${kind}: page B reported ${got.errors.join(', ')}`);
-    const sentAt = kind === 'app' ? await a.evaluate(() => window.__fcBench.sentAt) : picked;
+    const sentAt = isApp ? await a.evaluate(() => window.__fcBench.sentAt) : picked;
     const res = { ms: got.loaded.t - picked, toSend: sentAt - picked, w: got.loaded.w, h: got.loaded.h };
     if (kind === 'app') {
       // Where the time goes: A hands frames to its socket, B receives them, B shows the image.
@@ -465,11 +469,13 @@ async function latencyRounds(context) {
   // paths the goal compares run, in alternating order, so that neither always follows the
   // other.
   const rounds = opts.quick ? 2 : 21;
-  const samples = { app: [], floor: [], toSend: [], timeline: [] };
+  const samples = { app: [], floor: [], private: [], toSend: [], timeline: [] };
   const sizes = new Set();
-  // One untimed round of each first (caches, JIT, relay warm-up).
+  // One untimed round of each first (caches, JIT, relay warm-up). A private room's rounds run
+  // among them, for its own goal (against the plain room, in the same run).
+  const order = ['app', 'floor', 'private'];
   for (let r = -1; r < rounds; r++) {
-    const kinds = r % 2 === 0 ? ['app', 'floor'] : ['floor', 'app'];
+    const kinds = order.map((_, i) => order[(i + r + 3) % 3]);
     for (const kind of kinds) {
       const res = await within(180, `latency ${kind} round ${r}`, latencyOnce(context, kind, r + 1, photoBytes));
       if (r < 0) continue;
@@ -503,9 +509,17 @@ async function latencyRounds(context) {
       `last handed -> last received on B ${ms(phaseMedians.lastSendToLastRecv)} ms, last received -> <img> loaded ${ms(phaseMedians.lastRecvToShown)} ms`);
   }
   console.log(`  ratio of the medians ${x(ratio)}; 95 % bootstrap interval ${x(interval[0])}-${x(interval[1])}`);
+  const priv = st(samples.private);
+  const privRatio = priv.median / app.median;
+  const privInterval = ratioInterval(samples.private, samples.app);
+  console.log(`  private room (the same app, frames sealed and opened with WebCrypto): median ${ms(priv.median)} ms, p90 ${ms(priv.p90)} ms; ` +
+    `${x(privRatio)} the plain room (95 % interval ${x(privInterval[0])}-${x(privInterval[1])})`);
+  goal('latency', 'private room: pick → shown ≤ 1.15× a plain room', privRatio <= 1.15,
+    `${x(privRatio)} (${ms(priv.median)} ms vs ${ms(app.median)} ms, medians of ${rounds}; 95 % interval ${x(privInterval[0])}-${x(privInterval[1])})`);
   goal('latency', 'pick 12 MP photo -> shown on page B ≤ 1.5× bare WebSocket', ratio <= 1.5,
     `${x(ratio)} (${ms(app.median)} ms vs ${ms(floor.median)} ms, medians of ${rounds}; 95 % interval ${x(interval[0])}-${x(interval[1])}; shown as ${[...sizes].join(', ')})`);
-  results.sections.latency = { photoBytes, rounds, app, floor, toSend, phaseMedians, ratio, interval, samples };
+  const crypto = await cryptoCost(context);
+  results.sections.latency = { photoBytes, rounds, app, floor, toSend, phaseMedians, ratio, interval, private: priv, privRatio, privInterval, crypto, samples };
   markdown.push(
     '### Pick a 12 MP photo on page A → shown on page B (local relay)',
     '',
@@ -525,7 +539,63 @@ async function latencyRounds(context) {
     '',
     `Ratio of the medians: ${x(ratio)} the floor (95 % bootstrap interval ${x(interval[0])}-${x(interval[1])}).`,
     '',
+    `Private room (same app, link with a key): median ${ms(priv.median)} ms, p90 ${ms(priv.p90)} ms, ${x(privRatio)} the plain room ` +
+      `(95 % interval ${x(privInterval[0])}-${x(privInterval[1])}). Sealing the photo's ${crypto.frames} frames in the page: ` +
+      `median ${ms(crypto.seal.median)} ms; opening them: ${ms(crypto.open.median)} ms (WebCrypto AES-256-GCM, ${crypto.rounds} rounds).`,
+    '',
   );
+}
+
+/**
+ * What a private room adds per 12 MP photo, in a page: its frames (256 KiB, less the
+ * envelope) sealed and then opened with AES-256-GCM under an HKDF-derived key, the room and
+ * the frame's place as additional data, as the client does (src/net/private.rs).
+ */
+async function cryptoCost(context) {
+  const { readFileSync } = await import('node:fs');
+  const page = await context.newPage();
+  try {
+    await page.goto(new URL(`?room=crypto-${Date.now() % 100000}&name=bench&warmUp=0`, opts.base).href);
+    const photo = readFileSync(opts.photo).toString('base64');
+    const rounds = opts.quick ? 3 : 11;
+    const r = await page.evaluate(async ({ photo, rounds }) => {
+      const bytes = Uint8Array.from(atob(photo), (c) => c.charCodeAt(0));
+      const subtle = crypto.subtle;
+      const base = await subtle.importKey('raw', crypto.getRandomValues(new Uint8Array(32)), 'HKDF', false, ['deriveKey']);
+      const key = await subtle.deriveKey({ name: 'HKDF', hash: 'SHA-256', salt: new Uint8Array(0), info: new TextEncoder().encode('framechat frame key v1') },
+        base, { name: 'AES-GCM', length: 256 }, false, ['encrypt', 'decrypt']);
+      const step = 262144 - 46;
+      const frames = [];
+      for (let at = 0; at < bytes.length; at += step) frames.push(bytes.subarray(at, at + step));
+      const ad = (i) => { const a = new Uint8Array(16 + 1 + 16 + 4 + 2 + 6); new DataView(a.buffer).setUint32(33, i); return a; };
+      const seal = [];
+      const open = [];
+      for (let r = 0; r < rounds; r++) {
+        let t = performance.now();
+        const sealed = [];
+        for (let i = 0; i < frames.length; i++) {
+          const iv = crypto.getRandomValues(new Uint8Array(12));
+          const ct = new Uint8Array(await subtle.encrypt({ name: 'AES-GCM', iv, additionalData: ad(i) }, key, frames[i]));
+          const env = new Uint8Array(30 + ct.length);
+          env.set(iv, 18);
+          env.set(ct, 30);
+          sealed.push(env);
+        }
+        seal.push(performance.now() - t);
+        t = performance.now();
+        for (let i = 0; i < sealed.length; i++) {
+          await subtle.decrypt({ name: 'AES-GCM', iv: sealed[i].subarray(18, 30), additionalData: ad(i) }, key, sealed[i].subarray(30));
+        }
+        open.push(performance.now() - t);
+      }
+      return { seal, open, frames: frames.length };
+    }, { photo, rounds });
+    const out = { seal: st(r.seal), open: st(r.open), frames: r.frames, rounds };
+    console.log(`  private room crypto per photo (${r.frames} frames): seal median ${ms(out.seal.median)} ms, open median ${ms(out.open.median)} ms`);
+    return out;
+  } finally {
+    await page.close().catch(() => {});
+  }
 }
 
 // ---------------------------------------------------------------- memory
