@@ -29,6 +29,7 @@ use crate::platform::storage;
 use crate::state::{Action, Conn};
 use known::KnownIds;
 
+pub mod control;
 mod exchange;
 pub mod frames;
 pub mod host;
@@ -107,6 +108,8 @@ struct Inner {
     sealer: Option<Rc<private::Sealer>>,
     /// Encrypted messages this client has no key for, given a notice (by tag).
     unreadable: KnownIds,
+    /// Where this client stands in the room, as framechat-relay numbers messages.
+    recovery: control::Recovery,
     open: bool,
     attempt: u32,
     closed: bool,
@@ -158,6 +161,7 @@ impl Client {
             link: None,
             sealer: None,
             unreadable: KnownIds::default(),
+            recovery: control::Recovery::default(),
             open: false,
             attempt: 0,
             closed: false,
@@ -423,6 +427,7 @@ fn opened(rc: &Rc<RefCell<Inner>>) {
     {
         let mut i = rc.borrow_mut();
         i.open = true;
+        i.recovery.connected();
         if i.attempt > 0 {
             i.exchange.outbox.reconnected(now_ms());
         }
@@ -433,6 +438,10 @@ fn opened(rc: &Rc<RefCell<Inner>>) {
 }
 
 fn received(rc: &Rc<RefCell<Inner>>, frame: &Uint8Array) {
+    if frame.length() > 0 && control::is_control(Some(frame.get_index(0))) {
+        on_control(rc, &frame.to_vec());
+        return;
+    }
     let mut i = rc.borrow_mut();
     let Inner {
         exchange,
@@ -465,6 +474,36 @@ fn received(rc: &Rc<RefCell<Inner>>, frame: &Uint8Array) {
 fn remember_confirmed(outbox: &mut Outbox<Body>) {
     for id in outbox.take_confirmed() {
         storage::store_own_id(&id.simple().to_string());
+    }
+}
+
+/// A relay control frame (small: copied whole): the answer to `hello` goes out at once,
+/// ahead of anything else, straight to the link (control frames are never sealed).
+fn on_control(rc: &Rc<RefCell<Inner>>, bytes: &[u8]) {
+    let mut i = rc.borrow_mut();
+    let Some(control) = control::decode(bytes) else {
+        return;
+    };
+    match i.recovery.on_control(control) {
+        control::Step::Send(answer) => {
+            let len = answer.len() as u64;
+            let sent = i.link.as_ref().map(|link| {
+                link.send(
+                    link::Outgoing::Bytes(Uint8Array::from(answer.as_slice())),
+                    len,
+                    None,
+                )
+            });
+            if let Some(Err(e)) = sent {
+                i.actions.push(Action::Notice(format!(
+                    "could not ask for missed messages: {e}"
+                )));
+            }
+        }
+        control::Step::Lost => i.actions.push(Action::Notice(
+            "some messages could not be recovered: the relay no longer has them".into(),
+        )),
+        control::Step::Nothing => {}
     }
 }
 
