@@ -51,7 +51,6 @@ mod config;
 mod conn;
 mod error;
 mod hub;
-pub mod load;
 mod rate;
 mod validate;
 

@@ -4,7 +4,9 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use clap::Parser;
-use framechat_relay::load::{LoadConfig, run};
+mod load;
+
+use load::{LoadConfig, run};
 
 /// Load test for a framechat relay (ours or any other with the same route shape).
 #[derive(Debug, Parser)]
@@ -99,8 +101,13 @@ async fn main() -> anyhow::Result<()> {
             );
         }
     }
-    if report.lost > 0 || report.reordered > 0 {
-        anyhow::bail!("{} lost, {} reordered", report.lost, report.reordered);
+    if report.lost > 0 || report.reordered > 0 || report.duplicated > 0 {
+        anyhow::bail!(
+            "{} lost, {} reordered, {} duplicated",
+            report.lost,
+            report.reordered,
+            report.duplicated
+        );
     }
     Ok(())
 }
