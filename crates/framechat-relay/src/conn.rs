@@ -13,6 +13,8 @@ use tokio::sync::{mpsc, watch};
 use tokio_tungstenite::tungstenite;
 
 use crate::config::{RateMode, close_code};
+use crate::control::{self, Request};
+use crate::history::Snapshot;
 use crate::hub::{ClientShared, ConnectionGuard, Hub, Joined, Kick, Room, message_len};
 use crate::rate::{Exceeded, RateLimit};
 
@@ -102,9 +104,27 @@ pub(crate) async fn run(socket: WebSocket, hub: Arc<Hub>, room: String, _guard: 
         }
     };
     let id = joined.id;
-    tracing::info!(room = %room, client = id, history = joined.history.len(), "client joined");
+    tracing::info!(room = %room, client = id, offset = joined.history.offset, "client joined");
 
-    let end = relay(&hub, &mut joined, &mut sink, &mut stream).await;
+    // The relay speaks first; a client that knows the control frames answers
+    // with `resume` at once. Live traffic queues meanwhile (bounded).
+    let hello = control::hello(&joined.history.epoch, joined.history.offset);
+    let opening = match tokio::time::timeout(timeout, sink.send(hello)).await {
+        Ok(Ok(())) => opening(&hub, &mut stream).await,
+        _ => Opening::Broken,
+    };
+    let end = match opening {
+        Opening::Broken => End::Broken,
+        Opening::Closed => End::ClientClosed,
+        Opening::Start { request, first } => {
+            let history = std::mem::replace(&mut joined.history, Snapshot::empty());
+            let replay = history.replay(request.as_ref(), hub.config.replay_messages);
+            if let Some(r) = &request {
+                tracing::debug!(room = %room, client = id, request = ?r, "resume");
+            }
+            relay(&hub, &mut joined, replay, first, &mut sink, &mut stream).await
+        }
+    };
 
     // No new messages from the room from here on.
     hub.leave(&joined.room, id);
@@ -157,14 +177,64 @@ pub(crate) async fn run(socket: WebSocket, hub: Arc<Hub>, room: String, _guard: 
     }
 }
 
+/// How a connection's opening (after `hello`) ended.
+enum Opening {
+    /// Go on: replay for `request` (none: recent history), then relay;
+    /// `first` is a data message the client sent instead of `resume`.
+    Start {
+        request: Option<Request>,
+        first: Option<Message>,
+    },
+    Closed,
+    Broken,
+}
+
+/// Waits up to `hello_wait` for the client's first message: a `resume`, or
+/// a data message (a client that does not know the control frames).
+async fn opening(hub: &Hub, stream: &mut Stream) -> Opening {
+    let wait = tokio::time::sleep(hub.config.hello_wait);
+    tokio::pin!(wait);
+    loop {
+        let next = tokio::select! {
+            next = stream.next() => next,
+            () = &mut wait => return Opening::Start { request: None, first: None },
+        };
+        match next {
+            Some(Ok(Message::Binary(b))) if control::is_control(&b) => {
+                if let Some(request) = control::parse_request(&b) {
+                    return Opening::Start {
+                        request: Some(request),
+                        first: None,
+                    };
+                }
+            }
+            Some(Ok(msg @ (Message::Binary(_) | Message::Text(_)))) => {
+                return Opening::Start {
+                    request: None,
+                    first: Some(msg),
+                };
+            }
+            Some(Ok(Message::Ping(_) | Message::Pong(_))) => {}
+            Some(Ok(Message::Close(_))) => return Opening::Closed,
+            Some(Err(_)) | None => return Opening::Broken,
+        }
+    }
+}
+
 /// Replays history, then relays until the client leaves, breaks a limit, is
 /// kicked by its room (slow consumer), or the relay shuts down.
-async fn relay(hub: &Hub, joined: &mut Joined, sink: &mut Sink, stream: &mut Stream) -> End {
+async fn relay(
+    hub: &Hub,
+    joined: &mut Joined,
+    history: Vec<Message>,
+    first: Option<Message>,
+    sink: &mut Sink,
+    stream: &mut Stream,
+) -> End {
     let mut shutdown = hub.shutdown_signal();
     let shared = Arc::clone(&joined.shared);
-    let history = std::mem::take(&mut joined.history);
     let last_heard = LastHeard::new();
-    let reader = read_loop(hub, &joined.room, joined.id, stream, &last_heard);
+    let reader = read_loop(hub, &joined.room, joined.id, first, stream, &last_heard);
     let writer = write_loop(hub, &shared, history, &mut joined.rx, sink, &last_heard);
     tokio::select! {
         end = reader => end,
@@ -196,9 +266,12 @@ async fn write_loop(
     last_heard: &LastHeard,
 ) -> End {
     for msg in history {
-        if sink.send(msg).await.is_err() {
+        if sink.feed(msg).await.is_err() {
             return End::Broken;
         }
+    }
+    if sink.flush().await.is_err() {
+        return End::Broken;
     }
     let every = hub.config.ping_interval;
     let mut ping = (!every.is_zero()).then(|| {
@@ -222,13 +295,22 @@ async fn write_loop(
             }
         };
         let Some(msg) = next else { break };
-        let is_data = !matches!(msg, Message::Ping(_));
-        let len = message_len(&msg);
-        let sent = sink.send(msg).await;
-        if is_data {
-            hub.dequeued(shared, len);
+        // Write everything queued, then flush once: one flush per burst
+        // rather than per message (a `pos` frame follows every message).
+        let mut next = Some(msg);
+        while let Some(msg) = next {
+            let is_data = !matches!(msg, Message::Ping(_));
+            let len = message_len(&msg);
+            let sent = sink.feed(msg).await;
+            if is_data {
+                hub.dequeued(shared, len);
+            }
+            if sent.is_err() {
+                return End::Broken;
+            }
+            next = rx.try_recv().ok();
         }
-        if sent.is_err() {
+        if sink.flush().await.is_err() {
             return End::Broken;
         }
     }
@@ -240,6 +322,7 @@ async fn read_loop(
     hub: &Hub,
     room: &Room,
     id: u64,
+    mut first: Option<Message>,
     stream: &mut Stream,
     last_heard: &LastHeard,
 ) -> End {
@@ -252,9 +335,19 @@ async fn read_loop(
         Instant::now(),
     );
     let mut invalid = 0_u32;
-    while let Some(next) = stream.next().await {
+    loop {
+        let next = match first.take() {
+            Some(msg) => Ok(msg),
+            None => match stream.next().await {
+                Some(next) => next,
+                None => break,
+            },
+        };
         last_heard.touch();
         let msg = match next {
+            // Control frames are between a client and the relay: a later
+            // `resume` is ignored, and none is ever relayed.
+            Ok(Message::Binary(b)) if control::is_control(&b) => continue,
             Ok(msg @ (Message::Text(_) | Message::Binary(_))) => msg,
             Ok(Message::Ping(_) | Message::Pong(_)) => continue,
             Ok(Message::Close(_)) => return End::ClientClosed,

@@ -49,19 +49,24 @@
 
 mod config;
 mod conn;
+mod control;
 mod error;
+mod history;
 mod hub;
+mod origin;
 mod rate;
 mod validate;
 
 use std::future::Future;
 use std::io;
+use std::net::SocketAddr;
 use std::sync::Arc;
 
+use axum::Extension;
 use axum::Router;
 use axum::extract::ws::WebSocketUpgrade;
-use axum::extract::{Path, State};
-use axum::http::{StatusCode, header};
+use axum::extract::{ConnectInfo, Path, State};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::serve::ListenerExt as _;
@@ -141,9 +146,29 @@ impl Relay {
                 tracing::debug!(%err, "cannot set TCP_NODELAY");
             }
         });
-        axum::serve(listener, self.router())
+        // Expires idle rooms even when nobody joins.
+        let upkeep = {
+            let hub = Arc::clone(&self.hub);
+            let every = (hub.config.history_idle / 4).clamp(
+                std::time::Duration::from_millis(10),
+                std::time::Duration::from_secs(60),
+            );
+            tokio::spawn(async move {
+                let mut t = tokio::time::interval(every);
+                loop {
+                    t.tick().await;
+                    hub.tick();
+                }
+            })
+        };
+        let app = self
+            .router()
+            .into_make_service_with_connect_info::<SocketAddr>();
+        let served = axum::serve(listener, app)
             .with_graceful_shutdown(signal)
-            .await?;
+            .await;
+        upkeep.abort();
+        served?;
         // Upgraded connections are no longer HTTP connections: wait for them
         // here. Each ends within close_timeout of the shutdown signal.
         let grace = self.hub.config.close_timeout * 2;
@@ -178,8 +203,18 @@ pub async fn serve(
 async fn ws_handler(
     State(hub): State<Arc<hub::Hub>>,
     Path(room): Path<String>,
+    headers: HeaderMap,
+    peer: Option<Extension<ConnectInfo<SocketAddr>>>,
     ws: WebSocketUpgrade,
 ) -> Response {
+    if !origin::allowed(&headers, &hub.config.allow_origins) {
+        tracing::info!(origin = ?headers.get(header::ORIGIN), "origin refused");
+        return (
+            StatusCode::FORBIDDEN,
+            "origin not allowed (same origin as the relay, or --allow-origin)\n",
+        )
+            .into_response();
+    }
     if !valid_room_name(&room) {
         return (
             StatusCode::BAD_REQUEST,
@@ -189,10 +224,31 @@ async fn ws_handler(
         )
             .into_response();
     }
-    let guard = hub.connection_guard();
-    let max = hub.config.max_message_size;
+    let ip = peer.map(|Extension(ConnectInfo(addr))| addr.ip());
+    let guard = match hub.admit(ip) {
+        Ok(guard) => guard,
+        Err(refused) => {
+            tracing::warn!(?ip, ?refused, "connection refused");
+            return match refused {
+                hub::Refused::Total => (
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "too many connections (--max-connections)\n",
+                ),
+                hub::Refused::PerIp => (
+                    StatusCode::TOO_MANY_REQUESTS,
+                    "too many connections from this address (--max-connections-per-ip)\n",
+                ),
+            }
+            .into_response();
+        }
+    };
+    let cfg = &hub.config;
+    let max = cfg.max_message_size;
     ws.max_message_size(max)
         .max_frame_size(max)
+        .read_buffer_size(cfg.read_buffer_size)
+        // Frames are written straight out; a burst is flushed once.
+        .write_buffer_size(0)
         .on_upgrade(move |socket| conn::run(socket, hub, room, guard))
 }
 

@@ -199,6 +199,34 @@ pub fn read_stamp(data: &[u8]) -> Option<(u32, u32, u64)> {
     Some((sender, seq, micros))
 }
 
+/// First byte of framechat-relay's control frames.
+const CONTROL: u8 = 0xFE;
+
+/// How long a fresh connection waits for a `hello` (relays that do not send
+/// one, such as the Node `ws` relay, cost this once, before the run starts).
+const HELLO_WAIT: Duration = Duration::from_millis(1500);
+
+type Ws =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+/// Answers framechat-relay's `hello` with a fresh `resume`, so that the relay
+/// does not wait for one; other relays send no hello.
+async fn greet(mut ws: Ws) -> Result<Ws, tungstenite::Error> {
+    match tokio::time::timeout(HELLO_WAIT, ws.next()).await {
+        Ok(Some(Ok(Message::Binary(b)))) if b.first() == Some(&CONTROL) => {
+            let json = br#"{"kind":"resume"}"#;
+            let mut frame = vec![CONTROL, 0, 17];
+            frame.extend_from_slice(json);
+            ws.send(Message::Binary(frame.into())).await?;
+            Ok(ws)
+        }
+        Ok(Some(Err(err))) => Err(err),
+        // Timeout, or something else: the rooms are fresh, so nothing else
+        // should come before the run (a stray message is counted as lost).
+        _ => Ok(ws),
+    }
+}
+
 fn micros_since(epoch: Instant) -> u64 {
     u64::try_from(epoch.elapsed().as_micros()).unwrap_or(u64::MAX)
 }
@@ -232,6 +260,10 @@ pub async fn run(cfg: &LoadConfig) -> Result<LoadReport, LoadError> {
         let url = format!("{}load{}/", cfg.url, i % cfg.rooms);
         connects.push(tokio::spawn(async move {
             let r = tokio_tungstenite::connect_async_with_config(&url, Some(ws_config), true).await;
+            let r = match r {
+                Ok((ws, resp)) => greet(ws).await.map(|ws| (ws, resp)),
+                Err(err) => Err(err),
+            };
             (url, r)
         }));
     }
@@ -291,6 +323,8 @@ pub async fn run(cfg: &LoadConfig) -> Result<LoadReport, LoadError> {
                     Err(_) => break,
                 };
                 let data = match msg {
+                    // framechat-relay's control frames (hello, pos).
+                    Message::Binary(data) if data.first() == Some(&CONTROL) => continue,
                     Message::Binary(data) => data,
                     Message::Close(frame) => {
                         r.closed_with = Some(frame.map(|f| u16::from(f.code)));
