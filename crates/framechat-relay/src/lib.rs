@@ -21,6 +21,8 @@
 //! | `--validate`, 10 invalid frames | each invalid message is dropped and logged; after 10, closed with 1007 |
 //! | `ping_interval` (30 s) | the relay pings every client; one silent for two intervals is closed with 4001 ([`close_code::PING_TIMEOUT`]) |
 //! | shutdown (Ctrl-C, SIGTERM) | every client is closed with 1001 (going away) |
+//! | `Origin` not the relay's own (`Host` or `X-Forwarded-Host`) nor in `allow_origins` | HTTP 403 before the upgrade (no `Origin`: a non-browser client, passes) |
+//! | `max_connections` (20,000), `max_connections_per_ip` (1,000) | HTTP 503, resp. 429, before the upgrade |
 //!
 //! # Memory
 //!
@@ -31,13 +33,18 @@
 //! has; on top of that each connection holds at most one message in its
 //! WebSocket buffers. There are no unbounded per-client queues.
 //!
-//! # History
+//! # History, positions and recovery
 //!
-//! A room keeps its last `history_messages` messages (at most
-//! `history_bytes`) and replays them to a client that joins, before any
-//! live message: the snapshot and the subscription are taken under the
-//! room's lock, so there is no gap and no duplicate. A room with no clients
-//! is removed at once together with its history.
+//! A room keeps whole messages (a `msg` with all its chunks, an encrypted
+//! message from its begin to its end frame; see `history`): at most
+//! `history_messages` and `history_bytes`, evicting whole messages only.
+//! Every finished message gets a position (epoch, offset), told to clients
+//! in `pos` control frames; a reconnecting client's `resume` replays exactly
+//! the messages after its position, or says `lost` (PROTOCOL.md, "Relay
+//! control frames"). The snapshot and the subscription are taken under the
+//! room's lock, so there is no gap and no duplicate between replay and live
+//! traffic. A room with no clients keeps its history for `history_idle`;
+//! all rooms together keep at most `history_total_bytes`.
 //!
 //! ```no_run
 //! # async fn run() -> std::io::Result<()> {
