@@ -112,9 +112,7 @@ pub struct Config {
     pub max_connections: usize,
     /// Most WebSocket connections from one client IP; beyond: HTTP 429.
     pub max_connections_per_ip: usize,
-    /// Size of each connection's read buffer (tungstenite's default is
-    /// 128 KiB, which dominates an idle connection's memory).
-    pub read_buffer_size: usize,
+
     /// Check that binary messages decode as framechat frames; drop those that don't.
     pub validate: bool,
     /// With `validate`: invalid frames from one client before it is closed
@@ -153,7 +151,6 @@ impl Default for Config {
             allow_origins: Vec::new(),
             max_connections: 20_000,
             max_connections_per_ip: 1_000,
-            read_buffer_size: 4096,
             validate: false,
             max_invalid_frames: 10,
             ping_interval: Duration::from_secs(30),

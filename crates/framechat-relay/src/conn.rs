@@ -6,17 +6,18 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
 use axum::body::Bytes;
-use axum::extract::ws::{CloseFrame, Message, WebSocket};
-use futures_util::stream::{SplitSink, SplitStream};
-use futures_util::{SinkExt, StreamExt};
+use axum::extract::ws::{CloseFrame, Message};
+use hyper::upgrade::Upgraded;
+use hyper_util::rt::TokioIo;
+use tokio::io::{ReadHalf, WriteHalf};
 use tokio::sync::{mpsc, watch};
-use tokio_tungstenite::tungstenite;
 
 use crate::config::{RateMode, close_code};
 use crate::control::{self, Request};
 use crate::history::Snapshot;
 use crate::hub::{ClientShared, ConnectionGuard, Hub, Joined, Kick, Room, message_len};
 use crate::rate::{Exceeded, RateLimit};
+use crate::ws::{ReadError, Reader, Writer};
 
 /// When the relay last heard from a client (any message, pong included).
 /// Shared by the reader and writer halves, which may run on different threads.
@@ -48,14 +49,16 @@ impl LastHeard {
 /// frame, so that the client can read it.
 const LINGER: std::time::Duration = std::time::Duration::from_secs(1);
 
-type Sink = SplitSink<WebSocket, Message>;
-type Stream = SplitStream<WebSocket>;
+/// The upgraded connection.
+pub(crate) type Io = TokioIo<Upgraded>;
+type Sink = Writer<WriteHalf<Io>>;
+type Stream = Reader<ReadHalf<Io>>;
 
 /// How a connection's relay loop ended.
 #[derive(Debug)]
 enum End {
-    /// The client sent a close frame; tungstenite has queued the reply.
-    ClientClosed,
+    /// The client sent a close frame (with this code, if any): we echo it.
+    ClientClosed(Option<u16>),
     /// The relay closes the connection with this code.
     Kick(Kick),
     /// The transport failed; nothing more can be sent.
@@ -70,28 +73,38 @@ fn close_message(kick: Kick) -> Message {
 }
 
 /// The close a read error deserves, if the connection can still carry one.
-fn close_for(err: &axum::Error) -> Option<Kick> {
-    let err = std::error::Error::source(err)?.downcast_ref::<tungstenite::Error>()?;
+fn close_for(err: &ReadError) -> Option<Kick> {
     match err {
-        tungstenite::Error::Capacity(_) => Some(Kick {
+        ReadError::TooBig => Some(Kick {
             code: close_code::MESSAGE_TOO_BIG,
             reason: "message too big",
         }),
-        tungstenite::Error::Utf8(_) => Some(Kick {
+        ReadError::Utf8 => Some(Kick {
             code: close_code::INVALID_PAYLOAD,
             reason: "text message is not valid UTF-8",
         }),
-        tungstenite::Error::Protocol(_) => Some(Kick {
+        ReadError::Protocol(_) => Some(Kick {
             code: close_code::PROTOCOL_ERROR,
             reason: "protocol error",
         }),
-        _ => None,
+        ReadError::Io(_) => None,
     }
 }
 
+/// The reply to a client's close frame: its code echoed (RFC 6455 §5.5.1),
+/// or an empty close when it gave none.
+fn close_reply(code: Option<u16>) -> Message {
+    Message::Close(code.map(|code| CloseFrame {
+        code,
+        reason: "".into(),
+    }))
+}
+
 /// Runs one upgraded connection to the end.
-pub(crate) async fn run(socket: WebSocket, hub: Arc<Hub>, room: String, _guard: ConnectionGuard) {
-    let (mut sink, mut stream) = socket.split();
+pub(crate) async fn run(io: Io, hub: Arc<Hub>, room: String, _guard: ConnectionGuard) {
+    let (read, write) = tokio::io::split(io);
+    let mut sink = Writer::new(write);
+    let mut stream = Reader::new(read, hub.config.max_message_size);
     let timeout = hub.config.close_timeout;
     let mut joined = match hub.join(&room) {
         Ok(joined) => joined,
@@ -115,7 +128,7 @@ pub(crate) async fn run(socket: WebSocket, hub: Arc<Hub>, room: String, _guard: 
     };
     let end = match opening {
         Opening::Broken => End::Broken,
-        Opening::Closed => End::ClientClosed,
+        Opening::Closed(code) => End::ClientClosed(code),
         Opening::Start { request, first } => {
             let history = std::mem::replace(&mut joined.history, Snapshot::empty());
             let replay = history.replay(request.as_ref(), hub.config.replay_messages);
@@ -142,9 +155,7 @@ pub(crate) async fn run(socket: WebSocket, hub: Arc<Hub>, room: String, _guard: 
                 if flush {
                     while let Ok(msg) = joined.rx.try_recv() {
                         hub.dequeued(&joined.shared, message_len(&msg));
-                        if sink.send(msg).await.is_err() {
-                            return;
-                        }
+                        sink.feed(msg);
                     }
                 }
                 if sink.send(close_message(kick)).await.is_err() {
@@ -165,9 +176,9 @@ pub(crate) async fn run(socket: WebSocket, hub: Arc<Hub>, room: String, _guard: 
             })
             .await;
         }
-        End::ClientClosed => {
+        End::ClientClosed(code) => {
             tracing::info!(room = %room, client = id, "client closed");
-            // Flushes the close reply tungstenite queued.
+            sink.feed(close_reply(code));
             let _ = tokio::time::timeout(timeout, sink.close()).await;
         }
         End::Broken => tracing::info!(room = %room, client = id, "connection lost"),
@@ -185,7 +196,7 @@ enum Opening {
         request: Option<Request>,
         first: Option<Message>,
     },
-    Closed,
+    Closed(Option<u16>),
     Broken,
 }
 
@@ -215,7 +226,7 @@ async fn opening(hub: &Hub, stream: &mut Stream) -> Opening {
                 };
             }
             Some(Ok(Message::Ping(_) | Message::Pong(_))) => {}
-            Some(Ok(Message::Close(_))) => return Opening::Closed,
+            Some(Ok(Message::Close(frame))) => return Opening::Closed(frame.map(|f| f.code)),
             Some(Err(_)) | None => return Opening::Broken,
         }
     }
@@ -234,7 +245,15 @@ async fn relay(
     let mut shutdown = hub.shutdown_signal();
     let shared = Arc::clone(&joined.shared);
     let last_heard = LastHeard::new();
-    let reader = read_loop(hub, &joined.room, joined.id, first, stream, &last_heard);
+    let reader = read_loop(
+        hub,
+        &joined.room,
+        joined.id,
+        &shared,
+        first,
+        stream,
+        &last_heard,
+    );
     let writer = write_loop(hub, &shared, history, &mut joined.rx, sink, &last_heard);
     tokio::select! {
         end = reader => end,
@@ -266,9 +285,7 @@ async fn write_loop(
     last_heard: &LastHeard,
 ) -> End {
     for msg in history {
-        if sink.feed(msg).await.is_err() {
-            return End::Broken;
-        }
+        sink.feed(msg);
     }
     if sink.flush().await.is_err() {
         return End::Broken;
@@ -293,20 +310,21 @@ async fn write_loop(
                 }
                 Some(Message::Ping(Bytes::new()))
             }
+            () = shared.pong_wanted.notified() => match shared.take_pong() {
+                Some(payload) => Some(Message::Pong(payload)),
+                None => continue,
+            },
         };
         let Some(msg) = next else { break };
         // Write everything queued, then flush once: one flush per burst
         // rather than per message (a `pos` frame follows every message).
         let mut next = Some(msg);
         while let Some(msg) = next {
-            let is_data = !matches!(msg, Message::Ping(_));
+            let is_data = !matches!(msg, Message::Ping(_) | Message::Pong(_));
             let len = message_len(&msg);
-            let sent = sink.feed(msg).await;
+            sink.feed(msg);
             if is_data {
                 hub.dequeued(shared, len);
-            }
-            if sent.is_err() {
-                return End::Broken;
             }
             next = rx.try_recv().ok();
         }
@@ -322,6 +340,7 @@ async fn read_loop(
     hub: &Hub,
     room: &Room,
     id: u64,
+    shared: &ClientShared,
     mut first: Option<Message>,
     stream: &mut Stream,
     last_heard: &LastHeard,
@@ -349,8 +368,12 @@ async fn read_loop(
             // `resume` is ignored, and none is ever relayed.
             Ok(Message::Binary(b)) if control::is_control(&b) => continue,
             Ok(msg @ (Message::Text(_) | Message::Binary(_))) => msg,
-            Ok(Message::Ping(_) | Message::Pong(_)) => continue,
-            Ok(Message::Close(_)) => return End::ClientClosed,
+            Ok(Message::Ping(payload)) => {
+                shared.pong(payload);
+                continue;
+            }
+            Ok(Message::Pong(_)) => continue,
+            Ok(Message::Close(frame)) => return End::ClientClosed(frame.map(|f| f.code)),
             Err(err) => {
                 let kick = close_for(&err);
                 tracing::info!(room = room.name(), client = id, %err, max_message_size = cfg.max_message_size, "read error");

@@ -53,9 +53,25 @@ pub(crate) struct ClientShared {
     pub kick: OnceLock<Kick>,
     /// Wakes the connection task after `kick` is set.
     pub kicked: Notify,
+    /// The payload of the client's latest ping, to answer with a pong.
+    pong: Mutex<Option<axum::body::Bytes>>,
+    /// Wakes the writer when `pong` is set.
+    pub pong_wanted: Notify,
 }
 
 impl ClientShared {
+    /// Asks the writer to answer a ping with `payload` (only the latest
+    /// ping is answered, as RFC 6455 §5.5.3 allows).
+    pub fn pong(&self, payload: axum::body::Bytes) {
+        *lock(&self.pong) = Some(payload);
+        self.pong_wanted.notify_one();
+    }
+
+    /// The pong to send, if one is due.
+    pub fn take_pong(&self) -> Option<axum::body::Bytes> {
+        lock(&self.pong).take()
+    }
+
     /// Asks the connection task to close with `kick` (the first reason wins).
     pub fn kick(&self, kick: Kick) {
         let _ = self.kick.set(kick);

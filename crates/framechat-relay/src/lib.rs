@@ -58,11 +58,13 @@ mod config;
 mod conn;
 mod control;
 mod error;
+mod handshake;
 mod history;
 mod hub;
 mod origin;
 mod rate;
 mod validate;
+mod ws;
 
 use std::future::Future;
 use std::io;
@@ -71,12 +73,12 @@ use std::sync::Arc;
 
 use axum::Extension;
 use axum::Router;
-use axum::extract::ws::WebSocketUpgrade;
-use axum::extract::{ConnectInfo, Path, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::extract::{ConnectInfo, Path, Request, State};
+use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::serve::ListenerExt as _;
+use hyper_util::rt::TokioIo;
 use tower_http::services::{ServeDir, ServeFile};
 
 pub use config::{Config, MAX_ROOM_NAME_LEN, MIB, RateMode, close_code, valid_room_name};
@@ -210,18 +212,9 @@ pub async fn serve(
 async fn ws_handler(
     State(hub): State<Arc<hub::Hub>>,
     Path(room): Path<String>,
-    headers: HeaderMap,
     peer: Option<Extension<ConnectInfo<SocketAddr>>>,
-    ws: WebSocketUpgrade,
+    mut req: Request,
 ) -> Response {
-    if !origin::allowed(&headers, &hub.config.allow_origins) {
-        tracing::info!(origin = ?headers.get(header::ORIGIN), "origin refused");
-        return (
-            StatusCode::FORBIDDEN,
-            "origin not allowed (same origin as the relay, or --allow-origin)\n",
-        )
-            .into_response();
-    }
     if !valid_room_name(&room) {
         return (
             StatusCode::BAD_REQUEST,
@@ -231,6 +224,19 @@ async fn ws_handler(
         )
             .into_response();
     }
+    let headers = req.headers();
+    if !origin::allowed(headers, &hub.config.allow_origins) {
+        tracing::info!(origin = ?headers.get(header::ORIGIN), "origin refused");
+        return (
+            StatusCode::FORBIDDEN,
+            "origin not allowed (same origin as the relay, or --allow-origin)\n",
+        )
+            .into_response();
+    }
+    let accept = match handshake::accept_key(req.method(), headers) {
+        Ok(accept) => accept,
+        Err(refusal) => return refusal.into_response(),
+    };
     let ip = peer.map(|Extension(ConnectInfo(addr))| addr.ip());
     let guard = match hub.admit(ip) {
         Ok(guard) => guard,
@@ -249,14 +255,14 @@ async fn ws_handler(
             .into_response();
         }
     };
-    let cfg = &hub.config;
-    let max = cfg.max_message_size;
-    ws.max_message_size(max)
-        .max_frame_size(max)
-        .read_buffer_size(cfg.read_buffer_size)
-        // Frames are written straight out; a burst is flushed once.
-        .write_buffer_size(0)
-        .on_upgrade(move |socket| conn::run(socket, hub, room, guard))
+    let upgrade = hyper::upgrade::on(&mut req);
+    tokio::spawn(async move {
+        match upgrade.await {
+            Ok(upgraded) => conn::run(TokioIo::new(upgraded), hub, room, guard).await,
+            Err(err) => tracing::debug!(%err, "upgrade failed"),
+        }
+    });
+    handshake::switching(&accept)
 }
 
 async fn healthz(State(hub): State<Arc<hub::Hub>>) -> Response {

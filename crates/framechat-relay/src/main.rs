@@ -78,9 +78,7 @@ struct Args {
     /// Most WebSocket connections from one client IP (more: HTTP 429).
     #[arg(long, default_value_t = Config::default().max_connections_per_ip)]
     max_connections_per_ip: usize,
-    /// Bytes of each connection's read buffer.
-    #[arg(long, default_value_t = Config::default().read_buffer_size)]
-    read_buffer_size: usize,
+
     /// Drop binary messages that are not valid framechat frames.
     #[arg(long)]
     validate: bool,
@@ -128,7 +126,6 @@ impl From<Args> for Config {
             allow_origins: a.allow_origins,
             max_connections: a.max_connections,
             max_connections_per_ip: a.max_connections_per_ip,
-            read_buffer_size: a.read_buffer_size,
             validate: a.validate,
             max_invalid_frames: a.max_invalid_frames,
             ping_interval: Duration::from_secs(a.ping_interval),

@@ -45,6 +45,8 @@ pub struct LoadConfig {
     pub size: usize,
     /// Own messages a sender may have in flight.
     pub window: usize,
+    /// Senders per room (the first ones of each room); 0: every client sends.
+    pub senders_per_room: usize,
     /// Gives up after this long; whatever has not arrived is lost.
     pub timeout: Duration,
 }
@@ -58,6 +60,7 @@ impl Default for LoadConfig {
             messages: 2000,
             size: 200 * 1024,
             window: 1,
+            senders_per_room: 0,
             timeout: Duration::from_secs(120),
         }
     }
@@ -211,7 +214,7 @@ type Ws =
 
 /// Answers framechat-relay's `hello` with a fresh `resume`, so that the relay
 /// does not wait for one; other relays send no hello.
-async fn greet(mut ws: Ws) -> Result<Ws, tungstenite::Error> {
+pub async fn greet(mut ws: Ws) -> Result<Ws, tungstenite::Error> {
     match tokio::time::timeout(HELLO_WAIT, ws.next()).await {
         Ok(Some(Ok(Message::Binary(b)))) if b.first() == Some(&CONTROL) => {
             let json = br#"{"kind":"resume"}"#;
@@ -245,7 +248,10 @@ pub async fn run(cfg: &LoadConfig) -> Result<LoadReport, LoadError> {
     if cfg.window == 0 {
         return Err(LoadError::Config("window must be at least 1"));
     }
-    let per_client = cfg.messages / cfg.clients;
+    // Client i is the (i / rooms)-th of its room.
+    let is_sender = |i: usize| cfg.senders_per_room == 0 || i / cfg.rooms < cfg.senders_per_room;
+    let senders = (0..cfg.clients).filter(|&i| is_sender(i)).count();
+    let per_client = cfg.messages / senders.max(1);
     let Ok(per_client_u32) = u32::try_from(per_client) else {
         return Err(LoadError::Config("too many messages"));
     };
@@ -278,7 +284,11 @@ pub async fn run(cfg: &LoadConfig) -> Result<LoadReport, LoadError> {
         }
     }
 
-    let room_size = |room: usize| (0..cfg.clients).filter(|i| i % cfg.rooms == room).count();
+    let room_size = |room: usize| {
+        (0..cfg.clients)
+            .filter(|&i| i % cfg.rooms == room && is_sender(i))
+            .count()
+    };
     let barrier = Arc::new(Barrier::new(cfg.clients));
     let epoch = Instant::now();
     let mut tasks = Vec::with_capacity(cfg.clients);
@@ -287,6 +297,7 @@ pub async fn run(cfg: &LoadConfig) -> Result<LoadReport, LoadError> {
         let barrier = Arc::clone(&barrier);
         let size = cfg.size;
         let window = cfg.window;
+        let mine = if is_sender(i) { per_client_u32 } else { 0 };
         let Ok(me) = u32::try_from(i) else {
             return Err(LoadError::Config("too many clients"));
         };
@@ -296,7 +307,7 @@ pub async fn run(cfg: &LoadConfig) -> Result<LoadReport, LoadError> {
             let sender_echoes = Arc::clone(&echoes);
             barrier.wait().await;
             let sender = tokio::spawn(async move {
-                for seq in 0..per_client_u32 {
+                for seq in 0..mine {
                     let Ok(permit) = sender_echoes.acquire().await else {
                         break;
                     };
@@ -384,7 +395,7 @@ pub async fn run(cfg: &LoadConfig) -> Result<LoadReport, LoadError> {
             *closed.entry(code).or_default() += 1;
         }
     }
-    report.sent = (per_client * cfg.clients) as u64;
+    report.sent = (per_client * senders) as u64;
     report.expected = (0..cfg.clients)
         .map(|i| (room_size(i % cfg.rooms) * per_client) as u64)
         .sum();
