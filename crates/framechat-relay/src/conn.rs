@@ -10,7 +10,7 @@ use axum::extract::ws::{CloseFrame, Message};
 use hyper::upgrade::Upgraded;
 use hyper_util::rt::TokioIo;
 use tokio::io::{ReadHalf, WriteHalf};
-use tokio::sync::{mpsc, watch};
+use tokio::sync::watch;
 
 use crate::config::{RateMode, close_code};
 use crate::control::{self, Request};
@@ -141,7 +141,7 @@ pub(crate) async fn run(io: Io, hub: Arc<Hub>, room: String, _guard: ConnectionG
 
     // No new messages from the room from here on.
     hub.leave(&joined.room, id);
-    joined.rx.close();
+    joined.shared.close();
 
     match end {
         End::Kick(kick) => {
@@ -153,7 +153,7 @@ pub(crate) async fn run(io: Io, hub: Arc<Hub>, room: String, _guard: ConnectionG
             let flush = kick.code != close_code::SLOW_CONSUMER;
             let _ = tokio::time::timeout(timeout, async {
                 if flush {
-                    while let Ok(msg) = joined.rx.try_recv() {
+                    while let Some(msg) = joined.shared.try_recv() {
                         hub.dequeued(&joined.shared, message_len(&msg));
                         sink.feed(msg);
                     }
@@ -183,7 +183,7 @@ pub(crate) async fn run(io: Io, hub: Arc<Hub>, room: String, _guard: ConnectionG
         }
         End::Broken => tracing::info!(room = %room, client = id, "connection lost"),
     }
-    while let Ok(msg) = joined.rx.try_recv() {
+    while let Some(msg) = joined.shared.try_recv() {
         hub.dequeued(&joined.shared, message_len(&msg));
     }
 }
@@ -254,7 +254,7 @@ async fn relay(
         stream,
         &last_heard,
     );
-    let writer = write_loop(hub, &shared, history, &mut joined.rx, sink, &last_heard);
+    let writer = write_loop(hub, &shared, history, sink, &last_heard);
     tokio::select! {
         end = reader => end,
         end = writer => end,
@@ -280,7 +280,6 @@ async fn write_loop(
     hub: &Hub,
     shared: &ClientShared,
     history: Vec<Message>,
-    rx: &mut mpsc::Receiver<Message>,
     sink: &mut Sink,
     last_heard: &LastHeard,
 ) -> End {
@@ -298,7 +297,7 @@ async fn write_loop(
     });
     loop {
         let next = tokio::select! {
-            msg = rx.recv() => msg,
+            msg = shared.recv() => msg,
             _ = async { match &mut ping { Some(t) => t.tick().await, None => std::future::pending().await } } => {
                 // Browsers answer pings by themselves; silence for two
                 // intervals means the peer or the path is gone.
@@ -326,7 +325,7 @@ async fn write_loop(
             if is_data {
                 hub.dequeued(shared, len);
             }
-            next = rx.try_recv().ok();
+            next = shared.try_recv();
         }
         if sink.flush().await.is_err() {
             return End::Broken;

@@ -14,7 +14,7 @@ use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use std::time::Instant;
 
 use axum::extract::ws::Message;
-use tokio::sync::{Notify, mpsc, watch};
+use tokio::sync::{Notify, watch};
 
 use crate::config::{Config, close_code};
 use crate::control;
@@ -57,6 +57,25 @@ pub(crate) struct ClientShared {
     pong: Mutex<Option<axum::body::Bytes>>,
     /// Wakes the writer when `pong` is set.
     pub pong_wanted: Notify,
+    /// Messages waiting to be written to this client. A `VecDeque` holds no
+    /// memory until used (a channel would hold a block of slots per idle
+    /// connection).
+    queue: Mutex<Queue>,
+    /// Wakes the writer when `queue` gets a message or is closed.
+    queued: Notify,
+}
+
+#[derive(Debug, Default)]
+struct Queue {
+    items: std::collections::VecDeque<Message>,
+    /// No more messages will come (the client left its room or was kicked).
+    closed: bool,
+}
+
+/// Why a message could not be queued.
+enum Offer {
+    Full,
+    Closed,
 }
 
 impl ClientShared {
@@ -67,6 +86,53 @@ impl ClientShared {
         self.pong_wanted.notify_one();
     }
 
+    /// Queues `msg` unless the queue holds `max` messages or is closed.
+    fn push(&self, msg: Message, max: usize) -> Result<(), Offer> {
+        let mut q = lock(&self.queue);
+        if q.closed {
+            return Err(Offer::Closed);
+        }
+        if q.items.len() >= max {
+            return Err(Offer::Full);
+        }
+        q.items.push_back(msg);
+        drop(q);
+        self.queued.notify_one();
+        Ok(())
+    }
+
+    /// The next queued message, without waiting.
+    pub fn try_recv(&self) -> Option<Message> {
+        let mut q = lock(&self.queue);
+        let msg = q.items.pop_front();
+        if q.items.is_empty() && q.items.capacity() > 64 {
+            // A burst is over: give its memory back.
+            q.items = std::collections::VecDeque::new();
+        }
+        msg
+    }
+
+    /// The next queued message; `None` once the queue is closed and empty.
+    pub async fn recv(&self) -> Option<Message> {
+        loop {
+            if let Some(msg) = self.try_recv() {
+                return Some(msg);
+            }
+            if lock(&self.queue).closed {
+                return None;
+            }
+            // A notification sent after the checks above is kept as a
+            // permit, so none is missed.
+            self.queued.notified().await;
+        }
+    }
+
+    /// No more messages will be queued.
+    pub fn close(&self) {
+        lock(&self.queue).closed = true;
+        self.queued.notify_one();
+    }
+
     /// The pong to send, if one is due.
     pub fn take_pong(&self) -> Option<axum::body::Bytes> {
         lock(&self.pong).take()
@@ -75,6 +141,7 @@ impl ClientShared {
     /// Asks the connection task to close with `kick` (the first reason wins).
     pub fn kick(&self, kick: Kick) {
         let _ = self.kick.set(kick);
+        self.close();
         self.kicked.notify_one();
     }
 }
@@ -83,7 +150,6 @@ impl ClientShared {
 #[derive(Debug)]
 struct Member {
     id: u64,
-    tx: mpsc::Sender<Message>,
     shared: Arc<ClientShared>,
 }
 
@@ -150,7 +216,6 @@ pub(crate) struct Joined {
     pub id: u64,
     pub room: Arc<Room>,
     pub shared: Arc<ClientShared>,
-    pub rx: mpsc::Receiver<Message>,
     /// The room's history at the moment of joining.
     pub history: Snapshot,
 }
@@ -337,11 +402,9 @@ impl Hub {
             });
         }
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
-        let (tx, rx) = mpsc::channel(self.config.queue_messages.max(1));
         let shared = Arc::new(ClientShared::default());
         state.members.push(Member {
             id,
-            tx,
             shared: Arc::clone(&shared),
         });
         state.idle_since = None;
@@ -353,7 +416,6 @@ impl Hub {
             id,
             room,
             shared,
-            rx,
             history,
         })
     }
@@ -506,7 +568,7 @@ impl Hub {
         let queued = m.shared.queued_bytes.load(Ordering::Acquire);
         let fits = queued.saturating_add(len) <= cfg.queue_bytes;
         let outcome = if fits {
-            m.tx.try_send(msg.clone())
+            m.shared.push(msg.clone(), cfg.queue_messages.max(1))
         } else {
             Ok(())
         };
@@ -518,8 +580,8 @@ impl Hub {
                 true
             }
             // The connection task is already gone; leave() will follow.
-            (true, Err(mpsc::error::TrySendError::Closed(_))) => false,
-            (false, _) | (true, Err(mpsc::error::TrySendError::Full(_))) => {
+            (true, Err(Offer::Closed)) => false,
+            (false, _) | (true, Err(Offer::Full)) => {
                 tracing::warn!(
                     room = %room.name,
                     client = m.id,
