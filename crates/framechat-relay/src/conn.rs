@@ -111,8 +111,11 @@ pub(crate) async fn run(io: Io, hub: Arc<Hub>, room: String, _guard: ConnectionG
         Err(err) => {
             let (code, reason) = err.close();
             tracing::info!(room = %room, %err, code, "join refused");
-            let _ = tokio::time::timeout(timeout, sink.send(close_message(Kick { code, reason })))
-                .await;
+            let _ = Box::pin(tokio::time::timeout(
+                timeout,
+                sink.send(close_message(Kick { code, reason })),
+            ))
+            .await;
             return;
         }
     };
@@ -122,7 +125,10 @@ pub(crate) async fn run(io: Io, hub: Arc<Hub>, room: String, _guard: ConnectionG
     // The relay speaks first; a client that knows the control frames answers
     // with `resume` at once. Live traffic queues meanwhile (bounded).
     let hello = control::hello(&joined.history.epoch, joined.history.offset);
-    let opening = match tokio::time::timeout(timeout, sink.send(hello)).await {
+    // Timers are boxed: a timer is cache-line aligned, and inline it would
+    // pad every connection's task for its whole life (an idle connection's
+    // memory is mostly this task).
+    let opening = match Box::pin(tokio::time::timeout(timeout, sink.send(hello))).await {
         Ok(Ok(())) => opening(&hub, &mut stream).await,
         _ => Opening::Broken,
     };
@@ -151,7 +157,7 @@ pub(crate) async fn run(io: Io, hub: Arc<Hub>, room: String, _guard: ConnectionG
             // close frame. Then read until the client's close reply (RFC 6455
             // §7.1.1: the server closes TCP after the handshake).
             let flush = kick.code != close_code::SLOW_CONSUMER;
-            let _ = tokio::time::timeout(timeout, async {
+            let _ = Box::pin(tokio::time::timeout(timeout, async {
                 if flush {
                     while let Some(msg) = joined.shared.try_recv() {
                         hub.dequeued(&joined.shared, message_len(&msg));
@@ -173,13 +179,13 @@ pub(crate) async fn run(io: Io, hub: Arc<Hub>, room: String, _guard: ConnectionG
                 // sees 1006 instead of our code). Linger a moment first, as
                 // HTTP servers do ("lingering close").
                 tokio::time::sleep(LINGER.min(timeout)).await;
-            })
+            }))
             .await;
         }
         End::ClientClosed(code) => {
             tracing::info!(room = %room, client = id, "client closed");
             sink.feed(close_reply(code));
-            let _ = tokio::time::timeout(timeout, sink.close()).await;
+            let _ = Box::pin(tokio::time::timeout(timeout, sink.close())).await;
         }
         End::Broken => tracing::info!(room = %room, client = id, "connection lost"),
     }
@@ -203,8 +209,7 @@ enum Opening {
 /// Waits up to `hello_wait` for the client's first message: a `resume`, or
 /// a data message (a client that does not know the control frames).
 async fn opening(hub: &Hub, stream: &mut Stream) -> Opening {
-    let wait = tokio::time::sleep(hub.config.hello_wait);
-    tokio::pin!(wait);
+    let mut wait = Box::pin(tokio::time::sleep(hub.config.hello_wait));
     loop {
         let next = tokio::select! {
             next = stream.next() => next,
@@ -254,6 +259,7 @@ async fn relay(
         stream,
         &last_heard,
     );
+
     let writer = write_loop(hub, &shared, history, sink, &last_heard);
     tokio::select! {
         end = reader => end,
@@ -411,7 +417,7 @@ async fn read_loop(
                         ?wait,
                         "rate limit: throttling"
                     );
-                    tokio::time::sleep(wait).await;
+                    Box::pin(tokio::time::sleep(wait)).await;
                     // We chose not to read meanwhile: that is not silence.
                     last_heard.touch();
                 }

@@ -49,7 +49,7 @@ impl std::fmt::Display for ReadError {
 
 /// Bytes read ahead (a frame header and the start of small frames) are kept
 /// inline: an idle connection allocates nothing to wait for its next frame.
-const HEAD: usize = 256;
+const HEAD: usize = 128;
 
 /// Reads whole messages from a client.
 pub(crate) struct Reader<R> {
@@ -358,7 +358,9 @@ impl<W: AsyncWrite + Unpin> Writer<W> {
     /// Writes everything queued.
     pub async fn flush(&mut self) -> io::Result<()> {
         while !self.queue.is_empty() {
-            let n = {
+            // The slices live only inside one poll: kept across an await
+            // they would be part of every connection's task.
+            let n = std::future::poll_fn(|cx| {
                 let mut slices = [IoSlice::new(&[]); 2 * MAX_BATCH];
                 let mut used = 0;
                 for out in self.queue.iter().take(MAX_BATCH) {
@@ -369,10 +371,10 @@ impl<W: AsyncWrite + Unpin> Writer<W> {
                         }
                     }
                 }
-                self.io
-                    .write_vectored(slices.get(..used).unwrap_or(&[]))
-                    .await?
-            };
+                std::pin::Pin::new(&mut self.io)
+                    .poll_write_vectored(cx, slices.get(..used).unwrap_or(&[]))
+            })
+            .await?;
             if n == 0 {
                 return Err(io::ErrorKind::WriteZero.into());
             }
