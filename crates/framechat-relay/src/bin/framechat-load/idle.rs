@@ -19,7 +19,7 @@ pub fn nofile_limit() -> Option<u64> {
     line.split_whitespace().nth(3)?.parse().ok()
 }
 
-/// Holds `count` idle connections to rooms `idle0 … idle{rooms-1}` under
+/// Holds `count` idle connections to rooms `idle0-<run> … idle{rooms-1}-<run>` under
 /// `url`; calls `measure` once all are open and settled, then closes them.
 ///
 /// # Errors
@@ -34,7 +34,7 @@ pub async fn hold<F: FnOnce()>(
     let gate = Arc::new(Semaphore::new(256));
     let mut tasks = Vec::with_capacity(count);
     for i in 0..count {
-        let url = format!("{url}idle{}/", i % rooms.max(1));
+        let url = format!("{url}idle{}-{}/", i % rooms.max(1), crate::load::run_id());
         let gate = Arc::clone(&gate);
         tasks.push(tokio::spawn(async move {
             let _permit = gate.acquire_owned().await;

@@ -202,6 +202,20 @@ pub fn read_stamp(data: &[u8]) -> Option<(u32, u32, u64)> {
     Some((sender, seq, micros))
 }
 
+/// A tag for this run's room names, so that runs against the same relay
+/// never meet an earlier run's rooms (framechat-relay keeps an idle room's
+/// history, and replays it to whoever joins).
+pub fn run_id() -> String {
+    static ID: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    ID.get_or_init(|| {
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.subsec_nanos());
+        format!("{:x}{nanos:x}", std::process::id())
+    })
+    .clone()
+}
+
 /// First byte of framechat-relay's control frames.
 const CONTROL: u8 = 0xFE;
 
@@ -263,7 +277,7 @@ pub async fn run(cfg: &LoadConfig) -> Result<LoadReport, LoadError> {
     let mut sockets = Vec::with_capacity(cfg.clients);
     let mut connects = Vec::with_capacity(cfg.clients);
     for i in 0..cfg.clients {
-        let url = format!("{}load{}/", cfg.url, i % cfg.rooms);
+        let url = format!("{}load{}-{}/", cfg.url, i % cfg.rooms, run_id());
         connects.push(tokio::spawn(async move {
             let r = tokio_tungstenite::connect_async_with_config(&url, Some(ws_config), true).await;
             let r = match r {

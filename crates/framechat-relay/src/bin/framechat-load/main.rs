@@ -14,7 +14,7 @@ use load::{LoadConfig, run};
 #[derive(Debug, Parser)]
 #[command(version, about)]
 struct Args {
-    /// Base URL of the rooms; `load<N>/` is appended.
+    /// Base URL of the rooms; `load<N>-<run>/` is appended (a new run tag each run).
     #[arg(long, default_value = "ws://127.0.0.1:8080/ws/chat/")]
     url: String,
     /// Clients.
