@@ -3,12 +3,11 @@
 
 use std::net::{SocketAddr, ToSocketAddrs};
 use std::path::PathBuf;
-use std::time::Duration;
 
 use anyhow::{Context, Result};
 
 use crate::setup::{self, Need};
-use crate::util::{Spawned, cmd, root, run as run_cmd, section, wait_for_port};
+use crate::util::{Spawned, cmd, root, run as run_cmd, section, target_dir};
 
 /// Options of `cargo xtask run`.
 #[derive(Debug, clap::Args)]
@@ -36,15 +35,15 @@ pub fn run(args: &RunArgs) -> Result<()> {
         .context("--listen resolved to no address")?;
 
     section("starting the relay");
-    let mut child = Spawned::start(
+    let mut server = Spawned::serve(
         cmd(&relay)
             .arg("--listen")
             .arg(addr.to_string())
             .arg("--static")
             .arg(&dist)
             .args(&args.relay_args),
+        addr,
     )?;
-    wait_for_port(addr, Duration::from_secs(30), &mut child)?;
     let host = if addr.ip().is_unspecified() {
         "127.0.0.1".to_owned()
     } else {
@@ -55,7 +54,7 @@ pub fn run(args: &RunArgs) -> Result<()> {
         addr.port(),
         args.room
     );
-    let status = child.0.wait()?;
+    let status = server.child.wait()?;
     eprintln!("relay exited with {status}");
     Ok(())
 }
@@ -78,5 +77,5 @@ pub fn build_relay() -> Result<PathBuf> {
         "framechat-relay",
         "--bins",
     ]))?;
-    Ok(root().join("target/server/framechat-relay"))
+    Ok(target_dir().join("server/framechat-relay"))
 }

@@ -1,6 +1,7 @@
 //! Installs what a fresh machine lacks, and skips what is already there: the wasm target,
 //! the pinned trunk / wasm-bindgen / wasm-opt, Chromium and chromedriver, exiftool, the npm
-//! packages of the tests and benchmarks, and for fuzzing nightly and cargo-fuzz.
+//! packages of the tests and benchmarks, for fuzzing nightly and cargo-fuzz, and for the
+//! bench Python's Pillow.
 
 use std::env;
 use std::ffi::OsString;
@@ -163,6 +164,11 @@ fn ensure_apt(packages: &[(&str, &str)]) -> Result<()> {
     if missing.is_empty() {
         return Ok(());
     }
+    apt_install(&missing)
+}
+
+/// `apt-get update` and `apt-get install` of `packages`, as root or through `sudo -n`.
+fn apt_install(packages: &[&str]) -> Result<()> {
     let root_user = probe(Command::new("id").arg("-u")).is_some_and(|id| id == "0");
     let sudo: &[&str] = if root_user {
         &[]
@@ -170,7 +176,7 @@ fn ensure_apt(packages: &[(&str, &str)]) -> Result<()> {
         &["sudo", "-n"]
     } else {
         bail!(
-            "missing Debian packages {missing:?}: install them with apt-get as root, then run again"
+            "missing Debian packages {packages:?}: install them with apt-get as root, then run again"
         );
     };
     let apt = |args: &[&str]| -> Result<()> {
@@ -184,8 +190,42 @@ fn ensure_apt(packages: &[(&str, &str)]) -> Result<()> {
     };
     apt(&["-o", "DPkg::Lock::Timeout=600", "update", "-qq"])?;
     let mut install = vec!["-o", "DPkg::Lock::Timeout=600", "install", "-y", "-qq"];
-    install.extend(missing.iter().copied());
+    install.extend(packages.iter().copied());
     apt(&install)
+}
+
+/// Python with Pillow (and its littleCMS module) for the bench's photo generator: Debian's
+/// `python3-pil` through apt-get when possible, else pip into the user site.
+pub fn ensure_pillow() -> Result<()> {
+    let has_pillow = || probe(cmd("python3").args(["-c", "import PIL.ImageCms"])).is_some();
+    if has_pillow() {
+        eprintln!("ok: python3 Pillow");
+        return Ok(());
+    }
+    if which("apt-get").is_some() {
+        match apt_install(&["python3-pil"]) {
+            Ok(()) if has_pillow() => return Ok(()),
+            Ok(()) => {
+                eprintln!("!! python3-pil installed, but python3 does not import PIL.ImageCms")
+            }
+            Err(e) => eprintln!("!! python3-pil not installed: {e:#}"),
+        }
+    }
+    eprintln!("installing Pillow with pip (user site)");
+    let plain = run(cmd("python3").args(["-m", "pip", "install", "--user", "--quiet", "pillow"]));
+    if plain.is_err() {
+        // Debian's Python is "externally managed" (PEP 668).
+        run(cmd("python3").args([
+            "-m",
+            "pip",
+            "install",
+            "--user",
+            "--quiet",
+            "--break-system-packages",
+            "pillow",
+        ]))?;
+    }
+    Ok(())
 }
 
 /// The path of `command` on the tool `PATH` (or `command` itself if it is a

@@ -3,13 +3,12 @@
 //! against a real relay, the end-to-end tests of the release build, and the fuzz targets
 //! over their committed seeds.
 
-use std::net::SocketAddr;
-use std::time::Duration;
+use std::path::PathBuf;
 
 use anyhow::Result;
 
 use crate::setup::{self, Need};
-use crate::util::{Spawned, cmd, free_port, root, run, section, wait_for_port};
+use crate::util::{Spawned, cmd, free_addr, root, run, section, target_dir};
 
 /// Options of `cargo xtask test`.
 #[derive(Debug, clap::Args)]
@@ -68,7 +67,7 @@ pub fn test(args: &TestArgs) -> Result<()> {
         "warnings",
     ]))?;
 
-    section("native tests: wire, scrub, relay, xtask, client state");
+    section("native tests: wire, scrub, relay, xtask, client state, tidy checks");
     run(cmd("cargo").args(["test", "--workspace"]))?;
 
     if !args.native_only {
@@ -87,11 +86,9 @@ pub fn test(args: &TestArgs) -> Result<()> {
 fn browser_tests() -> Result<()> {
     section("browser tests (wasm_bindgen_test in headless Chromium)");
     run(cmd("cargo").args(["build", "-p", "framechat-relay", "--bin", "framechat-relay"]))?;
-    let port = free_port()?;
-    let addr = SocketAddr::from(([127, 0, 0, 1], port));
-    let relay_bin = root().join("target/debug/framechat-relay");
-    let mut relay = Spawned::start(cmd(&relay_bin).args(["--listen", &addr.to_string()]))?;
-    wait_for_port(addr, Duration::from_secs(30), &mut relay)?;
+    let addr = free_addr()?;
+    let relay_bin = target_dir().join("debug/framechat-relay");
+    let relay = Spawned::serve(cmd(&relay_bin).args(["--listen", &addr.to_string()]), addr)?;
     run(cmd("cargo")
         .args([
             "test",
@@ -100,7 +97,7 @@ fn browser_tests() -> Result<()> {
             "-p",
             "framechat",
         ])
-        .env("CHROMEDRIVER", "/usr/bin/chromedriver")
+        .env("CHROMEDRIVER", installed("chromedriver"))
         .env("FRAMECHAT_TEST_WS", format!("ws://{addr}/ws/chat/"))
         .env("WASM_BINDGEN_TEST_TIMEOUT", "120"))?;
     drop(relay);
@@ -119,6 +116,11 @@ fn end_to_end() -> Result<()> {
         .current_dir(&e2e)
         .env("FRAMECHAT_DIST", &dist)
         .env("FRAMECHAT_RELAY_BIN", &relay)
-        .env("CHROMIUM", "/usr/bin/chromium"))?;
+        .env("CHROMIUM", installed("chromium")))?;
     Ok(())
+}
+
+/// Where `command` is: the one set-up checked for on the tool `PATH`, else Debian's.
+fn installed(command: &str) -> PathBuf {
+    setup::which(command).unwrap_or_else(|| PathBuf::from("/usr/bin").join(command))
 }
