@@ -271,6 +271,7 @@ async fn healthz(State(hub): State<Arc<hub::Hub>>) -> Response {
         "status": "ok",
         "rooms": s.rooms,
         "clients": s.clients,
+        "history_bytes": s.history_bytes,
         "queued_bytes": s.queued_bytes,
         "peak_queued_bytes": s.peak_queued_bytes,
         "messages_in": s.messages_in,

@@ -465,3 +465,30 @@ async fn the_total_history_cap_drops_idle_rooms_first() {
     post(&mut a, Message::binary(vec![4_u8; 1500])).await;
     assert_eq!(server.relay.stats().history_bytes, 2500);
 }
+
+#[tokio::test]
+async fn a_new_room_beyond_max_rooms_evicts_the_longest_idle_room() {
+    let server = start(Config {
+        max_rooms: 2,
+        ..history_config()
+    })
+    .await;
+    for room in ["first", "second"] {
+        let mut ws = connect_url(&server.url(room)).await;
+        post(&mut ws, text(1)).await;
+        common::close(ws).await;
+    }
+    assert_eq!(server.relay.stats().rooms, 2);
+    // Both are idle: a third room takes the place of "first".
+    let mut third = connect_url(&server.url("third")).await;
+    post(&mut third, text(1)).await;
+    assert_eq!(server.relay.stats().rooms, 2);
+    let mut again = connect_plain(&server.url("second")).await;
+    assert_eq!(hello(&mut again).await.1, 1, "second kept its history");
+    send(&mut again, control(r#"{"kind":"resume"}"#)).await;
+    common::close(again).await;
+    // "first" was evicted: it comes back as a new room (taking idle "second"'s place).
+    let mut back = connect_plain(&server.url("first")).await;
+    assert_eq!(hello(&mut back).await.1, 0);
+    assert_eq!(server.relay.stats().rooms, 2);
+}
