@@ -85,10 +85,34 @@ pub struct Config {
     /// Messages are shared between clients (reference counted), so this caps
     /// what one client can pin, not a copy per client.
     pub queue_bytes: usize,
-    /// Messages of a room's history replayed to a client that joins.
+    /// Most whole messages of history kept per room (oldest whole message
+    /// evicted first); a resuming client can recover this far back.
     pub history_messages: usize,
-    /// Most bytes of history kept per room (oldest dropped first).
+    /// Most bytes of history kept per room (whole messages); also the most
+    /// bytes of unfinished messages a room keeps aside.
     pub history_bytes: usize,
+    /// Whole messages replayed to a client that joins without a position
+    /// (the newest ones).
+    pub replay_messages: usize,
+    /// Unfinished messages a room tracks at once (oldest dropped beyond).
+    pub open_messages: usize,
+    /// How long a room without clients keeps its history.
+    pub history_idle: Duration,
+    /// Most bytes of history across all rooms: beyond it, idle rooms go
+    /// first, then the oldest messages of the biggest rooms.
+    pub history_total_bytes: usize,
+    /// How long the relay waits, after its `hello`, for the client's
+    /// `resume` before replaying recent history (clients that do not know
+    /// the control frames never send one).
+    pub hello_wait: Duration,
+    /// Origins allowed besides the relay's own (`Origin` equal to
+    /// `http(s)://<Host>`), e.g. `http://127.0.0.1:8081`; `*` allows any.
+    pub allow_origins: Vec<String>,
+    /// Most WebSocket connections at once; beyond: HTTP 503.
+    pub max_connections: usize,
+    /// Most WebSocket connections from one client IP; beyond: HTTP 429.
+    pub max_connections_per_ip: usize,
+
     /// Check that binary messages decode as framechat frames; drop those that don't.
     pub validate: bool,
     /// With `validate`: invalid frames from one client before it is closed
@@ -117,8 +141,16 @@ impl Default for Config {
             rate_burst_bytes: 32 * MIB,
             queue_messages: 1024,
             queue_bytes: 64 * MIB,
-            history_messages: 50,
-            history_bytes: 4 * MIB,
+            history_messages: 500,
+            history_bytes: 32 * MIB,
+            replay_messages: 50,
+            open_messages: 64,
+            history_idle: Duration::from_secs(24 * 3600),
+            history_total_bytes: 512 * MIB,
+            hello_wait: Duration::from_secs(1),
+            allow_origins: Vec::new(),
+            max_connections: 20_000,
+            max_connections_per_ip: 1_000,
             validate: false,
             max_invalid_frames: 10,
             ping_interval: Duration::from_secs(30),

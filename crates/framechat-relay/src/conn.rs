@@ -6,15 +6,18 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
 use axum::body::Bytes;
-use axum::extract::ws::{CloseFrame, Message, WebSocket};
-use futures_util::stream::{SplitSink, SplitStream};
-use futures_util::{SinkExt, StreamExt};
-use tokio::sync::{mpsc, watch};
-use tokio_tungstenite::tungstenite;
+use axum::extract::ws::{CloseFrame, Message};
+use hyper::upgrade::Upgraded;
+use hyper_util::rt::TokioIo;
+use tokio::io::{ReadHalf, WriteHalf};
+use tokio::sync::watch;
 
 use crate::config::{RateMode, close_code};
+use crate::control::{self, Request};
+use crate::history::Snapshot;
 use crate::hub::{ClientShared, ConnectionGuard, Hub, Joined, Kick, Room, message_len};
 use crate::rate::{Exceeded, RateLimit};
+use crate::ws::{ReadError, Reader, Writer};
 
 /// When the relay last heard from a client (any message, pong included).
 /// Shared by the reader and writer halves, which may run on different threads.
@@ -46,14 +49,16 @@ impl LastHeard {
 /// frame, so that the client can read it.
 const LINGER: std::time::Duration = std::time::Duration::from_secs(1);
 
-type Sink = SplitSink<WebSocket, Message>;
-type Stream = SplitStream<WebSocket>;
+/// The upgraded connection.
+pub(crate) type Io = TokioIo<Upgraded>;
+type Sink = Writer<WriteHalf<Io>>;
+type Stream = Reader<ReadHalf<Io>>;
 
 /// How a connection's relay loop ended.
 #[derive(Debug)]
 enum End {
-    /// The client sent a close frame; tungstenite has queued the reply.
-    ClientClosed,
+    /// The client sent a close frame (with this code, if any): we echo it.
+    ClientClosed(Option<u16>),
     /// The relay closes the connection with this code.
     Kick(Kick),
     /// The transport failed; nothing more can be sent.
@@ -68,47 +73,81 @@ fn close_message(kick: Kick) -> Message {
 }
 
 /// The close a read error deserves, if the connection can still carry one.
-fn close_for(err: &axum::Error) -> Option<Kick> {
-    let err = std::error::Error::source(err)?.downcast_ref::<tungstenite::Error>()?;
+fn close_for(err: &ReadError) -> Option<Kick> {
     match err {
-        tungstenite::Error::Capacity(_) => Some(Kick {
+        ReadError::TooBig => Some(Kick {
             code: close_code::MESSAGE_TOO_BIG,
             reason: "message too big",
         }),
-        tungstenite::Error::Utf8(_) => Some(Kick {
+        ReadError::Utf8 => Some(Kick {
             code: close_code::INVALID_PAYLOAD,
             reason: "text message is not valid UTF-8",
         }),
-        tungstenite::Error::Protocol(_) => Some(Kick {
+        ReadError::Protocol(_) => Some(Kick {
             code: close_code::PROTOCOL_ERROR,
             reason: "protocol error",
         }),
-        _ => None,
+        ReadError::Io(_) => None,
     }
 }
 
+/// The reply to a client's close frame: its code echoed (RFC 6455 §5.5.1),
+/// or an empty close when it gave none.
+fn close_reply(code: Option<u16>) -> Message {
+    Message::Close(code.map(|code| CloseFrame {
+        code,
+        reason: "".into(),
+    }))
+}
+
 /// Runs one upgraded connection to the end.
-pub(crate) async fn run(socket: WebSocket, hub: Arc<Hub>, room: String, _guard: ConnectionGuard) {
-    let (mut sink, mut stream) = socket.split();
+pub(crate) async fn run(io: Io, hub: Arc<Hub>, room: String, _guard: ConnectionGuard) {
+    let (read, write) = tokio::io::split(io);
+    let mut sink = Writer::new(write);
+    let mut stream = Reader::new(read, hub.config.max_message_size);
     let timeout = hub.config.close_timeout;
     let mut joined = match hub.join(&room) {
         Ok(joined) => joined,
         Err(err) => {
             let (code, reason) = err.close();
             tracing::info!(room = %room, %err, code, "join refused");
-            let _ = tokio::time::timeout(timeout, sink.send(close_message(Kick { code, reason })))
-                .await;
+            let _ = Box::pin(tokio::time::timeout(
+                timeout,
+                sink.send(close_message(Kick { code, reason })),
+            ))
+            .await;
             return;
         }
     };
     let id = joined.id;
-    tracing::info!(room = %room, client = id, history = joined.history.len(), "client joined");
+    tracing::info!(room = %room, client = id, offset = joined.history.offset, "client joined");
 
-    let end = relay(&hub, &mut joined, &mut sink, &mut stream).await;
+    // The relay speaks first; a client that knows the control frames answers
+    // with `resume` at once. Live traffic queues meanwhile (bounded).
+    let hello = control::hello(&joined.history.epoch, joined.history.offset);
+    // Timers are boxed: a timer is cache-line aligned, and inline it would
+    // pad every connection's task for its whole life (an idle connection's
+    // memory is mostly this task).
+    let opening = match Box::pin(tokio::time::timeout(timeout, sink.send(hello))).await {
+        Ok(Ok(())) => opening(&hub, &mut stream).await,
+        _ => Opening::Broken,
+    };
+    let end = match opening {
+        Opening::Broken => End::Broken,
+        Opening::Closed(code) => End::ClientClosed(code),
+        Opening::Start { request, first } => {
+            let history = std::mem::replace(&mut joined.history, Snapshot::empty());
+            let replay = history.replay(request.as_ref(), hub.config.replay_messages);
+            if let Some(r) = &request {
+                tracing::debug!(room = %room, client = id, request = ?r, "resume");
+            }
+            relay(&hub, &mut joined, replay, first, &mut sink, &mut stream).await
+        }
+    };
 
     // No new messages from the room from here on.
     hub.leave(&joined.room, id);
-    joined.rx.close();
+    joined.shared.close();
 
     match end {
         End::Kick(kick) => {
@@ -118,13 +157,11 @@ pub(crate) async fn run(socket: WebSocket, hub: Arc<Hub>, room: String, _guard: 
             // close frame. Then read until the client's close reply (RFC 6455
             // §7.1.1: the server closes TCP after the handshake).
             let flush = kick.code != close_code::SLOW_CONSUMER;
-            let _ = tokio::time::timeout(timeout, async {
+            let _ = Box::pin(tokio::time::timeout(timeout, async {
                 if flush {
-                    while let Ok(msg) = joined.rx.try_recv() {
+                    while let Some(msg) = joined.shared.try_recv() {
                         hub.dequeued(&joined.shared, message_len(&msg));
-                        if sink.send(msg).await.is_err() {
-                            return;
-                        }
+                        sink.feed(msg);
                     }
                 }
                 if sink.send(close_message(kick)).await.is_err() {
@@ -142,30 +179,88 @@ pub(crate) async fn run(socket: WebSocket, hub: Arc<Hub>, room: String, _guard: 
                 // sees 1006 instead of our code). Linger a moment first, as
                 // HTTP servers do ("lingering close").
                 tokio::time::sleep(LINGER.min(timeout)).await;
-            })
+            }))
             .await;
         }
-        End::ClientClosed => {
+        End::ClientClosed(code) => {
             tracing::info!(room = %room, client = id, "client closed");
-            // Flushes the close reply tungstenite queued.
-            let _ = tokio::time::timeout(timeout, sink.close()).await;
+            sink.feed(close_reply(code));
+            let _ = Box::pin(tokio::time::timeout(timeout, sink.close())).await;
         }
         End::Broken => tracing::info!(room = %room, client = id, "connection lost"),
     }
-    while let Ok(msg) = joined.rx.try_recv() {
+    while let Some(msg) = joined.shared.try_recv() {
         hub.dequeued(&joined.shared, message_len(&msg));
+    }
+}
+
+/// How a connection's opening (after `hello`) ended.
+enum Opening {
+    /// Go on: replay for `request` (none: recent history), then relay;
+    /// `first` is a data message the client sent instead of `resume`.
+    Start {
+        request: Option<Request>,
+        first: Option<Message>,
+    },
+    Closed(Option<u16>),
+    Broken,
+}
+
+/// Waits up to `hello_wait` for the client's first message: a `resume`, or
+/// a data message (a client that does not know the control frames).
+async fn opening(hub: &Hub, stream: &mut Stream) -> Opening {
+    let mut wait = Box::pin(tokio::time::sleep(hub.config.hello_wait));
+    loop {
+        let next = tokio::select! {
+            next = stream.next() => next,
+            () = &mut wait => return Opening::Start { request: None, first: None },
+        };
+        match next {
+            Some(Ok(Message::Binary(b))) if control::is_control(&b) => {
+                if let Some(request) = control::parse_request(&b) {
+                    return Opening::Start {
+                        request: Some(request),
+                        first: None,
+                    };
+                }
+            }
+            Some(Ok(msg @ (Message::Binary(_) | Message::Text(_)))) => {
+                return Opening::Start {
+                    request: None,
+                    first: Some(msg),
+                };
+            }
+            Some(Ok(Message::Ping(_) | Message::Pong(_))) => {}
+            Some(Ok(Message::Close(frame))) => return Opening::Closed(frame.map(|f| f.code)),
+            Some(Err(_)) | None => return Opening::Broken,
+        }
     }
 }
 
 /// Replays history, then relays until the client leaves, breaks a limit, is
 /// kicked by its room (slow consumer), or the relay shuts down.
-async fn relay(hub: &Hub, joined: &mut Joined, sink: &mut Sink, stream: &mut Stream) -> End {
+async fn relay(
+    hub: &Hub,
+    joined: &mut Joined,
+    history: Vec<Message>,
+    first: Option<Message>,
+    sink: &mut Sink,
+    stream: &mut Stream,
+) -> End {
     let mut shutdown = hub.shutdown_signal();
     let shared = Arc::clone(&joined.shared);
-    let history = std::mem::take(&mut joined.history);
     let last_heard = LastHeard::new();
-    let reader = read_loop(hub, &joined.room, joined.id, stream, &last_heard);
-    let writer = write_loop(hub, &shared, history, &mut joined.rx, sink, &last_heard);
+    let reader = read_loop(
+        hub,
+        &joined.room,
+        joined.id,
+        &shared,
+        first,
+        stream,
+        &last_heard,
+    );
+
+    let writer = write_loop(hub, &shared, history, sink, &last_heard);
     tokio::select! {
         end = reader => end,
         end = writer => end,
@@ -191,14 +286,14 @@ async fn write_loop(
     hub: &Hub,
     shared: &ClientShared,
     history: Vec<Message>,
-    rx: &mut mpsc::Receiver<Message>,
     sink: &mut Sink,
     last_heard: &LastHeard,
 ) -> End {
     for msg in history {
-        if sink.send(msg).await.is_err() {
-            return End::Broken;
-        }
+        sink.feed(msg);
+    }
+    if sink.flush().await.is_err() {
+        return End::Broken;
     }
     let every = hub.config.ping_interval;
     let mut ping = (!every.is_zero()).then(|| {
@@ -208,7 +303,7 @@ async fn write_loop(
     });
     loop {
         let next = tokio::select! {
-            msg = rx.recv() => msg,
+            msg = shared.recv() => msg,
             _ = async { match &mut ping { Some(t) => t.tick().await, None => std::future::pending().await } } => {
                 // Browsers answer pings by themselves; silence for two
                 // intervals means the peer or the path is gone.
@@ -220,15 +315,25 @@ async fn write_loop(
                 }
                 Some(Message::Ping(Bytes::new()))
             }
+            () = shared.pong_wanted.notified() => match shared.take_pong() {
+                Some(payload) => Some(Message::Pong(payload)),
+                None => continue,
+            },
         };
         let Some(msg) = next else { break };
-        let is_data = !matches!(msg, Message::Ping(_));
-        let len = message_len(&msg);
-        let sent = sink.send(msg).await;
-        if is_data {
-            hub.dequeued(shared, len);
+        // Write everything queued, then flush once: one flush per burst
+        // rather than per message (a `pos` frame follows every message).
+        let mut next = Some(msg);
+        while let Some(msg) = next {
+            let is_data = !matches!(msg, Message::Ping(_) | Message::Pong(_));
+            let len = message_len(&msg);
+            sink.feed(msg);
+            if is_data {
+                hub.dequeued(shared, len);
+            }
+            next = shared.try_recv();
         }
-        if sent.is_err() {
+        if sink.flush().await.is_err() {
             return End::Broken;
         }
     }
@@ -240,6 +345,8 @@ async fn read_loop(
     hub: &Hub,
     room: &Room,
     id: u64,
+    shared: &ClientShared,
+    mut first: Option<Message>,
     stream: &mut Stream,
     last_heard: &LastHeard,
 ) -> End {
@@ -252,12 +359,26 @@ async fn read_loop(
         Instant::now(),
     );
     let mut invalid = 0_u32;
-    while let Some(next) = stream.next().await {
+    loop {
+        let next = match first.take() {
+            Some(msg) => Ok(msg),
+            None => match stream.next().await {
+                Some(next) => next,
+                None => break,
+            },
+        };
         last_heard.touch();
         let msg = match next {
+            // Control frames are between a client and the relay: a later
+            // `resume` is ignored, and none is ever relayed.
+            Ok(Message::Binary(b)) if control::is_control(&b) => continue,
             Ok(msg @ (Message::Text(_) | Message::Binary(_))) => msg,
-            Ok(Message::Ping(_) | Message::Pong(_)) => continue,
-            Ok(Message::Close(_)) => return End::ClientClosed,
+            Ok(Message::Ping(payload)) => {
+                shared.pong(payload);
+                continue;
+            }
+            Ok(Message::Pong(_)) => continue,
+            Ok(Message::Close(frame)) => return End::ClientClosed(frame.map(|f| f.code)),
             Err(err) => {
                 let kick = close_for(&err);
                 tracing::info!(room = room.name(), client = id, %err, max_message_size = cfg.max_message_size, "read error");
@@ -296,7 +417,7 @@ async fn read_loop(
                         ?wait,
                         "rate limit: throttling"
                     );
-                    tokio::time::sleep(wait).await;
+                    Box::pin(tokio::time::sleep(wait)).await;
                     // We chose not to read meanwhile: that is not silence.
                     last_heard.touch();
                 }

@@ -7,15 +7,19 @@
 //! joining client's history snapshot and its subscription happen atomically:
 //! no gap and no duplicate between replay and live traffic.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::HashMap;
+use std::net::IpAddr;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
+use std::time::Instant;
 
 use axum::extract::ws::Message;
-use tokio::sync::{Notify, mpsc, watch};
+use tokio::sync::{Notify, watch};
 
 use crate::config::{Config, close_code};
+use crate::control;
 use crate::error::JoinError;
+use crate::history::{self, Limits, Log, Snapshot};
 
 /// Takes a lock even if a thread panicked while holding it: every critical
 /// section below leaves the data consistent at each step.
@@ -49,12 +53,95 @@ pub(crate) struct ClientShared {
     pub kick: OnceLock<Kick>,
     /// Wakes the connection task after `kick` is set.
     pub kicked: Notify,
+    /// The payload of the client's latest ping, to answer with a pong.
+    pong: Mutex<Option<axum::body::Bytes>>,
+    /// Wakes the writer when `pong` is set.
+    pub pong_wanted: Notify,
+    /// Messages waiting to be written to this client. A `VecDeque` holds no
+    /// memory until used (a channel would hold a block of slots per idle
+    /// connection).
+    queue: Mutex<Queue>,
+    /// Wakes the writer when `queue` gets a message or is closed.
+    queued: Notify,
+}
+
+#[derive(Debug, Default)]
+struct Queue {
+    items: std::collections::VecDeque<Message>,
+    /// No more messages will come (the client left its room or was kicked).
+    closed: bool,
+}
+
+/// Why a message could not be queued.
+enum Offer {
+    Full,
+    Closed,
 }
 
 impl ClientShared {
+    /// Asks the writer to answer a ping with `payload` (only the latest
+    /// ping is answered, as RFC 6455 §5.5.3 allows).
+    pub fn pong(&self, payload: axum::body::Bytes) {
+        *lock(&self.pong) = Some(payload);
+        self.pong_wanted.notify_one();
+    }
+
+    /// Queues `msg` unless the queue holds `max` messages or is closed.
+    fn push(&self, msg: Message, max: usize) -> Result<(), Offer> {
+        let mut q = lock(&self.queue);
+        if q.closed {
+            return Err(Offer::Closed);
+        }
+        if q.items.len() >= max {
+            return Err(Offer::Full);
+        }
+        q.items.push_back(msg);
+        drop(q);
+        self.queued.notify_one();
+        Ok(())
+    }
+
+    /// The next queued message, without waiting.
+    pub fn try_recv(&self) -> Option<Message> {
+        let mut q = lock(&self.queue);
+        let msg = q.items.pop_front();
+        if q.items.is_empty() && q.items.capacity() > 64 {
+            // A burst is over: give its memory back.
+            q.items = std::collections::VecDeque::new();
+        }
+        msg
+    }
+
+    /// The next queued message; `None` once the queue is closed and empty.
+    pub async fn recv(&self) -> Option<Message> {
+        loop {
+            if let Some(msg) = self.try_recv() {
+                return Some(msg);
+            }
+            if lock(&self.queue).closed {
+                return None;
+            }
+            // A notification sent after the checks above is kept as a
+            // permit, so none is missed.
+            self.queued.notified().await;
+        }
+    }
+
+    /// No more messages will be queued.
+    pub fn close(&self) {
+        lock(&self.queue).closed = true;
+        self.queued.notify_one();
+    }
+
+    /// The pong to send, if one is due.
+    pub fn take_pong(&self) -> Option<axum::body::Bytes> {
+        lock(&self.pong).take()
+    }
+
     /// Asks the connection task to close with `kick` (the first reason wins).
     pub fn kick(&self, kick: Kick) {
         let _ = self.kick.set(kick);
+        self.close();
         self.kicked.notify_one();
     }
 }
@@ -63,15 +150,28 @@ impl ClientShared {
 #[derive(Debug)]
 struct Member {
     id: u64,
-    tx: mpsc::Sender<Message>,
     shared: Arc<ClientShared>,
 }
 
-#[derive(Debug, Default)]
+#[derive(Debug)]
 struct RoomState {
     members: Vec<Member>,
-    history: VecDeque<Message>,
-    history_bytes: usize,
+    log: Log,
+    /// Since when the room has had no clients (`None` while it has some).
+    idle_since: Option<Instant>,
+}
+
+/// A fresh epoch: 16 hex digits, unpredictable enough that two incarnations
+/// of a room (or two relay processes) never share one.
+pub(crate) fn new_epoch() -> String {
+    use std::hash::BuildHasher as _;
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    let h = std::collections::hash_map::RandomState::new().hash_one((now, n));
+    format!("{h:016x}")
 }
 
 /// One chat room.
@@ -94,6 +194,8 @@ pub struct Stats {
     pub rooms: usize,
     /// Clients joined now.
     pub clients: usize,
+    /// Bytes of history held by all rooms (idle ones included).
+    pub history_bytes: usize,
     /// Bytes queued for all clients now (a message shared by n clients counts n times).
     pub queued_bytes: usize,
     /// Highest `queued_bytes` seen since start.
@@ -114,9 +216,8 @@ pub(crate) struct Joined {
     pub id: u64,
     pub room: Arc<Room>,
     pub shared: Arc<ClientShared>,
-    pub rx: mpsc::Receiver<Message>,
-    /// The room's history at the moment of joining, oldest first.
-    pub history: Vec<Message>,
+    /// The room's history at the moment of joining.
+    pub history: Snapshot,
 }
 
 /// All rooms, the limits, and the counters.
@@ -126,6 +227,8 @@ pub(crate) struct Hub {
     rooms: Mutex<HashMap<String, Arc<Room>>>,
     next_id: AtomicU64,
     clients: AtomicUsize,
+    /// Bytes of history held by all rooms.
+    history_bytes: AtomicUsize,
     queued_bytes: AtomicUsize,
     peak_queued_bytes: AtomicUsize,
     pub messages_in: AtomicU64,
@@ -136,16 +239,41 @@ pub(crate) struct Hub {
     shutdown: watch::Sender<bool>,
     /// Live WebSocket connections (including ones still upgrading).
     connections: watch::Sender<usize>,
+    /// Live connections per client IP.
+    per_ip: Mutex<HashMap<IpAddr, usize>>,
 }
 
-/// Counts one connection for as long as it lives.
+/// Counts one connection (in total and for its client IP) for as long as it lives.
 #[derive(Debug)]
-pub(crate) struct ConnectionGuard(Arc<Hub>);
+pub(crate) struct ConnectionGuard {
+    hub: Arc<Hub>,
+    ip: Option<IpAddr>,
+}
 
 impl Drop for ConnectionGuard {
     fn drop(&mut self) {
-        self.0.connections.send_modify(|n| *n = n.saturating_sub(1));
+        if let Some(ip) = self.ip {
+            let mut per_ip = lock(&self.hub.per_ip);
+            if let Some(n) = per_ip.get_mut(&ip) {
+                *n = n.saturating_sub(1);
+                if *n == 0 {
+                    per_ip.remove(&ip);
+                }
+            }
+        }
+        self.hub
+            .connections
+            .send_modify(|n| *n = n.saturating_sub(1));
     }
+}
+
+/// Why a WebSocket was refused before the upgrade.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Refused {
+    /// `max_connections` reached.
+    Total,
+    /// `max_connections_per_ip` reached for this client IP.
+    PerIp,
 }
 
 impl Hub {
@@ -155,6 +283,7 @@ impl Hub {
             rooms: Mutex::default(),
             next_id: AtomicU64::new(1),
             clients: AtomicUsize::new(0),
+            history_bytes: AtomicUsize::new(0),
             queued_bytes: AtomicUsize::new(0),
             peak_queued_bytes: AtomicUsize::new(0),
             messages_in: AtomicU64::new(0),
@@ -163,6 +292,7 @@ impl Hub {
             invalid_frames: AtomicU64::new(0),
             shutdown: watch::Sender::new(false),
             connections: watch::Sender::new(0),
+            per_ip: Mutex::default(),
         }
     }
 
@@ -170,6 +300,7 @@ impl Hub {
         Stats {
             rooms: lock(&self.rooms).len(),
             clients: self.clients.load(Ordering::Relaxed),
+            history_bytes: self.history_bytes.load(Ordering::Relaxed),
             queued_bytes: self.queued_bytes.load(Ordering::Relaxed),
             peak_queued_bytes: self.peak_queued_bytes.load(Ordering::Relaxed),
             messages_in: self.messages_in.load(Ordering::Relaxed),
@@ -179,9 +310,38 @@ impl Hub {
         }
     }
 
-    pub fn connection_guard(self: &Arc<Self>) -> ConnectionGuard {
-        self.connections.send_modify(|n| *n += 1);
-        ConnectionGuard(Arc::clone(self))
+    /// Counts a new connection from `ip`, or refuses it over the caps.
+    pub fn admit(self: &Arc<Self>, ip: Option<IpAddr>) -> Result<ConnectionGuard, Refused> {
+        let max = self.config.max_connections;
+        let mut admitted = false;
+        self.connections.send_if_modified(|n| {
+            admitted = *n < max;
+            if admitted {
+                *n += 1;
+            }
+            admitted
+        });
+        if !admitted {
+            return Err(Refused::Total);
+        }
+        // From here on the guard undoes the count, whatever happens.
+        let mut guard = ConnectionGuard {
+            hub: Arc::clone(self),
+            ip: None,
+        };
+        if let Some(ip) = ip {
+            let mut per_ip = lock(&self.per_ip);
+            let n = per_ip.entry(ip).or_insert(0);
+            if *n >= self.config.max_connections_per_ip {
+                if *n == 0 {
+                    per_ip.remove(&ip);
+                }
+                return Err(Refused::PerIp);
+            }
+            *n += 1;
+            guard.ip = Some(ip);
+        }
+        Ok(guard)
     }
 
     pub fn shutdown_signal(&self) -> watch::Receiver<bool> {
@@ -206,17 +366,23 @@ impl Hub {
             return Err(JoinError::ShuttingDown);
         }
         let mut rooms = lock(&self.rooms);
+        let now = Instant::now();
+        self.sweep_idle(&mut rooms, now);
         let room = match rooms.get(name) {
             Some(room) => Arc::clone(room),
             None => {
-                if rooms.len() >= self.config.max_rooms {
+                if rooms.len() >= self.config.max_rooms && !self.evict_one_idle(&mut rooms) {
                     return Err(JoinError::TooManyRooms {
                         max: self.config.max_rooms,
                     });
                 }
                 let room = Arc::new(Room {
                     name: name.to_owned(),
-                    state: Mutex::default(),
+                    state: Mutex::new(RoomState {
+                        members: Vec::new(),
+                        log: Log::new(new_epoch()),
+                        idle_since: Some(now),
+                    }),
                 });
                 rooms.insert(name.to_owned(), Arc::clone(&room));
                 tracing::info!(room = name, "room created");
@@ -225,9 +391,9 @@ impl Hub {
         };
         let mut state = lock(&room.state);
         if state.members.len() >= self.config.max_clients_per_room {
-            let empty = state.members.is_empty();
+            let unused = state.members.is_empty() && state.log.is_empty();
             drop(state);
-            if empty {
+            if unused {
                 rooms.remove(name);
             }
             return Err(JoinError::RoomFull {
@@ -236,14 +402,13 @@ impl Hub {
             });
         }
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
-        let (tx, rx) = mpsc::channel(self.config.queue_messages.max(1));
         let shared = Arc::new(ClientShared::default());
         state.members.push(Member {
             id,
-            tx,
             shared: Arc::clone(&shared),
         });
-        let history = state.history.iter().cloned().collect();
+        state.idle_since = None;
+        let history = state.log.snapshot();
         drop(state);
         drop(rooms);
         self.clients.fetch_add(1, Ordering::Relaxed);
@@ -251,13 +416,12 @@ impl Hub {
             id,
             room,
             shared,
-            rx,
             history,
         })
     }
 
-    /// Removes client `id` from `room`; removes the room (and its history)
-    /// once it has no clients.
+    /// Removes client `id` from `room`. A room left without clients keeps
+    /// its history for `history_idle` (an empty history: removed at once).
     pub fn leave(&self, room: &Arc<Room>, id: u64) {
         let mut rooms = lock(&self.rooms);
         let mut state = lock(&room.state);
@@ -266,78 +430,174 @@ impl Hub {
         if state.members.len() < before {
             self.clients.fetch_sub(1, Ordering::Relaxed);
         }
-        if state.members.is_empty() && rooms.get(&room.name).is_some_and(|r| Arc::ptr_eq(r, room)) {
-            rooms.remove(&room.name);
-            tracing::info!(room = %room.name, "room removed (no clients left), history dropped");
+        if state.members.is_empty() {
+            let ours = rooms.get(&room.name).is_some_and(|r| Arc::ptr_eq(r, room));
+            if ours && (state.log.is_empty() || self.config.history_idle.is_zero()) {
+                let bytes = state.log.bytes();
+                self.history_bytes.fetch_sub(bytes, Ordering::Relaxed);
+                drop(state);
+                rooms.remove(&room.name);
+                tracing::info!(room = %room.name, "room removed (no clients, no history kept)");
+            } else {
+                state.idle_since = Some(Instant::now());
+            }
         }
     }
 
-    /// Appends `msg` to the room's history and queues it for every client of
-    /// the room, the sender included. A client whose queue is full (count or
-    /// bytes) is removed from the room and told to close with
+    /// Removes the rooms idle for longer than `history_idle`.
+    fn sweep_idle(&self, rooms: &mut HashMap<String, Arc<Room>>, now: Instant) {
+        let ttl = self.config.history_idle;
+        rooms.retain(|name, room| {
+            let state = lock(&room.state);
+            let expired = state
+                .idle_since
+                .is_some_and(|t| now.saturating_duration_since(t) >= ttl);
+            if expired {
+                self.history_bytes
+                    .fetch_sub(state.log.bytes(), Ordering::Relaxed);
+                tracing::info!(room = %name, "idle room expired with its history");
+            }
+            !expired
+        });
+    }
+
+    /// Removes the room idle the longest; `false` if no room is idle.
+    fn evict_one_idle(&self, rooms: &mut HashMap<String, Arc<Room>>) -> bool {
+        let oldest = rooms
+            .iter()
+            .filter_map(|(name, room)| {
+                let state = lock(&room.state);
+                state
+                    .idle_since
+                    .map(|t| (t, name.clone(), state.log.bytes()))
+            })
+            .min();
+        match oldest {
+            Some((_, name, bytes)) => {
+                rooms.remove(&name);
+                self.history_bytes.fetch_sub(bytes, Ordering::Relaxed);
+                tracing::info!(room = %name, "idle room evicted to make room");
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Brings the history of all rooms under `history_total_bytes`: idle
+    /// rooms go first (longest idle first), then the oldest whole messages
+    /// of the rooms with the most history.
+    fn enforce_total(&self) {
+        let cap = self.config.history_total_bytes;
+        let mut rooms = lock(&self.rooms);
+        while self.history_bytes.load(Ordering::Relaxed) > cap {
+            if self.evict_one_idle(&mut rooms) {
+                continue;
+            }
+            let biggest = rooms
+                .values()
+                .max_by_key(|r| lock(&r.state).log.bytes())
+                .cloned();
+            let Some(room) = biggest else { break };
+            let mut state = lock(&room.state);
+            let before = state.log.bytes();
+            if !state.log.pop_oldest() {
+                break;
+            }
+            let freed = before - state.log.bytes();
+            self.history_bytes.fetch_sub(freed, Ordering::Relaxed);
+        }
+    }
+
+    /// Periodic upkeep: expires idle rooms.
+    pub fn tick(&self) {
+        let mut rooms = lock(&self.rooms);
+        self.sweep_idle(&mut rooms, Instant::now());
+    }
+
+    /// Records `msg` in the room's history and queues it for every client of
+    /// the room, the sender included, followed by a `pos` control frame when
+    /// it finishes a message. A client whose queue is full (count or bytes)
+    /// is removed from the room and told to close with
     /// [`close_code::SLOW_CONSUMER`].
     pub fn broadcast(&self, room: &Room, msg: &Message) {
-        let len = message_len(msg);
+        let part = history::classify(msg);
         let cfg = &self.config;
-        let mut state = lock(&room.state);
-        let state = &mut *state;
-
-        if cfg.history_messages > 0 && len <= cfg.history_bytes {
-            state.history.push_back(msg.clone());
-            state.history_bytes += len;
-            while state.history.len() > cfg.history_messages
-                || state.history_bytes > cfg.history_bytes
-            {
-                match state.history.pop_front() {
-                    Some(old) => state.history_bytes -= message_len(&old),
-                    None => break,
-                }
-            }
-        }
-
+        let limits = Limits {
+            messages: cfg.history_messages,
+            bytes: cfg.history_bytes,
+            open_messages: cfg.open_messages,
+        };
+        let mut guard = lock(&room.state);
+        let state = &mut *guard;
+        let before = state.log.bytes();
+        let finished = state.log.push(part, msg, limits);
+        let after = state.log.bytes();
+        let total = if after >= before {
+            self.history_bytes
+                .fetch_add(after - before, Ordering::Relaxed)
+                + (after - before)
+        } else {
+            self.history_bytes
+                .fetch_sub(before - after, Ordering::Relaxed)
+                - (before - after)
+        };
+        let pos = finished.map(control::pos);
         let mut removed = 0;
         state.members.retain(|m| {
-            let queued = m.shared.queued_bytes.load(Ordering::Acquire);
-            let fits = queued.saturating_add(len) <= cfg.queue_bytes;
-            let outcome = if fits {
-                m.tx.try_send(msg.clone())
-            } else {
-                Ok(())
-            };
-            match (fits, outcome) {
-                (true, Ok(())) => {
-                    m.shared.queued_bytes.fetch_add(len, Ordering::AcqRel);
-                    let total = self.queued_bytes.fetch_add(len, Ordering::Relaxed) + len;
-                    self.peak_queued_bytes.fetch_max(total, Ordering::Relaxed);
-                    true
-                }
-                (true, Err(mpsc::error::TrySendError::Closed(_))) => {
-                    // The connection task is already gone; leave() will follow.
-                    removed += 1;
-                    false
-                }
-                (false, _) | (true, Err(mpsc::error::TrySendError::Full(_))) => {
-                    tracing::warn!(
-                        room = %room.name,
-                        client = m.id,
-                        queued_bytes = queued,
-                        queue_bytes = cfg.queue_bytes,
-                        queue_messages = cfg.queue_messages,
-                        "slow consumer: outgoing queue full, disconnecting with {}",
-                        close_code::SLOW_CONSUMER
-                    );
-                    self.slow_consumers.fetch_add(1, Ordering::Relaxed);
-                    m.shared.kick(Kick {
-                        code: close_code::SLOW_CONSUMER,
-                        reason: "slow consumer: outgoing queue full",
-                    });
-                    removed += 1;
-                    false
-                }
+            let ok =
+                self.offer(room, m, msg) && pos.as_ref().is_none_or(|p| self.offer(room, m, p));
+            if !ok {
+                removed += 1;
             }
+            ok
         });
         if removed > 0 {
             self.clients.fetch_sub(removed, Ordering::Relaxed);
+        }
+        if total > cfg.history_total_bytes {
+            // Lock order: the room map before a room.
+            drop(guard);
+            self.enforce_total();
+        }
+    }
+
+    /// Queues `msg` for member `m`; `false` if it must leave the room.
+    fn offer(&self, room: &Room, m: &Member, msg: &Message) -> bool {
+        let cfg = &self.config;
+        let len = message_len(msg);
+        let queued = m.shared.queued_bytes.load(Ordering::Acquire);
+        let fits = queued.saturating_add(len) <= cfg.queue_bytes;
+        let outcome = if fits {
+            m.shared.push(msg.clone(), cfg.queue_messages.max(1))
+        } else {
+            Ok(())
+        };
+        match (fits, outcome) {
+            (true, Ok(())) => {
+                m.shared.queued_bytes.fetch_add(len, Ordering::AcqRel);
+                let total = self.queued_bytes.fetch_add(len, Ordering::Relaxed) + len;
+                self.peak_queued_bytes.fetch_max(total, Ordering::Relaxed);
+                true
+            }
+            // The connection task is already gone; leave() will follow.
+            (true, Err(Offer::Closed)) => false,
+            (false, _) | (true, Err(Offer::Full)) => {
+                tracing::warn!(
+                    room = %room.name,
+                    client = m.id,
+                    queued_bytes = queued,
+                    queue_bytes = cfg.queue_bytes,
+                    queue_messages = cfg.queue_messages,
+                    "slow consumer: outgoing queue full, disconnecting with {}",
+                    close_code::SLOW_CONSUMER
+                );
+                self.slow_consumers.fetch_add(1, Ordering::Relaxed);
+                m.shared.kick(Kick {
+                    code: close_code::SLOW_CONSUMER,
+                    reason: "slow consumer: outgoing queue full",
+                });
+                false
+            }
         }
     }
 

@@ -21,6 +21,8 @@
 //! | `--validate`, 10 invalid frames | each invalid message is dropped and logged; after 10, closed with 1007 |
 //! | `ping_interval` (30 s) | the relay pings every client; one silent for two intervals is closed with 4001 ([`close_code::PING_TIMEOUT`]) |
 //! | shutdown (Ctrl-C, SIGTERM) | every client is closed with 1001 (going away) |
+//! | `Origin` not the relay's own (`Host` or `X-Forwarded-Host`) nor in `allow_origins` | HTTP 403 before the upgrade (no `Origin`: a non-browser client, passes) |
+//! | `max_connections` (20,000), `max_connections_per_ip` (1,000) | HTTP 503, resp. 429, before the upgrade |
 //!
 //! # Memory
 //!
@@ -31,13 +33,18 @@
 //! has; on top of that each connection holds at most one message in its
 //! WebSocket buffers. There are no unbounded per-client queues.
 //!
-//! # History
+//! # History, positions and recovery
 //!
-//! A room keeps its last `history_messages` messages (at most
-//! `history_bytes`) and replays them to a client that joins, before any
-//! live message: the snapshot and the subscription are taken under the
-//! room's lock, so there is no gap and no duplicate. A room with no clients
-//! is removed at once together with its history.
+//! A room keeps whole messages (a `msg` with all its chunks, an encrypted
+//! message from its begin to its end frame; see `history`): at most
+//! `history_messages` and `history_bytes`, evicting whole messages only.
+//! Every finished message gets a position (epoch, offset), told to clients
+//! in `pos` control frames; a reconnecting client's `resume` replays exactly
+//! the messages after its position, or says `lost` (PROTOCOL.md, "Relay
+//! control frames"). The snapshot and the subscription are taken under the
+//! room's lock, so there is no gap and no duplicate between replay and live
+//! traffic. A room with no clients keeps its history for `history_idle`;
+//! all rooms together keep at most `history_total_bytes`.
 //!
 //! ```no_run
 //! # async fn run() -> std::io::Result<()> {
@@ -49,23 +56,29 @@
 
 mod config;
 mod conn;
+mod control;
 mod error;
+mod handshake;
+mod history;
 mod hub;
-pub mod load;
+mod origin;
 mod rate;
 mod validate;
+mod ws;
 
 use std::future::Future;
 use std::io;
+use std::net::SocketAddr;
 use std::sync::Arc;
 
+use axum::Extension;
 use axum::Router;
-use axum::extract::ws::WebSocketUpgrade;
-use axum::extract::{Path, State};
+use axum::extract::{ConnectInfo, Path, Request, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::serve::ListenerExt as _;
+use hyper_util::rt::TokioIo;
 use tower_http::services::{ServeDir, ServeFile};
 
 pub use config::{Config, MAX_ROOM_NAME_LEN, MIB, RateMode, close_code, valid_room_name};
@@ -142,9 +155,29 @@ impl Relay {
                 tracing::debug!(%err, "cannot set TCP_NODELAY");
             }
         });
-        axum::serve(listener, self.router())
+        // Expires idle rooms even when nobody joins.
+        let upkeep = {
+            let hub = Arc::clone(&self.hub);
+            let every = (hub.config.history_idle / 4).clamp(
+                std::time::Duration::from_millis(10),
+                std::time::Duration::from_secs(60),
+            );
+            tokio::spawn(async move {
+                let mut t = tokio::time::interval(every);
+                loop {
+                    t.tick().await;
+                    hub.tick();
+                }
+            })
+        };
+        let app = self
+            .router()
+            .into_make_service_with_connect_info::<SocketAddr>();
+        let served = axum::serve(listener, app)
             .with_graceful_shutdown(signal)
-            .await?;
+            .await;
+        upkeep.abort();
+        served?;
         // Upgraded connections are no longer HTTP connections: wait for them
         // here. Each ends within close_timeout of the shutdown signal.
         let grace = self.hub.config.close_timeout * 2;
@@ -179,7 +212,8 @@ pub async fn serve(
 async fn ws_handler(
     State(hub): State<Arc<hub::Hub>>,
     Path(room): Path<String>,
-    ws: WebSocketUpgrade,
+    peer: Option<Extension<ConnectInfo<SocketAddr>>>,
+    mut req: Request,
 ) -> Response {
     if !valid_room_name(&room) {
         return (
@@ -190,11 +224,45 @@ async fn ws_handler(
         )
             .into_response();
     }
-    let guard = hub.connection_guard();
-    let max = hub.config.max_message_size;
-    ws.max_message_size(max)
-        .max_frame_size(max)
-        .on_upgrade(move |socket| conn::run(socket, hub, room, guard))
+    let headers = req.headers();
+    if !origin::allowed(headers, &hub.config.allow_origins) {
+        tracing::info!(origin = ?headers.get(header::ORIGIN), "origin refused");
+        return (
+            StatusCode::FORBIDDEN,
+            "origin not allowed (same origin as the relay, or --allow-origin)\n",
+        )
+            .into_response();
+    }
+    let accept = match handshake::accept_key(req.method(), headers) {
+        Ok(accept) => accept,
+        Err(refusal) => return refusal.into_response(),
+    };
+    let ip = peer.map(|Extension(ConnectInfo(addr))| addr.ip());
+    let guard = match hub.admit(ip) {
+        Ok(guard) => guard,
+        Err(refused) => {
+            tracing::warn!(?ip, ?refused, "connection refused");
+            return match refused {
+                hub::Refused::Total => (
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "too many connections (--max-connections)\n",
+                ),
+                hub::Refused::PerIp => (
+                    StatusCode::TOO_MANY_REQUESTS,
+                    "too many connections from this address (--max-connections-per-ip)\n",
+                ),
+            }
+            .into_response();
+        }
+    };
+    let upgrade = hyper::upgrade::on(&mut req);
+    tokio::spawn(async move {
+        match upgrade.await {
+            Ok(upgraded) => conn::run(TokioIo::new(upgraded), hub, room, guard).await,
+            Err(err) => tracing::debug!(%err, "upgrade failed"),
+        }
+    });
+    handshake::switching(&accept)
 }
 
 async fn healthz(State(hub): State<Arc<hub::Hub>>) -> Response {
@@ -203,6 +271,7 @@ async fn healthz(State(hub): State<Arc<hub::Hub>>) -> Response {
         "status": "ok",
         "rooms": s.rooms,
         "clients": s.clients,
+        "history_bytes": s.history_bytes,
         "queued_bytes": s.queued_bytes,
         "peak_queued_bytes": s.peak_queued_bytes,
         "messages_in": s.messages_in,

@@ -48,12 +48,37 @@ struct Args {
     /// Most bytes queued for one client (full: close 4000, slow consumer).
     #[arg(long, default_value_t = Config::default().queue_bytes)]
     queue_bytes: usize,
-    /// Messages of history replayed to a client joining a room.
+    /// Most whole messages of history kept per room (how far back a reconnecting client can recover).
     #[arg(long, default_value_t = Config::default().history_messages)]
     history_messages: usize,
-    /// Most bytes of history kept per room.
+    /// Most bytes of history kept per room (whole messages only).
     #[arg(long, default_value_t = Config::default().history_bytes)]
     history_bytes: usize,
+    /// Newest whole messages replayed to a client that joins without a position.
+    #[arg(long, default_value_t = Config::default().replay_messages)]
+    replay_messages: usize,
+    /// Unfinished messages a room tracks at once for its history.
+    #[arg(long, default_value_t = Config::default().open_messages)]
+    open_messages: usize,
+    /// Seconds a room without clients keeps its history (0: dropped with the last client).
+    #[arg(long, default_value_t = Config::default().history_idle.as_secs())]
+    history_idle: u64,
+    /// Most bytes of history across all rooms (idle rooms are dropped first).
+    #[arg(long, default_value_t = Config::default().history_total_bytes)]
+    history_total_bytes: usize,
+    /// Milliseconds to wait for a client's `resume` after the relay's `hello`.
+    #[arg(long, default_value_t = 1000)]
+    hello_wait_ms: u64,
+    /// An origin allowed besides the relay's own, e.g. http://127.0.0.1:8081 (repeatable; `*`: any).
+    #[arg(long = "allow-origin", value_name = "ORIGIN")]
+    allow_origins: Vec<String>,
+    /// Most WebSocket connections at once (more: HTTP 503).
+    #[arg(long, default_value_t = Config::default().max_connections)]
+    max_connections: usize,
+    /// Most WebSocket connections from one client IP (more: HTTP 429).
+    #[arg(long, default_value_t = Config::default().max_connections_per_ip)]
+    max_connections_per_ip: usize,
+
     /// Drop binary messages that are not valid framechat frames.
     #[arg(long)]
     validate: bool,
@@ -93,6 +118,14 @@ impl From<Args> for Config {
             queue_bytes: a.queue_bytes,
             history_messages: a.history_messages,
             history_bytes: a.history_bytes,
+            replay_messages: a.replay_messages,
+            open_messages: a.open_messages,
+            history_idle: Duration::from_secs(a.history_idle),
+            history_total_bytes: a.history_total_bytes,
+            hello_wait: Duration::from_millis(a.hello_wait_ms),
+            allow_origins: a.allow_origins,
+            max_connections: a.max_connections,
+            max_connections_per_ip: a.max_connections_per_ip,
             validate: a.validate,
             max_invalid_frames: a.max_invalid_frames,
             ping_interval: Duration::from_secs(a.ping_interval),

@@ -24,6 +24,7 @@
 
 mod browser;
 mod build;
+mod idle;
 mod load;
 mod report;
 mod size;

@@ -80,9 +80,19 @@ pub async fn start(config: Config) -> Server {
     }
 }
 
-/// Opens a WebSocket to `url` (handshake only: the relay may not have
-/// joined the room yet).
+/// Opens a WebSocket to `url`, reads the relay's `hello` and answers with a
+/// fresh `resume` (what a client that knows the control frames does).
 pub async fn connect_url(url: &str) -> Ws {
+    let mut ws = connect_plain(url).await;
+    let hello = recv_any(&mut ws).await;
+    assert_eq!(control_kind(&hello).as_deref(), Some("hello"), "{hello:?}");
+    send(&mut ws, control(r#"{"kind":"resume"}"#)).await;
+    ws
+}
+
+/// Opens a WebSocket to `url` and does nothing else (a client that does not
+/// know the control frames: the relay waits `hello_wait` for it).
+pub async fn connect_plain(url: &str) -> Ws {
     let (ws, _) = tokio::time::timeout(WAIT, tokio_tungstenite::connect_async(url))
         .await
         .expect("connect in time")
@@ -90,8 +100,37 @@ pub async fn connect_url(url: &str) -> Ws {
     ws
 }
 
-/// Next data or close message (pings and pongs skipped), within [`WAIT`].
-pub async fn recv(ws: &mut Ws) -> Message {
+/// A control frame: 0xFE, u16 BE length, JSON.
+pub fn control(json: &str) -> Message {
+    let mut v = vec![0xFE];
+    v.extend_from_slice(&u16::try_from(json.len()).expect("short").to_be_bytes());
+    v.extend_from_slice(json.as_bytes());
+    Message::binary(v)
+}
+
+/// The JSON of a control frame, if `msg` is one.
+pub fn control_json(msg: &Message) -> Option<serde_json::Value> {
+    let Message::Binary(b) = msg else { return None };
+    if b.first() != Some(&0xFE) {
+        return None;
+    }
+    let len = usize::from(u16::from_be_bytes([*b.get(1)?, *b.get(2)?]));
+    assert_eq!(b.len(), 3 + len, "control frame length");
+    serde_json::from_slice(&b[3..]).ok()
+}
+
+/// The `kind` of a control frame, if `msg` is one.
+pub fn control_kind(msg: &Message) -> Option<String> {
+    Some(control_json(msg)?.get("kind")?.as_str()?.to_owned())
+}
+
+/// Whether `msg` is a relay control frame.
+pub fn is_control(msg: &Message) -> bool {
+    matches!(msg, Message::Binary(b) if b.first() == Some(&0xFE))
+}
+
+/// Next data, control or close message (pings and pongs skipped), within [`WAIT`].
+pub async fn recv_any(ws: &mut Ws) -> Message {
     loop {
         let next = tokio::time::timeout(WAIT, ws.next())
             .await
@@ -100,6 +139,35 @@ pub async fn recv(ws: &mut Ws) -> Message {
             .expect("no transport error");
         match next {
             Message::Ping(_) | Message::Pong(_) | Message::Frame(_) => {}
+            msg => return msg,
+        }
+    }
+}
+
+/// Next data or close message (pings, pongs and control frames skipped), within [`WAIT`].
+pub async fn recv(ws: &mut Ws) -> Message {
+    loop {
+        let msg = recv_any(ws).await;
+        if !is_control(&msg) {
+            return msg;
+        }
+    }
+}
+
+/// [`recv`] on the read half of a split socket.
+pub async fn next_data<S>(stream: &mut S) -> Message
+where
+    S: futures_util::Stream<Item = Result<Message, tokio_tungstenite::tungstenite::Error>> + Unpin,
+{
+    loop {
+        let msg = tokio::time::timeout(WAIT, stream.next())
+            .await
+            .expect("message in time")
+            .expect("stream not ended")
+            .expect("no transport error");
+        match msg {
+            Message::Ping(_) | Message::Pong(_) | Message::Frame(_) => {}
+            msg if is_control(&msg) => {}
             msg => return msg,
         }
     }
@@ -115,11 +183,21 @@ pub async fn read_until_close(ws: &mut Ws) -> (Option<u16>, usize) {
             .expect("close in time");
         match next {
             Some(Ok(Message::Close(frame))) => return (frame.map(|f| u16::from(f.code)), data),
+            Some(Ok(msg)) if is_control(&msg) => {}
             Some(Ok(Message::Binary(_) | Message::Text(_))) => data += 1,
             Some(Ok(_)) => {}
             Some(Err(_)) | None => return (None, data),
         }
     }
+}
+
+/// Closes `ws` and waits for the relay's answer (it has left its room by then).
+pub async fn close(mut ws: Ws) {
+    tokio::time::timeout(WAIT, ws.close(None))
+        .await
+        .expect("close in time")
+        .expect("close");
+    assert_eq!(read_until_close(&mut ws).await.0, None);
 }
 
 pub async fn send(ws: &mut Ws, msg: Message) {
@@ -219,6 +297,8 @@ pub async fn silent_client(addr: std::net::SocketAddr, path: &str) -> (usize, u1
         tcp.read_exact(&mut payload).await.expect("frame payload");
         match b0 & 0x0F {
             0x9 => pings += 1,
+            // The relay's hello (a binary control frame).
+            0x2 => assert_eq!(payload.first(), Some(&0xFE)),
             0x8 => return (pings, u16::from_be_bytes([payload[0], payload[1]])),
             op => panic!("unexpected opcode {op:#x}"),
         }

@@ -4,13 +4,17 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use clap::Parser;
-use framechat_relay::load::{LoadConfig, run};
+
+mod idle;
+mod load;
+
+use load::{LoadConfig, run};
 
 /// Load test for a framechat relay (ours or any other with the same route shape).
 #[derive(Debug, Parser)]
 #[command(version, about)]
 struct Args {
-    /// Base URL of the rooms; `load<N>/` is appended.
+    /// Base URL of the rooms; `load<N>-<run>/` is appended (a new run tag each run).
     #[arg(long, default_value = "ws://127.0.0.1:8080/ws/chat/")]
     url: String,
     /// Clients.
@@ -28,6 +32,13 @@ struct Args {
     /// Own messages a client may have in flight before its echo returns.
     #[arg(long, default_value_t = 1)]
     window: usize,
+    /// Senders per room (the others only receive); 0: every client sends.
+    #[arg(long, default_value_t = 0)]
+    senders_per_room: usize,
+    /// Instead of traffic: hold this many idle connections (over --rooms
+    /// rooms) and print the relay's memory per connection (needs --server-pid).
+    #[arg(long)]
+    idle: Option<usize>,
     /// Seconds before giving up.
     #[arg(long, default_value_t = 300)]
     timeout: u64,
@@ -64,6 +75,45 @@ fn cpu_seconds(pid: u32) -> Option<(f64, f64)> {
     Some((utime / 100.0, stime / 100.0))
 }
 
+/// Resident and peak memory of `pid` in kB, from /proc/PID/status.
+fn rss_kib(pid: u32) -> Option<(u64, u64)> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let field = |name: &str| -> Option<u64> {
+        let line = status.lines().find(|l| l.starts_with(name))?;
+        line.split_whitespace().nth(1)?.parse().ok()
+    };
+    Some((field("VmRSS:")?, field("VmHWM:")?))
+}
+
+/// `--idle N`: the relay's memory with N idle connections open.
+async fn idle_run(args: &Args, count: usize) -> anyhow::Result<()> {
+    let Some(pid) = args.server_pid else {
+        anyhow::bail!("--idle needs --server-pid");
+    };
+    if let Some(limit) = idle::nofile_limit() {
+        if usize::try_from(limit).unwrap_or(usize::MAX) < count + 64 {
+            anyhow::bail!(
+                "open-file limit {limit} is too low for {count} connections (raise it: ulimit -n)"
+            );
+        }
+    }
+    let (before, _) = rss_kib(pid).context("cannot read the relay's memory")?;
+    let mut after = None;
+    idle::hold(&args.url, count, args.rooms, Duration::from_secs(2), || {
+        after = rss_kib(pid);
+    })
+    .await
+    .context("idle connections failed")?;
+    let (rss, hwm) = after.context("cannot read the relay's memory")?;
+    #[allow(clippy::cast_precision_loss)]
+    let per = rss.saturating_sub(before) as f64 / count as f64;
+    println!(
+        "[{}] idle: {count} connections in {} rooms: relay RSS {rss} kB (peak {hwm} kB, {before} kB before): {per:.1} kB per connection",
+        args.label, args.rooms
+    );
+    Ok(())
+}
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
@@ -74,8 +124,12 @@ async fn main() -> anyhow::Result<()> {
         messages: args.messages,
         size: args.size,
         window: args.window,
+        senders_per_room: args.senders_per_room,
         timeout: Duration::from_secs(args.timeout),
     };
+    if let Some(count) = args.idle {
+        return idle_run(&args, count).await;
+    }
     let cpu_before = args.server_pid.and_then(cpu_seconds);
     if let Some(pid) = args.server_pid {
         println!("[{}] relay memory before: {}", args.label, memory_of(pid));
@@ -99,8 +153,13 @@ async fn main() -> anyhow::Result<()> {
             );
         }
     }
-    if report.lost > 0 || report.reordered > 0 {
-        anyhow::bail!("{} lost, {} reordered", report.lost, report.reordered);
+    if report.lost > 0 || report.reordered > 0 || report.duplicated > 0 {
+        anyhow::bail!(
+            "{} lost, {} reordered, {} duplicated",
+            report.lost,
+            report.reordered,
+            report.duplicated
+        );
     }
     Ok(())
 }

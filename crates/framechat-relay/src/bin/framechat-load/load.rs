@@ -45,6 +45,8 @@ pub struct LoadConfig {
     pub size: usize,
     /// Own messages a sender may have in flight.
     pub window: usize,
+    /// Senders per room (the first ones of each room); 0: every client sends.
+    pub senders_per_room: usize,
     /// Gives up after this long; whatever has not arrived is lost.
     pub timeout: Duration,
 }
@@ -58,6 +60,7 @@ impl Default for LoadConfig {
             messages: 2000,
             size: 200 * 1024,
             window: 1,
+            senders_per_room: 0,
             timeout: Duration::from_secs(120),
         }
     }
@@ -199,6 +202,48 @@ pub fn read_stamp(data: &[u8]) -> Option<(u32, u32, u64)> {
     Some((sender, seq, micros))
 }
 
+/// A tag for this run's room names, so that runs against the same relay
+/// never meet an earlier run's rooms (framechat-relay keeps an idle room's
+/// history, and replays it to whoever joins).
+pub fn run_id() -> String {
+    static ID: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    ID.get_or_init(|| {
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.subsec_nanos());
+        format!("{:x}{nanos:x}", std::process::id())
+    })
+    .clone()
+}
+
+/// First byte of framechat-relay's control frames.
+const CONTROL: u8 = 0xFE;
+
+/// How long a fresh connection waits for a `hello` (relays that do not send
+/// one, such as the Node `ws` relay, cost this once, before the run starts).
+const HELLO_WAIT: Duration = Duration::from_millis(1500);
+
+type Ws =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+/// Answers framechat-relay's `hello` with a fresh `resume`, so that the relay
+/// does not wait for one; other relays send no hello.
+pub async fn greet(mut ws: Ws) -> Result<Ws, tungstenite::Error> {
+    match tokio::time::timeout(HELLO_WAIT, ws.next()).await {
+        Ok(Some(Ok(Message::Binary(b)))) if b.first() == Some(&CONTROL) => {
+            let json = br#"{"kind":"resume"}"#;
+            let mut frame = vec![CONTROL, 0, 17];
+            frame.extend_from_slice(json);
+            ws.send(Message::Binary(frame.into())).await?;
+            Ok(ws)
+        }
+        Ok(Some(Err(err))) => Err(err),
+        // Timeout, or something else: the rooms are fresh, so nothing else
+        // should come before the run (a stray message is counted as lost).
+        _ => Ok(ws),
+    }
+}
+
 fn micros_since(epoch: Instant) -> u64 {
     u64::try_from(epoch.elapsed().as_micros()).unwrap_or(u64::MAX)
 }
@@ -217,7 +262,10 @@ pub async fn run(cfg: &LoadConfig) -> Result<LoadReport, LoadError> {
     if cfg.window == 0 {
         return Err(LoadError::Config("window must be at least 1"));
     }
-    let per_client = cfg.messages / cfg.clients;
+    // Client i is the (i / rooms)-th of its room.
+    let is_sender = |i: usize| cfg.senders_per_room == 0 || i / cfg.rooms < cfg.senders_per_room;
+    let senders = (0..cfg.clients).filter(|&i| is_sender(i)).count();
+    let per_client = cfg.messages / senders.max(1);
     let Ok(per_client_u32) = u32::try_from(per_client) else {
         return Err(LoadError::Config("too many messages"));
     };
@@ -229,9 +277,13 @@ pub async fn run(cfg: &LoadConfig) -> Result<LoadReport, LoadError> {
     let mut sockets = Vec::with_capacity(cfg.clients);
     let mut connects = Vec::with_capacity(cfg.clients);
     for i in 0..cfg.clients {
-        let url = format!("{}load{}/", cfg.url, i % cfg.rooms);
+        let url = format!("{}load{}-{}/", cfg.url, i % cfg.rooms, run_id());
         connects.push(tokio::spawn(async move {
             let r = tokio_tungstenite::connect_async_with_config(&url, Some(ws_config), true).await;
+            let r = match r {
+                Ok((ws, resp)) => greet(ws).await.map(|ws| (ws, resp)),
+                Err(err) => Err(err),
+            };
             (url, r)
         }));
     }
@@ -246,7 +298,11 @@ pub async fn run(cfg: &LoadConfig) -> Result<LoadReport, LoadError> {
         }
     }
 
-    let room_size = |room: usize| (0..cfg.clients).filter(|i| i % cfg.rooms == room).count();
+    let room_size = |room: usize| {
+        (0..cfg.clients)
+            .filter(|&i| i % cfg.rooms == room && is_sender(i))
+            .count()
+    };
     let barrier = Arc::new(Barrier::new(cfg.clients));
     let epoch = Instant::now();
     let mut tasks = Vec::with_capacity(cfg.clients);
@@ -255,6 +311,7 @@ pub async fn run(cfg: &LoadConfig) -> Result<LoadReport, LoadError> {
         let barrier = Arc::clone(&barrier);
         let size = cfg.size;
         let window = cfg.window;
+        let mine = if is_sender(i) { per_client_u32 } else { 0 };
         let Ok(me) = u32::try_from(i) else {
             return Err(LoadError::Config("too many clients"));
         };
@@ -264,7 +321,7 @@ pub async fn run(cfg: &LoadConfig) -> Result<LoadReport, LoadError> {
             let sender_echoes = Arc::clone(&echoes);
             barrier.wait().await;
             let sender = tokio::spawn(async move {
-                for seq in 0..per_client_u32 {
+                for seq in 0..mine {
                     let Ok(permit) = sender_echoes.acquire().await else {
                         break;
                     };
@@ -291,6 +348,8 @@ pub async fn run(cfg: &LoadConfig) -> Result<LoadReport, LoadError> {
                     Err(_) => break,
                 };
                 let data = match msg {
+                    // framechat-relay's control frames (hello, pos).
+                    Message::Binary(data) if data.first() == Some(&CONTROL) => continue,
                     Message::Binary(data) => data,
                     Message::Close(frame) => {
                         r.closed_with = Some(frame.map(|f| u16::from(f.code)));
@@ -350,7 +409,7 @@ pub async fn run(cfg: &LoadConfig) -> Result<LoadReport, LoadError> {
             *closed.entry(code).or_default() += 1;
         }
     }
-    report.sent = (per_client * cfg.clients) as u64;
+    report.sent = (per_client * senders) as u64;
     report.expected = (0..cfg.clients)
         .map(|i| (room_size(i % cfg.rooms) * per_client) as u64)
         .sum();
