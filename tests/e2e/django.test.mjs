@@ -113,3 +113,22 @@ test('Django Channels on Redis, two daphne processes: a 12 MP photo and a 50 MB 
   assert.equal(await b.$$eval('.fc-theirs.fc-failed', (els) => els.length), 0);
   assert.equal((await messages(b)).filter((m) => m.files.includes('dataset.bin')).length, 1);
 });
+
+test('a private room through Django Channels on Redis: the envelopes pass unchanged', { timeout: 120_000 }, async () => {
+  const room = uniqueRoom('djprivate');
+  const key = Buffer.from(Array.from({ length: 32 }, (_, i) => (i * 37 + 11) % 256)).toString('base64url');
+  const fragment = `#k=${key}`;
+  const a = await s.openChat(room, 'Ann', { query: `&ws=${encodeURIComponent(`ws://127.0.0.1:${daphne[0]}/ws/chat/{room}/`)}${fragment}` });
+  const b = await s.openChat(room, 'Bob', { query: `&ws=${encodeURIComponent(`ws://127.0.0.1:${daphne[1]}/ws/chat/{room}/`)}${fragment}` });
+  assert.equal((await a.textContent('.fc-lock')).trim(), 'Private');
+  await say(a, 'sealed across two daphnes');
+  await waitText(b, 'sealed across two daphnes');
+  const photo = makePhoto(s.file('sealed.jpg'));
+  await a.setInputFiles('.fc-composer input[type=file]', photo);
+  await a.waitForSelector('.fc-pending .fc-note.fc-ok', { timeout: 30_000 });
+  await a.click('.fc-send');
+  const dims = await checkReceivedImage(b, 'sealed.jpg', { ratio: 0.75, timeout: 30_000 });
+  assert.deepEqual([dims.w, dims.h], [3000, 4000]);
+  await a.waitForSelector('.fc-mine:last-child .fc-status:text-is("sent")', { timeout: 20_000 });
+  assert.equal((await messages(a)).length, 2, 'the consumer echoes; the sender shows each message once');
+});

@@ -81,10 +81,12 @@ export function leakedTags(meta) {
  * `kind`: 'bin' (FRAMECHAT_RELAY_BIN, else the Node relay) or 'node' (always relay.mjs).
  */
 export class Server {
-  /** `record(room, data, isBinary)`: every message relay.mjs passes on (kind 'node' only). */
-  constructor(kind = 'bin', { record = null } = {}) {
+  /** `record(room, data, isBinary)`: every message relay.mjs passes on (kind 'node' only);
+   *  `args`: more flags for framechat-relay (kind 'bin'). */
+  constructor(kind = 'bin', { record = null, args = [] } = {}) {
     this.kind = kind;
     this.record = record;
+    this.args = args;
     this.stopFn = null;
   }
 
@@ -99,7 +101,7 @@ export class Server {
     this.base = `http://127.0.0.1:${this.port}`;
     const bin = this.kind === 'bin' ? process.env.FRAMECHAT_RELAY_BIN : null;
     if (bin) {
-      const child = spawn(bin, ['--listen', `127.0.0.1:${this.port}`, '--static', DIST], { stdio: ['ignore', 'ignore', 'inherit'] });
+      const child = spawn(bin, ['--listen', `127.0.0.1:${this.port}`, '--static', DIST, ...this.args], { stdio: ['ignore', 'ignore', 'inherit'] });
       const exited = new Promise((r) => child.once('exit', r));
       // Should this process die before `stop` (a crash, a runner's timeout), take the relay along.
       const reap = () => child.kill('SIGKILL');

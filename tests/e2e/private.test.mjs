@@ -17,10 +17,16 @@ const server = new Server('node', {
     recorded.get(room).push({ data: Buffer.from(data), isBinary });
   },
 });
+/** framechat-relay checking every frame it relays (`--validate`): envelopes pass unopened. */
+const validating = new Server('bin', { args: ['--validate'] });
 let s;
-before(async () => { await server.start(); s = await new Session(server).launch(); });
+before(async () => {
+  await server.start();
+  if (process.env.FRAMECHAT_RELAY_BIN) await validating.start();
+  s = await new Session(server).launch();
+});
 afterEach(() => s.closeContexts());
-after(async () => { await s?.close(); await server.stop(); });
+after(async () => { await s?.close(); await server.stop(); await validating.stop(); });
 
 const newKey = () => crypto.randomBytes(32).toString('base64url');
 
@@ -96,6 +102,23 @@ test('a private room: the relay records only ciphertext; another key or none rea
   assert.ok(!stored.includes(key), 'the key is in localStorage');
   assert.equal((await messages(a)).length, 3);
   assert.equal((await messages(b)).length, 3);
+});
+
+test('a private room through framechat-relay --validate: envelopes pass without being opened',
+  { timeout: 90_000, skip: process.env.FRAMECHAT_RELAY_BIN ? false : 'needs framechat-relay (FRAMECHAT_RELAY_BIN)' }, async () => {
+  const room = uniqueRoom('privval');
+  const key = newKey();
+  const a = await s.openChat(room, 'Ann', { server: validating, query: `#k=${key}` });
+  const b = await s.openChat(room, 'Bob', { server: validating, query: `#k=${key}` });
+  await a.fill('.fc-composer textarea', 'through the validating relay');
+  await a.press('.fc-composer textarea', 'Enter');
+  await waitText(b, 'through the validating relay');
+  const photo = makePhoto(s.file('validated.jpg'));
+  await a.setInputFiles('.fc-composer input[type=file]', photo);
+  await a.waitForSelector('.fc-pending .fc-note.fc-ok', { timeout: 30_000 });
+  await a.click('.fc-send');
+  await checkReceivedImage(b, 'validated.jpg', { ratio: 0.75, timeout: 30_000 });
+  assert.deepEqual((await notices(b)).filter((n) => /ignored|cannot read/.test(n)), []);
 });
 
 test('a key that is not valid does not open the room', { timeout: 60_000 }, async () => {
