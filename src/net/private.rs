@@ -53,16 +53,26 @@ struct Job {
     len: u64,
 }
 
-/// Seals the frames of one link, in order.
+/// A frame being sealed (or opened): filled when WebCrypto is done, taken in order.
+struct Slot<T> {
+    done: RefCell<Option<T>>,
+    /// What it counts in the sealer's buffered bytes.
+    cost: u64,
+}
+
+/// An envelope, or why its frame could not be sealed.
+type Sealed = Result<Uint8Array, AppError>;
+
+/// Seals the frames of one link: each as soon as the outbox hands it over (WebCrypto works
+/// on several at once, off the page's thread), handed to the link in the outbox's order.
 pub struct Sealer {
     room: PrivateRoom,
     link: Rc<dyn Link>,
     /// Message id → its tag and the index of its next frame.
     tags: RefCell<HashMap<Uuid, ([u8; TAG_LEN], u32)>>,
-    queue: RefCell<VecDeque<Job>>,
+    queue: RefCell<VecDeque<Rc<Slot<Sealed>>>>,
     /// Bytes queued and not yet handed to the link.
     pending: Cell<u64>,
-    running: Cell<bool>,
     /// Why the last frame could not be sealed (reported by the next `send_frame`).
     failed: RefCell<Option<AppError>>,
 }
@@ -75,7 +85,6 @@ impl Sealer {
             tags: RefCell::new(HashMap::new()),
             queue: RefCell::new(VecDeque::new()),
             pending: Cell::new(0),
-            running: Cell::new(false),
             failed: RefCell::new(None),
         })
     }
@@ -100,32 +109,51 @@ impl Sealer {
     }
 
     fn enqueue(self: &Rc<Self>, job: Job) {
-        self.pending
-            .set(self.pending.get() + job.len + ENVELOPE_OVERHEAD as u64);
-        self.queue.borrow_mut().push_back(job);
-        if !self.running.replace(true) {
-            let sealer = self.clone();
-            wasm_bindgen_futures::spawn_local(async move { sealer.run().await });
-        }
+        let cost = job.len + ENVELOPE_OVERHEAD as u64;
+        self.pending.set(self.pending.get() + cost);
+        let slot = Rc::new(Slot {
+            done: RefCell::new(None),
+            cost,
+        });
+        self.queue.borrow_mut().push_back(slot.clone());
+        let sealer = self.clone();
+        wasm_bindgen_futures::spawn_local(async move {
+            let sealed = sealer.seal(job).await;
+            *slot.done.borrow_mut() = Some(sealed);
+            sealer.hand_over();
+        });
     }
 
-    async fn run(self: Rc<Self>) {
+    /// Hands the link every sealed frame at the front of the queue, in order.
+    fn hand_over(&self) {
         loop {
-            let Some(job) = self.queue.borrow_mut().pop_front() else {
+            let Some(sealed) = ({
+                let mut queue = self.queue.borrow_mut();
+                match queue.front().map(|slot| slot.done.borrow_mut().take()) {
+                    Some(Some(sealed)) => queue.pop_front().map(|slot| (sealed, slot.cost)),
+                    _ => None,
+                }
+            }) else {
                 break;
             };
-            let cost = job.len + ENVELOPE_OVERHEAD as u64;
-            let sent = self.seal_and_send(job).await;
+            let (sealed, cost) = sealed;
+            let sent = sealed.and_then(|envelope| {
+                let len = u64::from(envelope.length());
+                // The relay's echo of an own frame proves nothing the socket's buffer does
+                // not: the worker drops all of them (their indexes would not follow on for
+                // the opener).
+                let echo = envelope.subarray(0, ENVELOPE_HEADER_LEN as u32).to_vec();
+                self.link.send(Outgoing::Bytes(envelope), len, Some(&echo))
+            });
             self.pending.set(self.pending.get().saturating_sub(cost));
             if let Err(e) = sent {
                 // The link's close follows, and the outbox re-sends what was not confirmed.
                 *self.failed.borrow_mut() = Some(e);
             }
         }
-        self.running.set(false);
     }
 
-    async fn seal_and_send(&self, job: Job) -> Result<(), AppError> {
+    async fn seal(&self, job: Job) -> Result<Uint8Array, AppError> {
         let inner = match job.out {
             Outgoing::Bytes(bytes) => bytes,
             // A plain file's frame: the browser reads its slices now.
@@ -134,17 +162,11 @@ impl Sealer {
                 Uint8Array::new(&buffer)
             }
         };
-        let sealed = self
-            .room
+        self.room
             .key
             .seal_view(job.flags, &job.tag, job.index, &self.room.room, &inner)
             .await
-            .map_err(|e| AppError::Crypto(e.to_string()))?;
-        let len = u64::from(sealed.length());
-        // The relay's echo of an own frame proves nothing the socket's buffer does not: the
-        // worker drops all of them (their indexes would not follow on for the opener).
-        let echo = sealed.subarray(0, ENVELOPE_HEADER_LEN as u32).to_vec();
-        self.link.send(Outgoing::Bytes(sealed), len, Some(&echo))
+            .map_err(|e| AppError::Crypto(e.to_string()))
     }
 }
 
@@ -207,13 +229,13 @@ impl Sink<Body> for SealedSink<'_> {
     }
 }
 
-/// Opens what one link receives, in order, and reports it on.
+/// Opens what one link receives, several frames at once, and reports them on in the order
+/// they came.
 pub struct Opener {
     room: PrivateRoom,
     out: Events,
     indexes: RefCell<FrameIndexes>,
-    queue: RefCell<VecDeque<LinkEvent>>,
-    running: Cell<bool>,
+    queue: RefCell<VecDeque<Rc<Slot<Option<LinkEvent>>>>>,
     /// Messages (by tag or id) already given a notice.
     noticed: RefCell<KnownIds>,
 }
@@ -227,71 +249,95 @@ impl Opener {
             out,
             indexes: RefCell::new(FrameIndexes::default()),
             queue: RefCell::new(VecDeque::new()),
-            running: Cell::new(false),
             noticed: RefCell::new(KnownIds::default()),
         });
         Rc::new(move |event| opener.push(event))
     }
 
     fn push(self: &Rc<Self>, event: LinkEvent) {
-        self.queue.borrow_mut().push_back(event);
-        if !self.running.replace(true) {
-            let opener = self.clone();
-            wasm_bindgen_futures::spawn_local(async move { opener.run().await });
+        let slot = Rc::new(Slot {
+            done: RefCell::new(None),
+            cost: 0,
+        });
+        self.queue.borrow_mut().push_back(slot.clone());
+        match event {
+            LinkEvent::Frame(buffer) => match self.read(buffer) {
+                Reading::Ready(event) => *slot.done.borrow_mut() = Some(event),
+                Reading::Open(head, bytes, index) => {
+                    let opener = self.clone();
+                    wasm_bindgen_futures::spawn_local(async move {
+                        let event = opener.open(head, bytes, index).await;
+                        *slot.done.borrow_mut() = Some(event);
+                        opener.report();
+                    });
+                    return;
+                }
+            },
+            other => *slot.done.borrow_mut() = Some(Some(other)),
         }
+        self.report();
     }
 
-    async fn run(self: Rc<Self>) {
+    /// Reports every finished event at the front of the queue, in order.
+    fn report(&self) {
         loop {
-            let Some(event) = self.queue.borrow_mut().pop_front() else {
-                break;
+            let next = {
+                let mut queue = self.queue.borrow_mut();
+                match queue.front().map(|slot| slot.done.borrow_mut().take()) {
+                    Some(Some(event)) => {
+                        queue.pop_front();
+                        event
+                    }
+                    _ => break,
+                }
             };
-            let event = match event {
-                LinkEvent::Frame(buffer) => self.open(buffer).await,
-                other => Some(other),
-            };
-            if let Some(event) = event {
+            if let Some(event) = next {
                 (self.out)(event);
             }
         }
-        self.running.set(false);
     }
 
-    /// The frame inside `buffer`, or a notice (once per message), or nothing.
-    async fn open(&self, buffer: js_sys::ArrayBuffer) -> Option<LinkEvent> {
+    /// What to do with a received frame: pass it on, drop it with a notice, or open it as
+    /// frame `index` of its message (counted now, in arrival order).
+    fn read(&self, buffer: js_sys::ArrayBuffer) -> Reading {
         let bytes = Uint8Array::new(&buffer);
-        let mut first = [0u8; 1];
-        bytes
-            .subarray(0, 1.min(bytes.length()))
-            .copy_to(&mut first[..1.min(bytes.length() as usize)]);
+        let first = (bytes.length() > 0).then(|| bytes.get_index(0));
         // The relay's control frames are between it and this client: never sealed.
-        if bytes.length() > 0 && super::control::is_control(first.first().copied()) {
-            return Some(LinkEvent::Frame(buffer));
+        if super::control::is_control(first) {
+            return Reading::Ready(Some(LinkEvent::Frame(buffer)));
         }
-        if !is_envelope(&first) {
+        if !first.is_some_and(|b| is_envelope(&[b])) {
             // Anything readable without the key was not sent by someone who has it.
             let id = frames::decode(&bytes).ok().map(|(h, _)| h.id());
-            return self.notice(
+            return Reading::Ready(self.notice(
                 id.unwrap_or_default(),
                 "ignored a message that was not encrypted: this room is private".into(),
-            );
+            ));
         }
         let head = match EnvelopeHead::read(&bytes) {
             Ok(head) => head,
             Err(e) => {
-                return Some(LinkEvent::Notice(format!(
+                return Reading::Ready(Some(LinkEvent::Notice(format!(
                     "ignored an encrypted frame: {e}"
-                )));
+                ))));
             }
         };
-        let tag_id = Uuid::from_bytes(head.tag);
-        let Some(index) = self.indexes.borrow().expected(head.flags, &head.tag) else {
+        let mut indexes = self.indexes.borrow_mut();
+        let Some(index) = indexes.expected(head.flags, &head.tag) else {
+            drop(indexes);
             // A message already under way when this page joined: its start is missing.
-            return self.notice(
-                tag_id,
+            return Reading::Ready(self.notice(
+                Uuid::from_bytes(head.tag),
                 "ignored part of an encrypted message that began before you joined".into(),
-            );
+            ));
         };
+        indexes.opened(head.flags, &head.tag, index);
+        Reading::Open(head, bytes, index)
+    }
+
+    /// The frame inside an envelope, or a notice (once per message).
+    async fn open(&self, head: EnvelopeHead, bytes: Uint8Array, index: u32) -> Option<LinkEvent> {
+        let tag_id = Uuid::from_bytes(head.tag);
         match self
             .room
             .key
@@ -299,9 +345,6 @@ impl Opener {
             .await
         {
             Ok(inner) => {
-                self.indexes
-                    .borrow_mut()
-                    .opened(head.flags, &head.tag, index);
                 // The envelope's flags must say what the frame inside is.
                 let view = Uint8Array::new(&inner);
                 let agrees = frames::decode(&view).ok().and_then(|(header, payload)| {
@@ -334,4 +377,10 @@ impl Opener {
         noticed.insert(id);
         Some(LinkEvent::Notice(text))
     }
+}
+
+/// A received frame, read: an event at once, or an envelope to open.
+enum Reading {
+    Ready(Option<LinkEvent>),
+    Open(EnvelopeHead, Uint8Array, u32),
 }
