@@ -132,6 +132,19 @@ struct Open {
     /// Its frames so far; `None` once it grew past the byte limit.
     frames: Option<Vec<Message>>,
     bytes: usize,
+    /// The room's join count when its frames were dropped: clients that
+    /// joined later never got its start, so they do not get the rest.
+    dropped_at: Option<u64>,
+}
+
+/// What recording a frame decided.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub(crate) struct Pushed {
+    /// The position of the message this frame finished.
+    pub finished: Option<u64>,
+    /// Only clients whose join number is at most this get the frame (and
+    /// its `pos`): the others joined after its message's start was dropped.
+    pub upto: Option<u64>,
 }
 
 /// One room's messages: position counter, history, messages in progress.
@@ -144,9 +157,17 @@ pub(crate) struct Log {
     done_bytes: usize,
     open: VecDeque<Open>,
     open_bytes: usize,
+    /// Clients that joined so far (each gets the next number).
+    joins: u64,
 }
 
 impl Log {
+    /// Numbers a joining client (see [`Pushed::upto`]).
+    pub fn join(&mut self) -> u64 {
+        self.joins += 1;
+        self.joins
+    }
+
     pub fn new(epoch: String) -> Self {
         Self {
             epoch,
@@ -155,6 +176,7 @@ impl Log {
             done_bytes: 0,
             open: VecDeque::new(),
             open_bytes: 0,
+            joins: 0,
         }
     }
 
@@ -168,10 +190,43 @@ impl Log {
         self.offset == 0 && self.open.is_empty()
     }
 
-    /// Records one relayed frame; returns the position of the message it
-    /// finished, if it finished one.
-    pub fn push(&mut self, part: Part, msg: &Message, lim: Limits) -> Option<u64> {
+    /// Records one relayed frame: the position of the message it finished,
+    /// if any, and who may get it.
+    pub fn push(&mut self, part: Part, msg: &Message, lim: Limits) -> Pushed {
         let len = message_len(msg);
+        match part {
+            Part::Middle(key) => {
+                let upto = match self.find(&key) {
+                    Some(_) => {
+                        self.move_last(&key);
+                        self.append_open(msg, len, lim);
+                        self.open.back().and_then(|o| o.dropped_at)
+                    }
+                    None => None,
+                };
+                Pushed {
+                    finished: None,
+                    upto,
+                }
+            }
+            Part::End(key) => {
+                let upto = self
+                    .find(&key)
+                    .and_then(|i| self.open.get(i))
+                    .and_then(|o| o.dropped_at);
+                Pushed {
+                    finished: self.record(Part::End(key), msg, len, lim),
+                    upto,
+                }
+            }
+            part => Pushed {
+                finished: self.record(part, msg, len, lim),
+                upto: None,
+            },
+        }
+    }
+
+    fn record(&mut self, part: Part, msg: &Message, len: usize, lim: Limits) -> Option<u64> {
         match part {
             Part::Whole => Some(self.finish(Some(vec![msg.clone()]), len, lim)),
             Part::Begin(key, complete) => {
@@ -192,17 +247,13 @@ impl Log {
                     key,
                     frames: Some(Vec::new()),
                     bytes: 0,
+                    dropped_at: None,
                 });
                 self.append_open(msg, len, lim);
                 None
             }
-            Part::Middle(key) => {
-                if self.find(&key).is_some() {
-                    self.move_last(&key);
-                    self.append_open(msg, len, lim);
-                }
-                None
-            }
+            // Handled by `push`.
+            Part::Middle(_) => None,
             Part::End(key) => {
                 let i = self.find(&key)?;
                 let open = self.open.remove(i)?;
@@ -252,6 +303,7 @@ impl Log {
             if o.frames.take().is_some() {
                 self.open_bytes -= o.bytes;
                 o.bytes = 0;
+                o.dropped_at = Some(self.joins);
             }
         }
     }

@@ -81,21 +81,21 @@ const LIM: Limits = Limits {
 fn positions_count_finished_messages_and_eviction_is_whole() {
     let mut log = Log::new("e".into());
     let one = Message::Text("1".into());
-    assert_eq!(log.push(Part::Whole, &one, LIM), Some(1));
+    assert_eq!(log.push(Part::Whole, &one, LIM).finished, Some(1));
     let m = msg_with(4, &[1, 2]);
     let (c1, c2) = (chunk(2, 4, false, &[3]), chunk(3, 4, true, &[4]));
-    assert_eq!(log.push(classify(&m), &m, LIM), None);
-    assert_eq!(log.push(classify(&c1), &c1, LIM), None);
+    assert_eq!(log.push(classify(&m), &m, LIM).finished, None);
+    assert_eq!(log.push(classify(&c1), &c1, LIM).finished, None);
     // A chunk of a message never begun is not kept and gets no position.
     let stray = chunk(9, 10, true, &[1]);
     let other = Key::Plain {
         from: "zed".into(),
         id: 1,
     };
-    assert_eq!(log.push(Part::End(other), &stray, LIM), None);
-    assert_eq!(log.push(classify(&c2), &c2, LIM), Some(2));
+    assert_eq!(log.push(Part::End(other), &stray, LIM).finished, None);
+    assert_eq!(log.push(classify(&c2), &c2, LIM).finished, Some(2));
     let three = Message::Text("3".into());
-    assert_eq!(log.push(Part::Whole, &three, LIM), Some(3));
+    assert_eq!(log.push(Part::Whole, &three, LIM).finished, Some(3));
     // Two messages kept: the three-frame one whole, then "3".
     let replay = log.snapshot().replay(None, 10);
     assert_eq!(
@@ -133,7 +133,8 @@ fn open_messages_are_bounded_in_count_and_bytes() {
     // A second open message pushes the first out (count 1).
     log.push(Part::Begin(Key::Sealed([2; 16]), false), &sealed(1), lim);
     assert_eq!(
-        log.push(Part::End(Key::Sealed([1; 16])), &sealed(2), lim),
+        log.push(Part::End(Key::Sealed([1; 16])), &sealed(2), lim)
+            .finished,
         None
     );
     // Past the byte limit the open message's frames are dropped, but it
@@ -143,7 +144,8 @@ fn open_messages_are_bounded_in_count_and_bytes() {
     log.push(Part::Middle(Key::Sealed([2; 16])), &sealed(0), lim);
     assert_eq!(log.bytes(), 0);
     assert_eq!(
-        log.push(Part::End(Key::Sealed([2; 16])), &sealed(2), lim),
+        log.push(Part::End(Key::Sealed([2; 16])), &sealed(2), lim)
+            .finished,
         Some(1)
     );
     let replay = log.snapshot().replay(
@@ -154,4 +156,30 @@ fn open_messages_are_bounded_in_count_and_bytes() {
         10,
     );
     assert_eq!(replay, vec![control::lost("e", 2)]);
+}
+
+#[test]
+fn clients_that_joined_after_a_message_lost_its_start_do_not_get_its_rest() {
+    let lim = Limits {
+        messages: 10,
+        bytes: 100,
+        open_messages: 4,
+    };
+    let mut log = Log::new("e".into());
+    let early = log.join();
+    let tag = Key::Sealed([1; 16]);
+    log.push(Part::Begin(tag.clone(), false), &sealed(1), lim);
+    let during = log.join();
+    // The third frame passes 100 bytes: the message's frames are dropped.
+    log.push(Part::Middle(tag.clone()), &sealed(0), lim);
+    let pushed = log.push(Part::Middle(tag.clone()), &sealed(0), lim);
+    assert_eq!(pushed.upto, Some(during));
+    let late = log.join();
+    let end = log.push(Part::End(tag), &sealed(2), lim);
+    assert_eq!(end.finished, Some(1));
+    // Who joined before the drop got the start (live or replayed); the late one did not.
+    assert!(
+        end.upto
+            .is_some_and(|upto| early <= upto && during <= upto && late > upto)
+    );
 }

@@ -150,6 +150,8 @@ impl ClientShared {
 #[derive(Debug)]
 struct Member {
     id: u64,
+    /// Its join number in the room's log (see `history::Pushed::upto`).
+    seq: u64,
     shared: Arc<ClientShared>,
 }
 
@@ -403,8 +405,10 @@ impl Hub {
         }
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
         let shared = Arc::new(ClientShared::default());
+        let seq = state.log.join();
         state.members.push(Member {
             id,
+            seq,
             shared: Arc::clone(&shared),
         });
         state.idle_since = None;
@@ -530,7 +534,7 @@ impl Hub {
         let mut guard = lock(&room.state);
         let state = &mut *guard;
         let before = state.log.bytes();
-        let finished = state.log.push(part, msg, limits);
+        let pushed = state.log.push(part, msg, limits);
         let after = state.log.bytes();
         let total = if after >= before {
             self.history_bytes
@@ -541,9 +545,14 @@ impl Hub {
                 .fetch_sub(before - after, Ordering::Relaxed)
                 - (before - after)
         };
-        let pos = finished.map(control::pos);
+        let pos = pushed.finished.map(control::pos);
         let mut removed = 0;
         state.members.retain(|m| {
+            if pushed.upto.is_some_and(|upto| m.seq > upto) {
+                // Joined after this message's start was dropped from
+                // history: it never got the start, so not the rest either.
+                return true;
+            }
             let ok =
                 self.offer(room, m, msg) && pos.as_ref().is_none_or(|p| self.offer(room, m, p));
             if !ok {

@@ -30,8 +30,10 @@
 //! by every queue and the history that hold it. Each client's queue is a
 //! suffix of its room's messages, so the messages a room pins are at most
 //! `queue_bytes` (or `history_bytes`, if larger), however many clients it
-//! has; on top of that each connection holds at most one message in its
-//! WebSocket buffers. There are no unbounded per-client queues.
+//! has; on top of that each connection holds the message it is reading.
+//! Written messages are not copied (vectored writes from the shared bytes),
+//! and an idle connection holds no buffer (`ws`). There are no unbounded
+//! per-client queues.
 //!
 //! # History, positions and recovery
 //!

@@ -492,3 +492,36 @@ async fn a_new_room_beyond_max_rooms_evicts_the_longest_idle_room() {
     assert_eq!(hello(&mut back).await.1, 0);
     assert_eq!(server.relay.stats().rooms, 2);
 }
+
+/// An envelope of `len` bytes.
+fn sealed_of(flags: u8, tag: u8, len: usize) -> Message {
+    let mut v = vec![0xFD, flags];
+    v.extend_from_slice(&[tag; 16]);
+    v.resize(len.max(46), 0xAB);
+    Message::binary(v)
+}
+
+#[tokio::test]
+async fn a_client_that_joins_after_a_message_outgrew_history_gets_none_of_its_frames() {
+    let server = start(Config {
+        history_bytes: 1000,
+        ..history_config()
+    })
+    .await;
+    let mut a = connect_url(&server.url("outgrown")).await;
+    let (begin, middle, end) = (
+        sealed_of(0x01, 7, 600),
+        sealed_of(0x00, 7, 600),
+        sealed_of(0x02, 7, 600),
+    );
+    send(&mut a, begin.clone()).await;
+    send(&mut a, middle.clone()).await;
+    assert_eq!(take(&mut a, 2).await, vec![begin, middle]);
+    // 1,200 bytes in progress: more than history holds, so its frames are
+    // dropped; B joins now and could not get its start.
+    let mut b = connect_url(&server.url("outgrown")).await;
+    send(&mut a, end.clone()).await;
+    assert_eq!(take(&mut a, 2).await, vec![end, pos(1)]);
+    post(&mut a, text(2)).await;
+    assert_eq!(take(&mut b, 2).await, vec![text(2), pos(2)]);
+}
