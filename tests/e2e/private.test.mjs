@@ -5,9 +5,10 @@
 import { test, before, after, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
+import { chromium } from 'playwright-core';
 import fs from 'node:fs';
 import {
-  Server, Session, blobBytes, checkReceivedImage, makePhoto, messages, notices, shotPath, uniqueRoom, waitText,
+  CHROMIUM, Server, Session, blobBytes, checkReceivedImage, makePhoto, messages, notices, shotPath, uniqueRoom, waitText,
 } from './harness.mjs';
 
 const recorded = new Map();
@@ -128,4 +129,26 @@ test('a key that is not valid does not open the room', { timeout: 60_000 }, asyn
   const text = await page.textContent('#framechat-app');
   assert.match(text, /room key in the link is not valid/);
   assert.equal(await page.$$eval('.fc-composer', (e) => e.length), 0, 'no chat to type into');
+});
+
+test('a private room on a page that is not a secure context refuses to open, and says why', { timeout: 60_000 }, async () => {
+  // A name that is not localhost, served over plain http: the browser offers no WebCrypto.
+  const browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    args: ['--no-sandbox', '--disable-gpu', '--host-resolver-rules=MAP framechat.test 127.0.0.1'],
+  });
+  try {
+    const page = await browser.newPage();
+    const sockets = [];
+    page.on('websocket', (ws) => sockets.push(ws.url()));
+    await page.goto(`http://framechat.test:${server.port}/?room=${uniqueRoom('insecure')}&name=Ann#k=${newKey()}`);
+    assert.equal(await page.evaluate(() => window.isSecureContext), false);
+    const banner = await page.waitForSelector('.fc-blocked', { timeout: 20_000 });
+    assert.match(await banner.textContent(), /not a secure context.*will not fall back to unencrypted/s);
+    await page.waitForSelector('.fc-badge-offline');
+    await page.screenshot({ path: shotPath('private-insecure.png') });
+    assert.deepEqual(sockets, [], 'it connected nowhere');
+  } finally {
+    await browser.close();
+  }
 });
