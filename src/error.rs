@@ -38,6 +38,12 @@ pub enum AppError {
     Config(String),
     /// The start-up warm-up did not complete (`crate::startup`).
     WarmUp(&'static str),
+    /// The browser keeps no chat: no IndexedDB, or it would not open (some private windows).
+    StoreUnavailable(String),
+    /// The browser's storage quota is used up.
+    StoreFull,
+    /// The kept chat could not be read or written (the browser's reason).
+    Store(String),
 }
 
 impl fmt::Display for AppError {
@@ -62,6 +68,9 @@ impl fmt::Display for AppError {
             AppError::NoWorkerScript => f.write_str("no socket worker script"),
             AppError::Config(m) => write!(f, "bad option: {m}"),
             AppError::WarmUp(what) => write!(f, "warm-up: {what}"),
+            AppError::StoreUnavailable(m) => write!(f, "this browser keeps no chat here: {m}"),
+            AppError::StoreFull => f.write_str("the browser's storage for this site is full"),
+            AppError::Store(m) => write!(f, "could not keep the chat: {m}"),
         }
     }
 }

@@ -8,6 +8,7 @@ use crate::error::AppError;
 
 pub mod clock;
 pub mod dom;
+pub mod idb;
 pub mod storage;
 pub mod webcrypto;
 

@@ -184,36 +184,7 @@ impl FrameKey {
     /// [`CryptoError::WebCrypto`] if the browser refuses.
     pub async fn derive(room_key: &RoomKey) -> Result<Self, CryptoError> {
         let subtle = subtle()?;
-        let raw = Uint8Array::from(room_key.as_bytes().as_slice());
-        let hkdf = Object::new();
-        Reflect::set(&hkdf, &"name".into(), &"HKDF".into()).map_err(js_error)?;
-        let base = subtle
-            .import_key_with_object("raw", &raw, &hkdf, false, &usages(&["deriveKey"]))
-            .map_err(js_error)?;
-        let base: CryptoKey = JsFuture::from(base)
-            .await
-            .map_err(js_error)?
-            .unchecked_into();
-
-        let params = HkdfParams::new(
-            "HKDF",
-            &JsValue::from_str("SHA-256"),
-            &Uint8Array::from(FRAME_KEY_INFO),
-            &Uint8Array::new_with_length(0),
-        );
-        let derived = subtle
-            .derive_key_with_object_and_object(
-                &params,
-                &base,
-                &AesDerivedKeyParams::new("AES-GCM", 256),
-                false,
-                &usages(&["encrypt", "decrypt"]),
-            )
-            .map_err(js_error)?;
-        let key: CryptoKey = JsFuture::from(derived)
-            .await
-            .map_err(js_error)?
-            .unchecked_into();
+        let key = derive_aes_key(&subtle, room_key, FRAME_KEY_INFO).await?;
         Ok(Self { subtle, key })
     }
 
@@ -321,6 +292,99 @@ impl FrameKey {
             }
             Err(e) => Err(js_error(e)),
         }
+    }
+}
+
+/// HKDF info of the key that encrypts a private room's chat kept in the browser (IndexedDB).
+pub const STORE_KEY_INFO: &[u8] = b"framechat store key v1";
+
+/// A private room's store key: the room key imported raw as a non-extractable HKDF base
+/// key, then `deriveKey` with SHA-256, an empty salt and info `"framechat store key v1"`
+/// into a **non-extractable** AES-GCM key of 256 bits, for encrypt and decrypt. Another
+/// info than the frame key's, so stored records can never be replayed as frames.
+///
+/// # Errors
+/// As [`FrameKey::derive`].
+pub async fn derive_store_key(room_key: &RoomKey) -> Result<CryptoKey, CryptoError> {
+    derive_aes_key(&subtle()?, room_key, STORE_KEY_INFO).await
+}
+
+/// HKDF-SHA256 of `room_key` with `info` into a non-extractable AES-256-GCM key.
+async fn derive_aes_key(
+    subtle: &SubtleCrypto,
+    room_key: &RoomKey,
+    info: &[u8],
+) -> Result<CryptoKey, CryptoError> {
+    let raw = Uint8Array::from(room_key.as_bytes().as_slice());
+    let hkdf = Object::new();
+    Reflect::set(&hkdf, &"name".into(), &"HKDF".into()).map_err(js_error)?;
+    let base = subtle
+        .import_key_with_object("raw", &raw, &hkdf, false, &usages(&["deriveKey"]))
+        .map_err(js_error)?;
+    let base: CryptoKey = JsFuture::from(base)
+        .await
+        .map_err(js_error)?
+        .unchecked_into();
+    let params = HkdfParams::new(
+        "HKDF",
+        &JsValue::from_str("SHA-256"),
+        &Uint8Array::from(info),
+        &Uint8Array::new_with_length(0),
+    );
+    let derived = subtle
+        .derive_key_with_object_and_object(
+            &params,
+            &base,
+            &AesDerivedKeyParams::new("AES-GCM", 256),
+            false,
+            &usages(&["encrypt", "decrypt"]),
+        )
+        .map_err(js_error)?;
+    Ok(JsFuture::from(derived)
+        .await
+        .map_err(js_error)?
+        .unchecked_into())
+}
+
+/// Encrypts `plain` (an `ArrayBuffer` or typed array, in JS memory) with AES-GCM under `key`
+/// and a fresh random nonce, binding `ad`: the nonce and the ciphertext with its tag, which
+/// stays in JS memory.
+///
+/// # Errors
+/// [`CryptoError::NoCrypto`], [`CryptoError::InsecureContext`] or [`CryptoError::WebCrypto`].
+pub async fn seal_buffer(
+    key: &CryptoKey,
+    ad: &[u8],
+    plain: &Object,
+) -> Result<([u8; NONCE_LEN], js_sys::ArrayBuffer), CryptoError> {
+    let nonce = random::<NONCE_LEN>()?;
+    let promise = subtle()?
+        .encrypt_with_object_and_buffer_source(&gcm_params(&nonce, ad), key, plain)
+        .map_err(js_error)?;
+    let sealed = JsFuture::from(promise).await.map_err(js_error)?;
+    Ok((nonce, sealed.unchecked_into()))
+}
+
+/// Decrypts what [`seal_buffer`] gave (`sealed`: ciphertext and tag, in JS memory).
+///
+/// # Errors
+/// [`CryptoError::Envelope`] with [`EnvelopeErrorKind::Authentication`] for another key,
+/// additional data, nonce or changed bytes; [`CryptoError::WebCrypto`] otherwise.
+pub async fn open_buffer(
+    key: &CryptoKey,
+    ad: &[u8],
+    nonce: &[u8; NONCE_LEN],
+    sealed: &Object,
+) -> Result<js_sys::ArrayBuffer, CryptoError> {
+    let promise = subtle()?
+        .decrypt_with_object_and_buffer_source(&gcm_params(nonce, ad), key, sealed)
+        .map_err(js_error)?;
+    match JsFuture::from(promise).await {
+        Ok(plain) => Ok(plain.unchecked_into()),
+        Err(e) if error_name(&e).as_deref() == Some("OperationError") => {
+            Err(EnvelopeError::Authentication.into())
+        }
+        Err(e) => Err(js_error(e)),
     }
 }
 
