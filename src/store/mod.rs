@@ -272,8 +272,20 @@ impl RoomStore {
                 .push(record::build(key, MESSAGES, &self.room, &id, msg.ts, &json, &blobs).await?);
         }
         let tx = Tx::new(&self.db, &[MESSAGES], Mode::Write)?;
+        // All or nothing: a failed write (over quota, say) must not leave some of them.
+        match self.write_and_evict(&tx, &values).await {
+            Ok(()) => tx.commit().await,
+            Err(e) => {
+                tx.abort().await;
+                Err(e)
+            }
+        }
+    }
+
+    /// Writes `values` in `tx`, then applies the eviction [`plan`] to the room's records.
+    async fn write_and_evict(&self, tx: &Tx, values: &[js_sys::Object]) -> Result<(), AppError> {
         let store = tx.store(MESSAGES)?;
-        for value in &values {
+        for value in values {
             idb::put(&store, value).await?;
         }
         let (lower, upper) = record::room_bounds(&self.room);
@@ -287,7 +299,7 @@ impl RoomStore {
         for value in plan.strip.iter().filter_map(|i| kept.get(*i)) {
             idb::put(&store, &record::stripped(value)?).await?;
         }
-        tx.commit().await
+        Ok(())
     }
 
     /// The newest `n` messages of the history, oldest first.
