@@ -14,7 +14,6 @@
 //! keeps working in memory.
 
 use framechat_wire::{Attachment, MessageHeader, Uuid};
-use serde::{Deserialize, Serialize};
 use wasm_bindgen::JsValue;
 use web_sys::{Blob, CryptoKey, IdbDatabase};
 
@@ -97,15 +96,6 @@ pub struct Loaded<T> {
     pub skipped: usize,
 }
 
-/// The JSON of a kept message's text part.
-#[derive(Serialize, Deserialize)]
-struct Meta {
-    from: String,
-    text: String,
-    own: bool,
-    files: Vec<Attachment>,
-}
-
 /// The open database.
 #[derive(Clone, Debug)]
 pub struct Store {
@@ -175,11 +165,10 @@ impl RoomStore {
             )));
         }
         let id = msg.header.id.simple().to_string();
-        let json = serde_json::to_vec(&msg.header)
-            .map_err(|e| AppError::Store(format!("could not encode a message: {e}")))?;
+        let meta = record::encode_meta(false, &msg.header)?;
         let blobs: Vec<Option<Blob>> = msg.blobs.iter().cloned().map(Some).collect();
         let key = self.key.as_ref();
-        let value = record::build(key, PENDING, &self.room, &id, msg.seq, &json, &blobs).await?;
+        let value = record::build(key, PENDING, &self.room, &id, msg.seq, &meta, &blobs).await?;
         let tx = Tx::new(&self.db, &[PENDING], Mode::Write)?;
         idb::put(&tx.store(PENDING)?, &value).await?;
         tx.commit().await
@@ -207,9 +196,9 @@ impl RoomStore {
     async fn read_pending(&self, value: &JsValue) -> Option<PendingMessage> {
         let key = self.key.as_ref();
         let opened = record::open(key, PENDING, &self.room, value).await?;
-        let header: MessageHeader = serde_json::from_slice(&opened.meta).ok()?;
-        // A record that names another id than its key, or lost attachments, cannot be re-sent.
-        if header.id.simple().to_string() != opened.id || opened.blobs.len() != header.files.len() {
+        let (_, header) = record::decode_meta(&opened.meta, &opened.id)?;
+        // A record that lost attachments cannot be re-sent.
+        if opened.blobs.len() != header.files.len() {
             return None;
         }
         let mut blobs = Vec::with_capacity(header.files.len());
@@ -258,18 +247,18 @@ impl RoomStore {
         let mut values = Vec::with_capacity(msgs.len());
         for msg in msgs {
             let id = msg.id.simple().to_string();
-            let meta = Meta {
+            let header = MessageHeader {
+                id: msg.id,
                 from: msg.from.clone(),
+                ts: msg.ts,
                 text: msg.text.clone(),
-                own: msg.own,
                 files: msg.files.iter().map(|f| f.meta.clone()).collect(),
             };
-            let json = serde_json::to_vec(&meta)
-                .map_err(|e| AppError::Store(format!("could not encode a message: {e}")))?;
+            let meta = record::encode_meta(msg.own, &header)?;
             let blobs: Vec<Option<Blob>> = msg.files.iter().map(|f| f.blob.clone()).collect();
             let key = self.key.as_ref();
             values
-                .push(record::build(key, MESSAGES, &self.room, &id, msg.ts, &json, &blobs).await?);
+                .push(record::build(key, MESSAGES, &self.room, &id, msg.ts, &meta, &blobs).await?);
         }
         let tx = Tx::new(&self.db, &[MESSAGES], Mode::Write)?;
         // All or nothing: a failed write (over quota, say) must not leave some of them.
@@ -331,10 +320,9 @@ impl RoomStore {
     async fn read_message(&self, value: &JsValue) -> Option<StoredMessage> {
         let key = self.key.as_ref();
         let opened = record::open(key, MESSAGES, &self.room, value).await?;
-        let meta: Meta = serde_json::from_slice(&opened.meta).ok()?;
-        let id = Uuid::try_parse(&opened.id).ok()?;
-        let mut files = Vec::with_capacity(meta.files.len());
-        for (i, file) in meta.files.into_iter().enumerate() {
+        let (own, header) = record::decode_meta(&opened.meta, &opened.id)?;
+        let mut files = Vec::with_capacity(header.files.len());
+        for (i, file) in header.files.into_iter().enumerate() {
             let stored = opened.blobs.get(i);
             let blob =
                 record::open_blob(key, MESSAGES, &self.room, &opened.id, i, stored, &file.mime);
@@ -344,11 +332,11 @@ impl RoomStore {
             });
         }
         Some(StoredMessage {
-            id,
-            ts: opened.order,
-            from: meta.from,
-            text: meta.text,
-            own: meta.own,
+            id: header.id,
+            ts: header.ts,
+            from: header.from,
+            text: header.text,
+            own,
             files,
         })
     }

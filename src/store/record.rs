@@ -3,7 +3,8 @@
 //!
 //! ```text
 //! { r: room, id: "<uuid, 32 hex>", k: order (ts or seq), n: stored media bytes,
-//!   m: Uint8Array — the JSON of what the message says,
+//!   m: Uint8Array — what the message says: a flags byte (bit 0: sent from this browser)
+//!      and its `msg` frame header (framechat-wire's own codec: no JSON code of the store's),
 //!   b: [Blob | null] — one per attachment, null once evicted }
 //! ```
 //!
@@ -22,10 +23,38 @@ use web_sys::{Blob, BlobPropertyBag, CryptoKey};
 use crate::error::AppError;
 use crate::platform::webcrypto::{open_buffer, seal_buffer};
 use crate::platform::{get, set};
-use framechat_wire::NONCE_LEN;
+use framechat_wire::{Header, MessageHeader, NONCE_LEN, decode_header, write_header};
 
 /// AES-GCM's tag: a sealed part is at least a nonce and a tag long.
 const GCM_TAG_LEN: u32 = 16;
+
+/// A record's text part: a flags byte (bit 0: `own`) and `header` as a `msg` frame header.
+///
+/// # Errors
+/// [`AppError::Store`] for a header the wire would not send (too long, invalid).
+pub fn encode_meta(own: bool, header: &MessageHeader) -> Result<Vec<u8>, AppError> {
+    let mut out = vec![u8::from(own)];
+    write_header(&Header::Msg(header.clone()), 0, &mut out)
+        .map_err(|e| AppError::Store(format!("could not keep a message: {e}")))?;
+    Ok(out)
+}
+
+/// What [`encode_meta`] wrote, if it is that, whole, for record `id`.
+#[must_use]
+pub fn decode_meta(bytes: &[u8], id: &str) -> Option<(bool, MessageHeader)> {
+    let (flags, frame) = bytes.split_first()?;
+    let own = match flags {
+        0 => false,
+        1 => true,
+        _ => return None,
+    };
+    match decode_header(frame).ok()? {
+        (Header::Msg(h), end) if end == frame.len() && h.id.simple().to_string() == id => {
+            Some((own, h))
+        }
+        _ => None,
+    }
+}
 
 /// The additional data of one sealed part: `part` is `"m"` for the text, `"b0"`, `"b1"`, …
 /// for the attachments.
