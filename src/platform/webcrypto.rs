@@ -1,4 +1,4 @@
-//! WebCrypto glue of private rooms: the `#k=` room key, the HKDF frame key, and seal/open of envelopes.
+//! WebCrypto glue of private rooms: the `#k=` room key, the HKDF frame and store keys, and seal/open.
 //!
 //! The browser's own `SubtleCrypto` does the cryptography (no RustCrypto in the
 //! WebAssembly build); [`framechat_wire`]'s envelope module lays the bytes out
