@@ -151,6 +151,16 @@ pub struct RoomStore {
     key: Option<CryptoKey>,
 }
 
+/// A record read back: what [`RoomStore::pending`] and [`RoomStore::recent`] make their items
+/// of.
+struct Read {
+    own: bool,
+    order: u64,
+    header: MessageHeader,
+    /// One per attachment of `header.files`; `None` when evicted or unreadable.
+    blobs: Vec<Option<Blob>>,
+}
+
 impl RoomStore {
     /// Keeps `msg` as pending (replacing a record of the same id).
     ///
@@ -164,14 +174,11 @@ impl RoomStore {
                 msg.blobs.len()
             )));
         }
-        let id = msg.header.id.simple().to_string();
-        let meta = record::encode_meta(false, &msg.header)?;
-        let blobs: Vec<Option<Blob>> = msg.blobs.iter().cloned().map(Some).collect();
-        let key = self.key.as_ref();
-        let value = record::build(key, PENDING, &self.room, &id, msg.seq, &meta, &blobs).await?;
-        let tx = Tx::new(&self.db, &[PENDING], Mode::Write)?;
-        idb::put(&tx.store(PENDING)?, &value).await?;
-        tx.commit().await
+        let blobs = msg.blobs.iter().cloned().map(Some).collect();
+        let value = self
+            .seal(PENDING, false, &msg.header, msg.seq, blobs)
+            .await?;
+        self.write(PENDING, &[value]).await
     }
 
     /// The pending messages, in the order they were sent.
@@ -180,39 +187,16 @@ impl RoomStore {
     /// [`AppError::Store`] when the store cannot be read.
     pub async fn pending(&self) -> Result<Loaded<PendingMessage>, AppError> {
         let values = self.all(PENDING).await?;
-        let mut out = Loaded {
-            items: Vec::with_capacity(values.len()),
-            skipped: 0,
-        };
-        for value in values {
-            match self.read_pending(&value).await {
-                Some(m) => out.items.push(m),
-                None => out.skipped += 1,
-            }
-        }
-        Ok(out)
-    }
-
-    async fn read_pending(&self, value: &JsValue) -> Option<PendingMessage> {
-        let key = self.key.as_ref();
-        let opened = record::open(key, PENDING, &self.room, value).await?;
-        let (_, header) = record::decode_meta(&opened.meta, &opened.id)?;
-        // A record that lost attachments cannot be re-sent.
-        if opened.blobs.len() != header.files.len() {
-            return None;
-        }
-        let mut blobs = Vec::with_capacity(header.files.len());
-        for (i, file) in header.files.iter().enumerate() {
-            let stored = opened.blobs.get(i);
-            let blob =
-                record::open_blob(key, PENDING, &self.room, &opened.id, i, stored, &file.mime);
-            blobs.push(blob.await?);
-        }
-        Some(PendingMessage {
-            seq: opened.order,
-            header,
-            blobs,
+        self.load(PENDING, &values, |r| {
+            // A message that lost an attachment cannot be re-sent.
+            let blobs = r.blobs.into_iter().collect::<Option<Vec<Blob>>>()?;
+            Some(PendingMessage {
+                seq: r.order,
+                header: r.header,
+                blobs,
+            })
         })
+        .await
     }
 
     /// Forgets pending message `id` (the relay has it, or the user cancelled it).
@@ -243,10 +227,8 @@ impl RoomStore {
     /// [`AppError::StoreFull`] over quota (nothing of `msgs` is kept); [`AppError::Store`]
     /// otherwise.
     pub async fn put_messages(&self, msgs: &[StoredMessage]) -> Result<(), AppError> {
-        // Seal first: an await on WebCrypto inside the transaction would commit it.
         let mut values = Vec::with_capacity(msgs.len());
         for msg in msgs {
-            let id = msg.id.simple().to_string();
             let header = MessageHeader {
                 id: msg.id,
                 from: msg.from.clone(),
@@ -254,41 +236,10 @@ impl RoomStore {
                 text: msg.text.clone(),
                 files: msg.files.iter().map(|f| f.meta.clone()).collect(),
             };
-            let meta = record::encode_meta(msg.own, &header)?;
-            let blobs: Vec<Option<Blob>> = msg.files.iter().map(|f| f.blob.clone()).collect();
-            let key = self.key.as_ref();
-            values
-                .push(record::build(key, MESSAGES, &self.room, &id, msg.ts, &meta, &blobs).await?);
+            let blobs = msg.files.iter().map(|f| f.blob.clone()).collect();
+            values.push(self.seal(MESSAGES, msg.own, &header, msg.ts, blobs).await?);
         }
-        let tx = Tx::new(&self.db, &[MESSAGES], Mode::Write)?;
-        // All or nothing: a failed write (over quota, say) must not leave some of them.
-        match self.write_and_evict(&tx, &values).await {
-            Ok(()) => tx.commit().await,
-            Err(e) => {
-                tx.abort().await;
-                Err(e)
-            }
-        }
-    }
-
-    /// Writes `values` in `tx`, then applies the eviction [`plan`] to the room's records.
-    async fn write_and_evict(&self, tx: &Tx, values: &[js_sys::Object]) -> Result<(), AppError> {
-        let store = tx.store(MESSAGES)?;
-        for value in values {
-            idb::put(&store, value).await?;
-        }
-        let (lower, upper) = record::room_bounds(&self.room);
-        let kept = idb::get_all(&idb::index(&store, ORDER)?, &idb::range(&lower, &upper)?).await?;
-        let kept: Vec<JsValue> = kept.iter().collect();
-        let bytes: Vec<u64> = kept.iter().map(record::media_bytes).collect();
-        let plan = plan(&bytes, &self.limits);
-        for value in kept.iter().take(plan.delete) {
-            idb::delete(&store, &idb_key(value)).await?;
-        }
-        for value in plan.strip.iter().filter_map(|i| kept.get(*i)) {
-            idb::put(&store, &record::stripped(value)?).await?;
-        }
-        Ok(())
+        self.write(MESSAGES, &values).await
     }
 
     /// The newest `n` messages of the history, oldest first.
@@ -296,7 +247,7 @@ impl RoomStore {
     /// # Errors
     /// [`AppError::Store`] when the store cannot be read.
     pub async fn recent(&self, n: usize) -> Result<Loaded<StoredMessage>, AppError> {
-        let values = {
+        let mut values = {
             let tx = Tx::new(&self.db, &[MESSAGES], Mode::Read)?;
             let index = idb::index(&tx.store(MESSAGES)?, ORDER)?;
             let (lower, upper) = record::room_bounds(&self.room);
@@ -304,41 +255,22 @@ impl RoomStore {
             tx.commit().await?;
             values
         };
-        let mut out = Loaded {
-            items: Vec::with_capacity(values.len()),
-            skipped: 0,
-        };
-        for value in values.iter().rev() {
-            match self.read_message(value).await {
-                Some(m) => out.items.push(m),
-                None => out.skipped += 1,
-            }
-        }
-        Ok(out)
-    }
-
-    async fn read_message(&self, value: &JsValue) -> Option<StoredMessage> {
-        let key = self.key.as_ref();
-        let opened = record::open(key, MESSAGES, &self.room, value).await?;
-        let (own, header) = record::decode_meta(&opened.meta, &opened.id)?;
-        let mut files = Vec::with_capacity(header.files.len());
-        for (i, file) in header.files.into_iter().enumerate() {
-            let stored = opened.blobs.get(i);
-            let blob =
-                record::open_blob(key, MESSAGES, &self.room, &opened.id, i, stored, &file.mime);
-            files.push(StoredFile {
-                blob: blob.await,
-                meta: file,
-            });
-        }
-        Some(StoredMessage {
-            id: header.id,
-            ts: header.ts,
-            from: header.from,
-            text: header.text,
-            own,
-            files,
+        values.reverse();
+        self.load(MESSAGES, &values, |r| {
+            let h = r.header;
+            let files = h.files.into_iter().zip(r.blobs);
+            Some(StoredMessage {
+                id: h.id,
+                ts: h.ts,
+                from: h.from,
+                text: h.text,
+                own: r.own,
+                files: files
+                    .map(|(meta, blob)| StoredFile { meta, blob })
+                    .collect(),
+            })
         })
+        .await
     }
 
     /// The bytes this room keeps (pending and history, text and media, as stored).
@@ -369,6 +301,102 @@ impl RoomStore {
             idb::delete(&tx.store(name)?, &range).await?;
         }
         tx.commit().await
+    }
+
+    /// A record of store `name` for `header`, sealed when the room has a key. Before the
+    /// transaction: an await on WebCrypto inside one would commit it.
+    async fn seal(
+        &self,
+        name: &str,
+        own: bool,
+        header: &MessageHeader,
+        order: u64,
+        blobs: Vec<Option<Blob>>,
+    ) -> Result<js_sys::Object, AppError> {
+        let id = header.id.simple().to_string();
+        let meta = record::encode_meta(own, header)?;
+        let key = self.key.as_ref();
+        record::build(key, name, &self.room, &id, order, &meta, &blobs).await
+    }
+
+    /// Writes `values` into store `name` in one transaction, all or nothing (a failed put,
+    /// over quota say, must not leave some of them); in the history, then evicts.
+    async fn write(&self, name: &str, values: &[js_sys::Object]) -> Result<(), AppError> {
+        let tx = Tx::new(&self.db, &[name], Mode::Write)?;
+        match self.write_in(&tx, name, values).await {
+            Ok(()) => tx.commit().await,
+            Err(e) => {
+                tx.abort().await;
+                Err(e)
+            }
+        }
+    }
+
+    async fn write_in(
+        &self,
+        tx: &Tx,
+        name: &str,
+        values: &[js_sys::Object],
+    ) -> Result<(), AppError> {
+        let store = tx.store(name)?;
+        for value in values {
+            idb::put(&store, value).await?;
+        }
+        if name != MESSAGES {
+            return Ok(());
+        }
+        let (lower, upper) = record::room_bounds(&self.room);
+        let kept = idb::get_all(&idb::index(&store, ORDER)?, &idb::range(&lower, &upper)?).await?;
+        let kept: Vec<JsValue> = kept.iter().collect();
+        let bytes: Vec<u64> = kept.iter().map(record::media_bytes).collect();
+        let plan = plan(&bytes, &self.limits);
+        for value in kept.iter().take(plan.delete) {
+            idb::delete(&store, &idb_key(value)).await?;
+        }
+        for value in plan.strip.iter().filter_map(|i| kept.get(*i)) {
+            idb::put(&store, &record::stripped(value)?).await?;
+        }
+        Ok(())
+    }
+
+    /// Reads `values` of store `name` back into items by `make`, counting the records that
+    /// do not read back (or that `make` refuses) as skipped.
+    async fn load<T>(
+        &self,
+        name: &str,
+        values: &[JsValue],
+        make: impl Fn(Read) -> Option<T>,
+    ) -> Result<Loaded<T>, AppError> {
+        let mut out = Loaded {
+            items: Vec::with_capacity(values.len()),
+            skipped: 0,
+        };
+        for value in values {
+            match self.read(name, value).await.and_then(&make) {
+                Some(item) => out.items.push(item),
+                None => out.skipped += 1,
+            }
+        }
+        Ok(out)
+    }
+
+    /// One record of store `name` read back, its parts opened.
+    async fn read(&self, name: &str, value: &JsValue) -> Option<Read> {
+        let key = self.key.as_ref();
+        let opened = record::open(key, name, &self.room, value).await?;
+        let (own, header) = record::decode_meta(&opened.meta, &opened.id)?;
+        let mut blobs = Vec::with_capacity(header.files.len());
+        for (i, file) in header.files.iter().enumerate() {
+            let stored = opened.blobs.get(i);
+            let blob = record::open_blob(key, name, &self.room, &opened.id, i, stored, &file.mime);
+            blobs.push(blob.await);
+        }
+        Some(Read {
+            own,
+            order: opened.order,
+            header,
+            blobs,
+        })
     }
 
     /// Every record of this room in store `name`, in order.
