@@ -24,6 +24,7 @@ mod evict;
 mod record;
 
 pub use evict::{Plan, plan};
+pub use record::{KeptBlob, Sealed};
 
 /// The database's name.
 pub const DB_NAME: &str = "framechat";
@@ -71,8 +72,9 @@ pub struct PendingMessage {
 pub struct StoredFile {
     /// Its header entry: name, type, size, dimensions, what was removed, placeholder.
     pub meta: Attachment,
-    /// Its bytes, typed `meta.mime`; `None` once evicted ("no longer available").
-    pub blob: Option<Blob>,
+    /// Its bytes, typed `meta.mime`; `None` once evicted ("no longer available"). Read back
+    /// from a private room, still sealed: [`KeptBlob::open`] decrypts it when it is shown.
+    pub blob: Option<KeptBlob>,
 }
 
 /// A message of the recent history.
@@ -158,7 +160,7 @@ struct Read {
     order: u64,
     header: MessageHeader,
     /// One per attachment of `header.files`; `None` when evicted or unreadable.
-    blobs: Vec<Option<Blob>>,
+    blobs: Vec<Option<KeptBlob>>,
 }
 
 impl RoomStore {
@@ -174,7 +176,7 @@ impl RoomStore {
                 msg.blobs.len()
             )));
         }
-        let blobs = msg.blobs.iter().cloned().map(Some).collect();
+        let blobs = msg.blobs.iter().map(|b| Some(b.clone().into())).collect();
         let value = self
             .seal(PENDING, false, &msg.header, msg.seq, blobs)
             .await?;
@@ -187,16 +189,28 @@ impl RoomStore {
     /// [`AppError::Store`] when the store cannot be read.
     pub async fn pending(&self) -> Result<Loaded<PendingMessage>, AppError> {
         let values = self.all(PENDING).await?;
-        self.load(PENDING, &values, |r| {
-            // A message that lost an attachment cannot be re-sent.
-            let blobs = r.blobs.into_iter().collect::<Option<Vec<Blob>>>()?;
-            Some(PendingMessage {
+        let read = self.load(PENDING, &values, Some).await?;
+        let mut out = Loaded {
+            items: Vec::with_capacity(read.items.len()),
+            skipped: read.skipped,
+        };
+        // Opened now: the outbox sends them. One that lost an attachment cannot be re-sent.
+        'records: for r in read.items {
+            let mut blobs = Vec::with_capacity(r.blobs.len());
+            for kept in &r.blobs {
+                let Some(blob) = open(kept.as_ref()).await else {
+                    out.skipped += 1;
+                    continue 'records;
+                };
+                blobs.push(blob);
+            }
+            out.items.push(PendingMessage {
                 seq: r.order,
                 header: r.header,
                 blobs,
-            })
-        })
-        .await
+            });
+        }
+        Ok(out)
     }
 
     /// Forgets pending message `id` (the relay has it, or the user cancelled it).
@@ -311,7 +325,7 @@ impl RoomStore {
         own: bool,
         header: &MessageHeader,
         order: u64,
-        blobs: Vec<Option<Blob>>,
+        blobs: Vec<Option<KeptBlob>>,
     ) -> Result<js_sys::Object, AppError> {
         let id = header.id.simple().to_string();
         let meta = record::encode_meta(own, header)?;
@@ -388,8 +402,8 @@ impl RoomStore {
         let mut blobs = Vec::with_capacity(header.files.len());
         for (i, file) in header.files.iter().enumerate() {
             let stored = opened.blobs.get(i);
-            let blob = record::open_blob(key, name, &self.room, &opened.id, i, stored, &file.mime);
-            blobs.push(blob.await);
+            let blob = record::kept_blob(key, name, &self.room, &opened.id, i, stored, &file.mime);
+            blobs.push(blob);
         }
         Some(Read {
             own,
@@ -408,6 +422,11 @@ impl RoomStore {
         tx.commit().await?;
         Ok(all.iter().collect())
     }
+}
+
+/// `kept` opened, if there is one and it opens.
+async fn open(kept: Option<&KeptBlob>) -> Option<Blob> {
+    kept?.open().await
 }
 
 /// The primary key of a record as read: `[r, id]`.

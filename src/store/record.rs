@@ -75,7 +75,7 @@ pub async fn build(
     id: &str,
     order: u64,
     meta: &[u8],
-    blobs: &[Option<Blob>],
+    blobs: &[Option<KeptBlob>],
 ) -> Result<Object, AppError> {
     let value = Object::new();
     set(&value, "r", &JsValue::from_str(room))?;
@@ -87,9 +87,15 @@ pub async fn build(
     let stored = Array::new();
     let mut bytes = 0f64;
     for (i, blob) in blobs.iter().enumerate() {
-        match blob {
+        // A kept attachment read back is opened and sealed again for this record; one that
+        // does not open is kept as evicted.
+        let plain = match blob {
+            Some(blob) => blob.open().await,
+            None => None,
+        };
+        match plain {
             Some(blob) => {
-                let sealed = seal_blob(key, &ad(store, room, id, &format!("b{i}")), blob).await?;
+                let sealed = seal_blob(key, &ad(store, room, id, &format!("b{i}")), &blob).await?;
                 bytes += sealed.size();
                 stored.push(&sealed);
             }
@@ -187,9 +193,65 @@ pub async fn open(
     })
 }
 
-/// Opens attachment `index` of record `id` as a Blob of type `mime`; `None` when it was
-/// evicted, or does not open.
-pub async fn open_blob(
+/// An attachment's bytes as kept: a Blob to use, or one still sealed, opened on demand
+/// ([`KeptBlob::open`]) so that reading a private room's history decrypts only the media
+/// shown, when it is shown.
+#[derive(Clone, Debug)]
+pub enum KeptBlob {
+    /// Bytes to use as they are (typed as the attachment).
+    Open(Blob),
+    /// Sealed under the room's store key.
+    Sealed(Sealed),
+}
+
+/// A kept attachment still sealed: the stored Blob and what opens it.
+#[derive(Clone, Debug)]
+pub struct Sealed {
+    blob: Blob,
+    key: CryptoKey,
+    ad: Vec<u8>,
+    mime: String,
+}
+
+impl From<Blob> for KeptBlob {
+    fn from(blob: Blob) -> Self {
+        KeptBlob::Open(blob)
+    }
+}
+
+impl KeptBlob {
+    /// The Blob to use: as it is, or decrypted in JS memory (never in WebAssembly); `None`
+    /// when a sealed one does not open (changed bytes, another key).
+    pub async fn open(&self) -> Option<Blob> {
+        let s = match self {
+            KeptBlob::Open(blob) => return Some(blob.clone()),
+            KeptBlob::Sealed(s) => s,
+        };
+        let buffer = JsFuture::from(s.blob.array_buffer()).await.ok()?;
+        let all = Uint8Array::new(&buffer);
+        let nonce = nonce_of(&all)?;
+        let sealed = all.subarray(NONCE_LEN as u32, all.length());
+        let plain = open_buffer(&s.key, &s.ad, &nonce, &sealed).await.ok()?;
+        let options = BlobPropertyBag::new();
+        options.set_type(&s.mime);
+        Blob::new_with_buffer_source_sequence_and_options(&Array::of1(&plain), &options).ok()
+    }
+
+    /// Its size as stored (a sealed one is 28 bytes longer than its attachment).
+    #[must_use]
+    pub fn stored_size(&self) -> u64 {
+        // Blob sizes are whole numbers below 2^53.
+        match self {
+            KeptBlob::Open(blob) => blob.size() as u64,
+            KeptBlob::Sealed(s) => s.blob.size() as u64,
+        }
+    }
+}
+
+/// Attachment `index` of record `id` as read (`stored`), typed `mime`; `None` when it was
+/// evicted or is not a Blob. Nothing is decrypted yet.
+#[must_use]
+pub fn kept_blob(
     key: Option<&CryptoKey>,
     store: &str,
     room: &str,
@@ -197,23 +259,21 @@ pub async fn open_blob(
     index: usize,
     stored: Option<&JsValue>,
     mime: &str,
-) -> Option<Blob> {
+) -> Option<KeptBlob> {
     let blob = stored?.dyn_ref::<Blob>()?;
-    let Some(key) = key else {
-        // A view typed as the attachment (no copy), as a sealed one reads back.
-        return blob
+    match key {
+        // A view typed as the attachment (no copy).
+        None => blob
             .slice_with_f64_and_f64_and_content_type(0.0, blob.size(), mime)
-            .ok();
-    };
-    let buffer = JsFuture::from(blob.array_buffer()).await.ok()?;
-    let all = Uint8Array::new(&buffer);
-    let nonce = nonce_of(&all)?;
-    let sealed = all.subarray(NONCE_LEN as u32, all.length());
-    let ad = ad(store, room, id, &format!("b{index}"));
-    let plain = open_buffer(key, &ad, &nonce, &sealed).await.ok()?;
-    let options = BlobPropertyBag::new();
-    options.set_type(mime);
-    Blob::new_with_buffer_source_sequence_and_options(&Array::of1(&plain), &options).ok()
+            .ok()
+            .map(KeptBlob::Open),
+        Some(key) => Some(KeptBlob::Sealed(Sealed {
+            blob: blob.clone(),
+            key: key.clone(),
+            ad: ad(store, room, id, &format!("b{index}")),
+            mime: mime.to_owned(),
+        })),
+    }
 }
 
 /// The nonce that starts a sealed part, if it is long enough to be one.
