@@ -540,3 +540,37 @@ async fn bench_reading_the_last_200_messages() {
         );
     }
 }
+
+/// A connection opened by `platform::idb::open` closes when a newer version is opened (in
+/// another tab, say), so that upgrade is not blocked for good.
+#[wasm_bindgen_test]
+async fn a_newer_version_elsewhere_is_not_blocked_by_an_open_connection() {
+    fn upgrade(db: &web_sys::IdbDatabase, old: u32) -> Result<(), AppError> {
+        if old < 1 {
+            idb::create_store(db, "s", &["id"])?;
+        }
+        Ok(())
+    }
+    let name = format!("framechat-test-{}", js_sys::Math::random());
+    let first = idb::open(&name, 1, upgrade).await.unwrap();
+    let newer = wasm_bindgen_futures::future_to_promise(async move {
+        idb::open(&name, 2, upgrade)
+            .await
+            .map(JsValue::from)
+            .map_err(|e| JsValue::from_str(&e.to_string()))
+    });
+    let timeout = js_sys::Promise::new(&mut |_, reject| {
+        let window = web_sys::window().unwrap();
+        window
+            .set_timeout_with_callback_and_timeout_and_arguments_0(&reject, 5_000)
+            .unwrap();
+    });
+    let race = js_sys::Promise::race(&Array::of2(&newer, &timeout));
+    let newer: web_sys::IdbDatabase = JsFuture::from(race)
+        .await
+        .expect("the newer version opens within 5 s")
+        .unchecked_into();
+    assert_eq!(newer.version(), 2.0);
+    drop(first);
+    newer.close();
+}

@@ -60,7 +60,7 @@ fn factory() -> Result<IdbFactory, AppError> {
 ///
 /// # Errors
 /// [`AppError::StoreUnavailable`] when there is no IndexedDB, or it refuses to open (private
-/// windows of some browsers, a blocked upgrade, a failed `upgrade`).
+/// windows of some browsers, a failed `upgrade`).
 pub async fn open(
     name: &str,
     version: u32,
@@ -88,29 +88,28 @@ pub async fn open(
         )
     };
     req.set_onupgradeneeded(Some(on_upgrade.as_ref().unchecked_ref()));
-    let done = settle(&req, true);
-    let outcome = JsFuture::from(done).await;
+    // A `blocked` upgrade (another tab holds an older version open) waits until that tab
+    // closes its connection, which every connection opened here does when asked (below).
+    let outcome = JsFuture::from(settle(&req)).await;
     req.set_onupgradeneeded(None);
-    req.set_onblocked(None);
     drop(on_upgrade);
-    match outcome {
-        Ok(_) => Ok(req.result().map_err(thrown)?.unchecked_into()),
-        Err(_) if req.ready_state() == web_sys::IdbRequestReadyState::Pending => Err(
-            AppError::StoreUnavailable("blocked by another tab of an older version".into()),
-        ),
-        Err(_) => Err(unavailable(dom_error(req.error().ok().flatten(), "open"))),
+    if outcome.is_err() {
+        return Err(unavailable(dom_error(req.error().ok().flatten(), "open")));
     }
+    let db: IdbDatabase = req.result().map_err(thrown)?.unchecked_into();
+    // A newer version opened in another tab asks this connection to close: it does, once
+    // (the closure is freed when it runs; it stays, a few bytes, if it never does).
+    let close = db.clone();
+    let on_version_change = Closure::once_into_js(move |_: web_sys::Event| close.close());
+    db.set_onversionchange(Some(on_version_change.unchecked_ref()));
+    Ok(db)
 }
 
-/// A promise settled by `req`'s success (resolved) or error (rejected) event, and by its
-/// `blocked` event too (rejected) when `blocked` is set.
-fn settle(req: &IdbRequest, blocked: bool) -> Promise {
+/// A promise settled by `req`'s success (resolved) or error (rejected) event.
+fn settle(req: &IdbRequest) -> Promise {
     Promise::new(&mut |resolve, reject| {
         req.set_onsuccess(Some(&resolve));
         req.set_onerror(Some(&reject));
-        if blocked && let Some(open) = req.dyn_ref::<IdbOpenDbRequest>() {
-            open.set_onblocked(Some(&reject));
-        }
     })
 }
 
@@ -119,8 +118,7 @@ fn settle(req: &IdbRequest, blocked: bool) -> Promise {
 /// # Errors
 /// [`AppError::StoreFull`] for a quota error, [`AppError::Store`] otherwise.
 pub async fn request(req: &IdbRequest) -> Result<JsValue, AppError> {
-    let done = settle(req, false);
-    let outcome = JsFuture::from(done).await;
+    let outcome = JsFuture::from(settle(req)).await;
     req.set_onsuccess(None);
     req.set_onerror(None);
     match outcome {
