@@ -5,11 +5,13 @@
 //! One database ([`DB_NAME`]) with two object stores, [`PENDING`] and [`MESSAGES`], keyed by
 //! `[room, id]` (so a second write of an id replaces the first) and ordered per room by their
 //! `order` index on `[room, seq or ts, id]`. The record layout and its sealing are in
-//! `record`; which records to evict is a pure plan in `evict`.
+//! `record`; which records to evict is a pure plan in `evict`. A private room's media are
+//! read back still sealed ([`KeptBlob`]) and decrypted when shown, so the history paints at
+//! once however much media it keeps.
 //!
 //! Nothing here panics or throws on what it reads: a record that is not one of ours, or does
-//! not decrypt, is skipped and counted ([`Loaded::skipped`]); an attachment that does not
-//! decrypt reads as evicted. Failures are typed ([`AppError::StoreUnavailable`],
+//! not decrypt, is skipped and counted ([`Loaded::skipped`]); a kept attachment that does
+//! not decrypt opens as `None`, like an evicted one. Failures are typed ([`AppError::StoreUnavailable`],
 //! [`AppError::StoreFull`], [`AppError::Store`]) for a one-line notice, after which the app
 //! keeps working in memory.
 

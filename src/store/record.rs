@@ -8,8 +8,8 @@
 //!   b: [Blob | null] — one per attachment, null once evicted }
 //! ```
 //!
-//! Without a key `m` is the JSON's bytes and each `b` the attachment's own Blob. With one,
-//! `m` is `nonce ‖ AES-GCM(JSON)` and each Blob `nonce ‖ AES-GCM(bytes)`, a fresh 96-bit
+//! Without a key `m` is those bytes and each `b` the attachment's own Blob. With one, `m` is
+//! `nonce ‖ AES-GCM(bytes)` and each Blob `nonce ‖ AES-GCM(its bytes)`, a fresh 96-bit
 //! nonce each, the additional data naming the store, room, record id and part ([`ad`]), so
 //! no sealed part can be moved to another record or room. Blobs are encrypted and decrypted
 //! in JS memory; they never enter WebAssembly. `r`, `id`, `k` and `n` stay in the clear:
