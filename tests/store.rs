@@ -10,7 +10,7 @@
 
 use framechat::AppError;
 use framechat::platform::idb::{self, Mode, Tx};
-use framechat::platform::webcrypto::{derive_store_key, generate_room_key};
+use framechat::platform::webcrypto::{StoreKey, derive_store_key, generate_room_key};
 use framechat::store::{
     DB_NAME, DB_VERSION, Limits, MESSAGES, PENDING, PendingMessage, RoomStore, Store, StoredFile,
     StoredMessage,
@@ -20,7 +20,7 @@ use js_sys::{Array, Object, Reflect, Uint8Array};
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 use wasm_bindgen_test::*;
-use web_sys::{Blob, CryptoKey};
+use web_sys::Blob;
 
 wasm_bindgen_test_configure!(run_in_browser);
 
@@ -74,7 +74,7 @@ async fn open(limits: Limits) -> Store {
     Store::open(limits).await.unwrap()
 }
 
-async fn store_key() -> CryptoKey {
+async fn store_key() -> StoreKey {
     derive_store_key(&generate_room_key().unwrap())
         .await
         .unwrap()
@@ -180,18 +180,27 @@ async fn write_and_read_back_with_a_key_and_nothing_readable_without_it() {
     let room = store.room("sealed", Some(key.clone()));
     check_round_trip(&room).await;
 
-    // What IndexedDB holds is neither the text nor the picture's bytes.
+    // Filed under the key's pseudonym, not the room's name.
+    let label = key.label().to_owned();
+    assert!(
+        label.len() == 32 && label.bytes().all(|b| b.is_ascii_hexdigit()),
+        "{label}"
+    );
     let db = idb::open(DB_NAME, DB_VERSION, |_, _| Ok(())).await.unwrap();
-    let tx = Tx::new(&db, &[MESSAGES], Mode::Read).unwrap();
     let id = message(2, "", 0).id.simple().to_string();
-    let raw = idb::get(
-        &tx.store(MESSAGES).unwrap(),
-        &Array::of2(&"sealed".into(), &id.into()),
-    )
-    .await
-    .unwrap()
-    .expect("the record is there");
-    tx.commit().await.unwrap();
+    let raw_of = |room: &str| {
+        let (db, key) = (db.clone(), Array::of2(&room.into(), &id.clone().into()));
+        async move {
+            let tx = Tx::new(&db, &[MESSAGES], Mode::Read).unwrap();
+            let raw = idb::get(&tx.store(MESSAGES).unwrap(), &key).await.unwrap();
+            tx.commit().await.unwrap();
+            raw
+        }
+    };
+    assert!(raw_of("sealed").await.is_none());
+    let raw = raw_of(&label).await.expect("the record is there");
+
+    // What IndexedDB holds is neither the text nor the picture's bytes.
     let meta = Reflect::get(&raw, &"m".into())
         .unwrap()
         .unchecked_into::<Uint8Array>()
@@ -210,27 +219,32 @@ async fn write_and_read_back_with_a_key_and_nothing_readable_without_it() {
     assert_eq!(stored.len(), 12 + 300 + 16, "nonce, ciphertext, tag");
     assert!(!contains(&stored, &[2u8; 16]));
 
-    // The sealed record copied into another room, under the same key, does not open there:
-    // the additional data names the room.
+    // The sealed record filed under another id of the same room, or copied into another
+    // private room, does not open there: the key and the additional data disagree.
+    let other = store_key().await;
     let tx = Tx::new(&db, &[MESSAGES], Mode::Write).unwrap();
-    Reflect::set(&raw, &"r".into(), &"sealed-copy".into()).unwrap();
+    let moved = js_sys::Object::assign(&Object::new(), raw.unchecked_ref());
+    let other_id = message(77, "", 0).id.simple().to_string();
+    Reflect::set(&moved, &"id".into(), &other_id.into()).unwrap();
+    idb::put(&tx.store(MESSAGES).unwrap(), &moved)
+        .await
+        .unwrap();
+    Reflect::set(&raw, &"r".into(), &other.label().into()).unwrap();
     idb::put(&tx.store(MESSAGES).unwrap(), &raw).await.unwrap();
     tx.commit().await.unwrap();
+    let got = room.recent(10).await.unwrap();
+    assert_eq!((got.items.len(), got.skipped), (3, 1));
     let copy = store
-        .room("sealed-copy", Some(key.clone()))
+        .room("elsewhere", Some(other))
         .recent(10)
         .await
         .unwrap();
     assert_eq!((copy.items.len(), copy.skipped), (0, 1));
 
-    // Another key (another room key, or none) reads nothing back: every record is skipped.
-    for other in [Some(store_key().await), None] {
-        let room = store.room("sealed", other);
-        let got = room.recent(10).await.unwrap();
-        assert!(got.items.is_empty());
-        assert_eq!(got.skipped, 3);
-        assert_eq!(room.pending().await.unwrap().skipped, 2);
-    }
+    // The room without its key finds nothing of it.
+    let plain = store.room("sealed", None);
+    assert_eq!(plain.recent(10).await.unwrap().items.len(), 0);
+    assert_eq!(plain.pending().await.unwrap().items.len(), 0);
 }
 
 #[wasm_bindgen_test]
@@ -573,4 +587,25 @@ async fn a_newer_version_elsewhere_is_not_blocked_by_an_open_connection() {
     assert_eq!(newer.version(), 2.0);
     drop(first);
     newer.close();
+}
+
+/// A reload derives the same store key from the room key and finds its records again; another
+/// room key files elsewhere.
+#[wasm_bindgen_test]
+async fn the_store_key_is_the_same_for_the_same_room_key() {
+    let room_key = generate_room_key().unwrap();
+    let first = derive_store_key(&room_key).await.unwrap();
+    let again = derive_store_key(&room_key).await.unwrap();
+    let other = store_key().await;
+    assert_eq!(first.label(), again.label());
+    assert_ne!(first.label(), other.label());
+    let store = open(Limits::default()).await;
+    store
+        .room("reload", Some(first))
+        .put_message(&message(1, "kept", 0))
+        .await
+        .unwrap();
+    let got = store.room("reload", Some(again)).recent(10).await.unwrap();
+    assert_eq!(got.items[0].text, "kept");
+    assert!(format!("{other:?}") == "StoreKey(..)");
 }

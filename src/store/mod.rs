@@ -21,6 +21,7 @@ use web_sys::{Blob, CryptoKey, IdbDatabase};
 
 use crate::error::AppError;
 use crate::platform::idb::{self, Mode, Tx};
+use crate::platform::webcrypto::StoreKey;
 
 mod evict;
 mod record;
@@ -117,14 +118,19 @@ impl Store {
         Ok(Self { db, limits })
     }
 
-    /// Room `room`'s part of the store; `key` is its store key when the room is private
-    /// (`platform::webcrypto::derive_store_key`), and then every record is sealed with it.
+    /// Room `room`'s part of the store. `key` is its store key when the room is private
+    /// ([`derive_store_key`](crate::platform::webcrypto::derive_store_key)): every record is
+    /// then sealed with it and filed under the key's pseudonym, not the room's name.
     #[must_use]
-    pub fn room(&self, room: &str, key: Option<CryptoKey>) -> RoomStore {
+    pub fn room(&self, room: &str, key: Option<StoreKey>) -> RoomStore {
+        let (room, key) = match key {
+            Some(k) => (k.label().to_owned(), Some(k.crypto_key().clone())),
+            None => (room.to_owned(), None),
+        };
         RoomStore {
             db: self.db.clone(),
             limits: self.limits,
-            room: room.to_owned(),
+            room,
             key,
         }
     }
@@ -151,6 +157,7 @@ fn upgrade(db: &IdbDatabase, old: u32) -> Result<(), AppError> {
 pub struct RoomStore {
     db: IdbDatabase,
     limits: Limits,
+    /// The room's name, or its pseudonym when sealed.
     room: String,
     key: Option<CryptoKey>,
 }
