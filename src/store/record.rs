@@ -2,7 +2,8 @@
 //! a room's store key.
 //!
 //! ```text
-//! { r: room, id: "<uuid, 32 hex>", k: order (ts or seq), n: stored media bytes,
+//! { r: room (a private room's pseudonym), id: "<uuid, 32 hex>", k: order (ts or seq),
+//!   n: stored media bytes,
 //!   m: Uint8Array — what the message says: a flags byte (bit 0: sent from this browser)
 //!      and its `msg` frame header (framechat-wire's own codec: no JSON code of the store's),
 //!   b: [Blob | null] — one per attachment, null once evicted }
