@@ -609,3 +609,31 @@ async fn the_store_key_is_the_same_for_the_same_room_key() {
     assert_eq!(got.items[0].text, "kept");
     assert!(format!("{other:?}") == "StoreKey(..)");
 }
+
+/// Asking for nothing, or keeping a pending message whose Blobs do not match its
+/// attachments, is answered without touching what is kept.
+#[wasm_bindgen_test]
+async fn edge_cases_are_answered_plainly() {
+    let room = open(Limits::default()).await.room("edges", None);
+    room.put_message(&message(1, "one", 0)).await.unwrap();
+    assert!(room.recent(0).await.unwrap().items.is_empty());
+    let mismatched = PendingMessage {
+        seq: 1,
+        header: MessageHeader {
+            id: message(2, "", 0).id,
+            from: "a".into(),
+            ts: 1,
+            text: String::new(),
+            files: vec![attachment("a", 5), attachment("b", 5)],
+        },
+        blobs: vec![blob(b"12345")],
+    };
+    let refused = room.put_pending(&mismatched).await;
+    assert!(matches!(refused, Err(AppError::Store(_))), "{refused:?}");
+    assert!(room.pending().await.unwrap().items.is_empty());
+    // Removing or clearing what is not there is no error.
+    room.remove_pending(message(3, "", 0).id).await.unwrap();
+    room.clear().await.unwrap();
+    room.clear().await.unwrap();
+    assert!(room.recent(10).await.unwrap().items.is_empty());
+}
