@@ -1,8 +1,8 @@
 //! framechat: the Yew chat client that sends pictures as binary WebSocket frames, metadata removed.
 //!
 //! Modules import one way, top to bottom (ARCHITECTURE.md; a tidy test checks it):
-//! `embed` → `app` → `startup` → `components` → `net` → `media` → `platform` → `error` →
-//! `state`. `state` and `error` are pure; `platform` is the browser underneath.
+//! `embed` → `app` → `startup` → `components` → `net` → `store` → `media` → `platform` →
+//! `error` → `state`. `state` and `error` are pure; `platform` is the browser underneath.
 
 pub mod app;
 pub mod components;
@@ -13,5 +13,6 @@ pub mod net;
 pub mod platform;
 pub mod startup;
 pub mod state;
+pub mod store;
 
 pub use error::AppError;

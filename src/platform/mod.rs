@@ -1,4 +1,4 @@
-//! The browser underneath: clock and ids, localStorage, DOM helpers for components, and the
+//! The browser underneath: clock and ids, localStorage, IndexedDB, DOM helpers for components, and the
 //! small pieces of JS interop the layers above share. Every JS error becomes an
 //! [`AppError`] here, where it happens.
 
@@ -8,6 +8,7 @@ use crate::error::AppError;
 
 pub mod clock;
 pub mod dom;
+pub mod idb;
 pub mod storage;
 pub mod webcrypto;
 

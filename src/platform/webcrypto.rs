@@ -1,4 +1,4 @@
-//! WebCrypto glue of private rooms: the `#k=` room key, the HKDF frame key, and seal/open of envelopes.
+//! WebCrypto glue of private rooms: the `#k=` room key, the HKDF frame and store keys, and seal/open.
 //!
 //! The browser's own `SubtleCrypto` does the cryptography (no RustCrypto in the
 //! WebAssembly build); [`framechat_wire`]'s envelope module lays the bytes out
@@ -184,36 +184,8 @@ impl FrameKey {
     /// [`CryptoError::WebCrypto`] if the browser refuses.
     pub async fn derive(room_key: &RoomKey) -> Result<Self, CryptoError> {
         let subtle = subtle()?;
-        let raw = Uint8Array::from(room_key.as_bytes().as_slice());
-        let hkdf = Object::new();
-        Reflect::set(&hkdf, &"name".into(), &"HKDF".into()).map_err(js_error)?;
-        let base = subtle
-            .import_key_with_object("raw", &raw, &hkdf, false, &usages(&["deriveKey"]))
-            .map_err(js_error)?;
-        let base: CryptoKey = JsFuture::from(base)
-            .await
-            .map_err(js_error)?
-            .unchecked_into();
-
-        let params = HkdfParams::new(
-            "HKDF",
-            &JsValue::from_str("SHA-256"),
-            &Uint8Array::from(FRAME_KEY_INFO),
-            &Uint8Array::new_with_length(0),
-        );
-        let derived = subtle
-            .derive_key_with_object_and_object(
-                &params,
-                &base,
-                &AesDerivedKeyParams::new("AES-GCM", 256),
-                false,
-                &usages(&["encrypt", "decrypt"]),
-            )
-            .map_err(js_error)?;
-        let key: CryptoKey = JsFuture::from(derived)
-            .await
-            .map_err(js_error)?
-            .unchecked_into();
+        let base = hkdf_base(&subtle, room_key, &["deriveKey"]).await?;
+        let key = derive_aes_key(&subtle, &base, FRAME_KEY_INFO).await?;
         Ok(Self { subtle, key })
     }
 
@@ -422,6 +394,153 @@ impl EnvelopeHead {
             tag: env.tag,
             nonce: env.nonce,
         })
+    }
+}
+
+/// HKDF info of the key that encrypts a private room's chat kept in the browser (IndexedDB).
+pub const STORE_KEY_INFO: &[u8] = b"framechat store key v1";
+
+/// HKDF info of the pseudonym a private room's kept chat is filed under.
+pub const STORE_LABEL_INFO: &[u8] = b"framechat store label v1";
+
+/// A private room's keys for the chat kept in the browser: the AES-GCM key its records are
+/// sealed with, and the pseudonym they are filed under instead of the room's name.
+#[derive(Clone)]
+pub struct StoreKey {
+    key: CryptoKey,
+    label: String,
+}
+
+impl fmt::Debug for StoreKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("StoreKey(..)")
+    }
+}
+
+impl StoreKey {
+    /// The non-extractable AES-256-GCM key records are sealed with.
+    #[must_use]
+    pub fn crypto_key(&self) -> &CryptoKey {
+        &self.key
+    }
+
+    /// The room's pseudonym in the store: 32 hex digits, the same for every holder of the
+    /// room key, telling nothing of the room's name or key.
+    #[must_use]
+    pub fn label(&self) -> &str {
+        &self.label
+    }
+}
+
+/// A private room's store key: the room key imported raw as a non-extractable HKDF base
+/// key, then with SHA-256 and an empty salt `deriveKey` with info `"framechat store key
+/// v1"` into a **non-extractable** AES-GCM key of 256 bits (encrypt and decrypt), and
+/// `deriveBits` with info `"framechat store label v1"` into the 128-bit pseudonym the room's
+/// records are filed under. Another info than the frame key's, so stored records can never
+/// be replayed as frames.
+///
+/// # Errors
+/// As [`FrameKey::derive`].
+pub async fn derive_store_key(room_key: &RoomKey) -> Result<StoreKey, CryptoError> {
+    let subtle = subtle()?;
+    let base = hkdf_base(&subtle, room_key, &["deriveKey", "deriveBits"]).await?;
+    let key = derive_aes_key(&subtle, &base, STORE_KEY_INFO).await?;
+    let bits = subtle
+        .derive_bits_with_object(&hkdf_params(STORE_LABEL_INFO), &base, 128)
+        .map_err(js_error)?;
+    let bits = Uint8Array::new(&JsFuture::from(bits).await.map_err(js_error)?).to_vec();
+    let label = bits.iter().map(|b| format!("{b:02x}")).collect();
+    Ok(StoreKey { key, label })
+}
+
+/// The room key imported raw as a non-extractable HKDF base key for `uses`.
+async fn hkdf_base(
+    subtle: &SubtleCrypto,
+    room_key: &RoomKey,
+    uses: &[&str],
+) -> Result<CryptoKey, CryptoError> {
+    let raw = Uint8Array::from(room_key.as_bytes().as_slice());
+    let hkdf = Object::new();
+    Reflect::set(&hkdf, &"name".into(), &"HKDF".into()).map_err(js_error)?;
+    let base = subtle
+        .import_key_with_object("raw", &raw, &hkdf, false, &usages(uses))
+        .map_err(js_error)?;
+    Ok(JsFuture::from(base)
+        .await
+        .map_err(js_error)?
+        .unchecked_into())
+}
+
+/// HKDF with SHA-256, an empty salt and `info`.
+fn hkdf_params(info: &[u8]) -> HkdfParams {
+    HkdfParams::new(
+        "HKDF",
+        &JsValue::from_str("SHA-256"),
+        &Uint8Array::from(info),
+        &Uint8Array::new_with_length(0),
+    )
+}
+
+/// HKDF of `base` with `info` into a non-extractable AES-256-GCM key.
+async fn derive_aes_key(
+    subtle: &SubtleCrypto,
+    base: &CryptoKey,
+    info: &[u8],
+) -> Result<CryptoKey, CryptoError> {
+    let derived = subtle
+        .derive_key_with_object_and_object(
+            &hkdf_params(info),
+            base,
+            &AesDerivedKeyParams::new("AES-GCM", 256),
+            false,
+            &usages(&["encrypt", "decrypt"]),
+        )
+        .map_err(js_error)?;
+    Ok(JsFuture::from(derived)
+        .await
+        .map_err(js_error)?
+        .unchecked_into())
+}
+
+/// Encrypts `plain` (an `ArrayBuffer` or typed array, in JS memory) with AES-GCM under `key`
+/// and a fresh random nonce, binding `ad`: the nonce and the ciphertext with its tag, which
+/// stays in JS memory.
+///
+/// # Errors
+/// [`CryptoError::NoCrypto`], [`CryptoError::InsecureContext`] or [`CryptoError::WebCrypto`].
+pub async fn seal_buffer(
+    key: &CryptoKey,
+    ad: &[u8],
+    plain: &Object,
+) -> Result<([u8; NONCE_LEN], js_sys::ArrayBuffer), CryptoError> {
+    let nonce = random::<NONCE_LEN>()?;
+    let promise = subtle()?
+        .encrypt_with_object_and_buffer_source(&gcm_params(&nonce, ad), key, plain)
+        .map_err(js_error)?;
+    let sealed = JsFuture::from(promise).await.map_err(js_error)?;
+    Ok((nonce, sealed.unchecked_into()))
+}
+
+/// Decrypts what [`seal_buffer`] gave (`sealed`: ciphertext and tag, in JS memory).
+///
+/// # Errors
+/// [`CryptoError::Envelope`] with [`EnvelopeErrorKind::Authentication`] for another key,
+/// additional data, nonce or changed bytes; [`CryptoError::WebCrypto`] otherwise.
+pub async fn open_buffer(
+    key: &CryptoKey,
+    ad: &[u8],
+    nonce: &[u8; NONCE_LEN],
+    sealed: &Object,
+) -> Result<js_sys::ArrayBuffer, CryptoError> {
+    let promise = subtle()?
+        .decrypt_with_object_and_buffer_source(&gcm_params(nonce, ad), key, sealed)
+        .map_err(js_error)?;
+    match JsFuture::from(promise).await {
+        Ok(plain) => Ok(plain.unchecked_into()),
+        Err(e) if error_name(&e).as_deref() == Some("OperationError") => {
+            Err(EnvelopeError::Authentication.into())
+        }
+        Err(e) => Err(js_error(e)),
     }
 }
 
