@@ -90,7 +90,12 @@ fn browser_tests() -> Result<()> {
     run(cmd("cargo").args(["build", "-p", "framechat-relay", "--bin", "framechat-relay"]))?;
     let addr = free_addr()?;
     let relay_bin = target_dir().join("debug/framechat-relay");
-    let relay = Spawned::serve(cmd(&relay_bin).args(["--listen", &addr.to_string()]), addr)?;
+    // The test pages come from wasm-bindgen-test-runner's own server, on a port of its
+    // choosing: another origin than the relay's, which it refuses unless told.
+    let relay = Spawned::serve(
+        cmd(&relay_bin).args(["--listen", &addr.to_string(), "--allow-origin", "*"]),
+        addr,
+    )?;
     run(cmd("cargo")
         .args([
             "test",
