@@ -1,9 +1,11 @@
-//! One attachment in a message: an image (size reserved while it arrives) or a download link.
+//! One attachment in a message: an image or a video (size reserved while it arrives, the
+//! sender's ThumbHash painted in the reserved box until the picture shows) or a download link.
 
 use gloo::timers::callback::Timeout;
 use yew::prelude::*;
 
 use super::ViewRequest;
+use crate::media::thumb;
 use crate::state::{FileEntry, file_tag, human_size};
 
 #[derive(Properties, PartialEq)]
@@ -55,10 +57,39 @@ fn progress_bar(name: &str, done: u64, total: u64) -> Html {
     }
 }
 
+/// The header's ThumbHash, painted into a small canvas that CSS stretches over the box.
+#[derive(Properties, PartialEq)]
+struct PreviewProps {
+    thumb: String,
+}
+
+#[function_component(Preview)]
+fn preview(props: &PreviewProps) -> Html {
+    let node = use_node_ref();
+    {
+        let node = node.clone();
+        use_effect_with(props.thumb.clone(), move |t| {
+            thumb::paint(&node, t);
+        });
+    }
+    html! { <canvas ref={node} class="fc-preview" aria-hidden="true"></canvas> }
+}
+
 #[function_component(AttachmentView)]
 pub fn attachment_view(props: &AttachmentProps) -> Html {
     let file = &props.file;
     let reserved = ratio_style(file);
+    // Until the picture has loaded, the preview stays under it.
+    let loaded = use_state(|| false);
+    let preview = file
+        .thumb
+        .clone()
+        .filter(|_| reserved.is_some() && !*loaded)
+        .map(|thumb| html! { <Preview {thumb} /> });
+    let onload = {
+        let loaded = loaded.clone();
+        Callback::from(move |_| loaded.set(true))
+    };
     let progress = props
         .progress
         .map(|(done, total)| progress_bar(&file.name, done, total));
@@ -78,6 +109,17 @@ pub fn attachment_view(props: &AttachmentProps) -> Html {
         .as_ref()
         .filter(|m| !(m.inline && held && reserved.is_some()));
     match media {
+        Some(media) if media.inline && media.video => html! {
+            <figure class="fc-image fc-video">
+                <div class="fc-thumb" style={reserved}>
+                    { preview.unwrap_or_default() }
+                    <video src={media.url().to_string()} controls=true preload="metadata" playsinline=true
+                        aria-label={file.name.clone()} onloadeddata={onload}
+                        width={file.width.map(|w| w.to_string())} height={file.height.map(|h| h.to_string())}></video>
+                </div>
+                { progress.unwrap_or_default() }
+            </figure>
+        },
         Some(media) if media.inline => {
             let onclick = {
                 let req = ViewRequest {
@@ -91,7 +133,8 @@ pub fn attachment_view(props: &AttachmentProps) -> Html {
                 <figure class="fc-image">
                     <button type="button" class="fc-thumb" style={reserved} {onclick}
                         aria-label={format!("Open {} full size", file.name)}>
-                        <img src={media.url().to_string()} alt={file.name.clone()} loading="lazy"
+                        { preview.unwrap_or_default() }
+                        <img {onload} src={media.url().to_string()} alt={file.name.clone()} loading="lazy"
                             width={file.width.map(|w| w.to_string())} height={file.height.map(|h| h.to_string())} />
                     </button>
                     { progress.unwrap_or_default() }
@@ -114,6 +157,7 @@ pub fn attachment_view(props: &AttachmentProps) -> Html {
             <figure class="fc-image">
                 <div class="fc-thumb fc-placeholder" style={reserved} role="img"
                     aria-label={format!("{} ({})", file.name, if held { "sending" } else { "arriving" })}>
+                    { preview.unwrap_or_default() }
                     if props.failed { <span class="fc-placeholder-text">{ "not received" }</span> }
                 </div>
                 { progress.unwrap_or_default() }

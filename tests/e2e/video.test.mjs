@@ -1,0 +1,121 @@
+// End-to-end: a phone video from page A plays inline on page B, its location, device and
+// dates removed; a 12 MP photo's ThumbHash preview is painted in its reserved box on page B
+// before the photo's last chunk arrives. See harness.mjs for the environment.
+import { test, before, after, afterEach } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import {
+  FIXTURES, Server, Session, attach, blobBytes, checkReceivedImage, exif, holdAfter3FramesUntilReleased,
+  leakedTags, makePhoto, shotPath, uniqueRoom,
+} from './harness.mjs';
+
+const server = new Server();
+let s;
+before(async () => { await server.start(); s = await new Session(server).launch(); });
+afterEach(() => s.closeContexts());
+after(async () => { await s?.close(); await server.stop(); });
+
+/** Tags exiftool reads that give a movie's place, device or date away (zeroed dates are fine;
+ *  a handler's or sample group's "description" is its kind: VideoHandler, SoundHandler). */
+function movieLeaks(meta) {
+  return leakedTags(meta)
+    .filter((k) => !/^0000:00:00 00:00:00/.test(String(meta[k])) && !/:(HandlerDescription|SampleGroupDescription)$/.test(k))
+    .concat(Object.keys(meta).filter((k) => /ISO6709|GPSCoordinates|Location|XMP/i.test(k) && !/^(System|File|ExifTool):/.test(k)));
+}
+
+test('an iPhone video goes from A to B without its location, device and dates, and plays inline', { timeout: 120_000 }, async () => {
+  const clip = s.file('clip.mov');
+  fs.copyFileSync(path.join(FIXTURES, 'movie_iphone.mov'), clip);
+  const original = exif(clip);
+  assert.ok(movieLeaks(original).length > 0, 'the test movie carries metadata');
+
+  const room = uniqueRoom('video');
+  const a = await s.openChat(room, 'Ann');
+  const b = await s.openChat(room, 'Bob');
+  await attach(a, [clip]);
+  const note = await a.textContent('.fc-pending .fc-note');
+  assert.match(note, /^removed: .*location/, note);
+  assert.ok(await a.$('.fc-pending video.fc-pending-thumb'), 'the composer previews the video');
+  await a.click('.fc-send');
+
+  // B: a <video> from a blob: URL, never autoplaying, in a box of the movie's shape
+  // (64x48 rotated 90°: 48x64 shown), that loads and knows its duration.
+  const video = await b.waitForSelector('.fc-theirs video', { timeout: 20_000 });
+  await b.waitForFunction((v) => v.readyState >= 1 && v.duration > 0, video, { timeout: 20_000 });
+  const facts = await video.evaluate((v) => {
+    const box = v.closest('.fc-thumb').getBoundingClientRect();
+    return {
+      src: v.src, controls: v.controls, autoplay: v.autoplay, paused: v.paused, preload: v.preload,
+      duration: v.duration, w: v.videoWidth, h: v.videoHeight, bw: box.width, bh: box.height,
+    };
+  });
+  assert.match(facts.src, /^blob:/);
+  assert.deepEqual([facts.controls, facts.autoplay, facts.paused, facts.preload], [true, false, true, 'metadata']);
+  assert.ok(facts.duration > 0.5, JSON.stringify(facts));
+  assert.ok(Math.abs(facts.bw / facts.bh - 0.75) < 0.02, `box ${facts.bw}x${facts.bh} is not 3:4`);
+  // It plays.
+  await video.evaluate((v) => v.play());
+  await b.waitForFunction((v) => v.currentTime > 0, video, { timeout: 10_000 });
+  await video.evaluate((v) => v.pause());
+
+  // The bytes B received: same length (metadata overwritten in place), nothing left to read.
+  const received = s.file('received.mov');
+  fs.writeFileSync(received, await blobBytes(b, facts.src));
+  assert.equal(fs.statSync(received).size, fs.statSync(clip).size);
+  const meta = exif(received);
+  const leaked = movieLeaks(meta);
+  assert.deepEqual(leaked, [], `metadata left: ${leaked.map((k) => `${k}=${meta[k]}`).join(', ')}`);
+  const bytes = fs.readFileSync(received);
+  for (const needle of ['ISO6709', '\u00a9xyz', 'iPhone', 'Apple']) {
+    assert.equal(bytes.indexOf(Buffer.from(needle, 'latin1')), -1, `${needle} is still in the received bytes`);
+  }
+  await b.screenshot({ path: shotPath('video-received.png') });
+
+  // The sender's own chat shows its video as well, once sent.
+  const own = await a.waitForSelector('.fc-mine video', { timeout: 10_000 });
+  await a.waitForFunction((v) => v.readyState >= 1, own, { timeout: 10_000 });
+});
+
+test('a 12 MP photo\'s ThumbHash preview is painted on B before its last chunk arrives', { timeout: 180_000 }, async () => {
+  const photo = makePhoto(s.file('photo.jpg'));
+  const room = uniqueRoom('thumb');
+  const a = await s.openChat(room, 'Ann', { init: holdAfter3FramesUntilReleased });
+  const b = await s.openChat(room, 'Bob');
+  await attach(a, [photo]);
+  // The hash is made beside the send path; wait for it so that this message carries one.
+  await a.waitForFunction(() => performance.getEntriesByName('framechat-thumb').length > 0, null, { timeout: 20_000 });
+  const timing = await a.evaluate(() => ({
+    total: performance.getEntriesByName('framechat-thumb')[0].duration,
+    page: performance.getEntriesByName('framechat-thumb-page')[0]?.duration,
+  }));
+  await a.click('.fc-send');
+
+  // B: the message is still arriving (A holds every frame after its third), and the reserved
+  // 3:4 box holds a canvas with the preview painted, filling it.
+  const canvas = await b.waitForSelector('.fc-theirs .fc-placeholder canvas.fc-preview', { timeout: 20_000 });
+  const seen = await canvas.evaluate((c) => {
+    const box = c.closest('.fc-thumb').getBoundingClientRect();
+    const r = c.getBoundingClientRect();
+    const px = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+    let opaque = 0;
+    for (let i = 3; i < px.length; i += 4) if (px[i] > 0) opaque += 1;
+    return {
+      busy: c.closest('li').getAttribute('aria-busy'), img: Boolean(c.closest('li').querySelector('img')),
+      cw: c.width, ch: c.height, opaque, bw: box.width, bh: box.height, w: r.width, h: r.height,
+    };
+  });
+  assert.equal(seen.busy, 'true', 'the photo is still arriving');
+  assert.equal(seen.img, false);
+  assert.ok(seen.cw > 0 && seen.ch > 0 && seen.opaque === seen.cw * seen.ch, JSON.stringify(seen));
+  assert.ok(Math.abs(seen.bw / seen.bh - 0.75) < 0.02 && seen.w === seen.bw && seen.h === seen.bh, JSON.stringify(seen));
+  assert.ok(seen.cw < seen.ch, `the preview is portrait like the rotated photo: ${seen.cw}x${seen.ch}`);
+  await b.screenshot({ path: shotPath('thumb-placeholder.png') });
+
+  // Released: the photo arrives and replaces the preview.
+  await a.evaluate(() => window.fcRelease());
+  await checkReceivedImage(b, 'photo.jpg', { ratio: 0.75, timeout: 60_000 });
+  await b.waitForFunction(() => !document.querySelector('.fc-theirs canvas.fc-preview'), null, { timeout: 10_000 });
+  console.log(`ThumbHash of a 12 MP JPEG (${fs.statSync(photo).size} bytes) on A: ${timing.total.toFixed(1)} ms from the scrub to the hash, ` +
+    `${timing.page?.toFixed(1)} ms of it on the page's thread (pixels and encode; the decode is the browser's, off the page's thread)`);
+});
