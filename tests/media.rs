@@ -30,7 +30,10 @@ fn file(name: &str, bytes: &[u8], mime: &str) -> Picked {
 fn sent_bytes(p: &media::Prepared) -> Vec<u8> {
     let body = p.to_send().expect("cleared to send").body().clone();
     let parts = js_sys::Array::new();
-    assert!(body.push_slices(0, body.size(), &parts).unwrap(), "in memory");
+    assert!(
+        body.push_slices(0, body.size(), &parts).unwrap(),
+        "in memory"
+    );
     parts
         .iter()
         .flat_map(|v| js_sys::Uint8Array::new(&v).to_vec())
@@ -44,7 +47,10 @@ fn contains(hay: &[u8], needle: &[u8]) -> bool {
 async fn wait_for(what: &str, mut cond: impl FnMut() -> bool) {
     let deadline = js_sys::Date::now() + 20_000.0;
     while !cond() {
-        assert!(js_sys::Date::now() < deadline, "timed out waiting for {what}");
+        assert!(
+            js_sys::Date::now() < deadline,
+            "timed out waiting for {what}"
+        );
         gloo_timers::future::TimeoutFuture::new(10).await;
     }
 }
@@ -60,19 +66,35 @@ async fn a_picked_video_is_scrubbed_like_a_photo() {
             "video/quicktime",
         ),
         // Declared as nothing: sniffed.
-        ("clip.mp4", ANDROID_MP4, "video/mp4", &[&b"\xA9xyz"[..]][..], ""),
+        (
+            "clip.mp4",
+            ANDROID_MP4,
+            "video/mp4",
+            &[&b"\xA9xyz"[..]][..],
+            "",
+        ),
     ] {
         for needle in needles {
-            assert!(contains(bytes, needle), "{name}: the fixture has {needle:?}");
+            assert!(
+                contains(bytes, needle),
+                "{name}: the fixture has {needle:?}"
+            );
         }
         let picked = file(name, bytes, declared);
         let early = media::read_early(&picked, u64::MAX, None);
-        assert_eq!(early.is_some(), !declared.is_empty(), "{name}: read at pick time");
+        assert_eq!(
+            early.is_some(),
+            !declared.is_empty(),
+            "{name}: read at pick time"
+        );
         let p = media::prepare(picked, 1, u64::MAX, early).await;
         let Prep::Clean { removed, .. } = p.prep() else {
             panic!("{name}: {:?}", p.prep());
         };
-        assert!(removed.iter().any(|c| c == "location"), "{name}: {removed:?}");
+        assert!(
+            removed.iter().any(|c| c == "location"),
+            "{name}: {removed:?}"
+        );
         assert_eq!(p.mime, mime);
         let sent = sent_bytes(&p);
         // Overwritten in place: same length, every sample where it was.
@@ -82,9 +104,15 @@ async fn a_picked_video_is_scrubbed_like_a_photo() {
         }
         let attachment = p.attachment();
         assert_eq!(attachment.mime, mime);
-        assert!(attachment.width.is_some() && attachment.height.is_some(), "{name}");
+        assert!(
+            attachment.width.is_some() && attachment.height.is_some(),
+            "{name}"
+        );
         let preview = p.media.clone().expect("a preview");
-        assert!(preview.inline && preview.video, "{name}: Chromium plays it: {preview:?}");
+        assert!(
+            preview.inline && preview.video,
+            "{name}: Chromium plays it: {preview:?}"
+        );
     }
 }
 
@@ -99,9 +127,15 @@ async fn a_picked_photo_gets_a_thumbhash_that_decodes() {
     assert!(thumb.len() <= framechat_wire::MAX_THUMB_LEN, "{thumb}");
     let bytes = framechat_wire::decode_thumb(&thumb).expect("base64url");
     let ratio = framechat_thumbhash::aspect_ratio(&bytes).unwrap();
-    assert!((ratio - 0.75).abs() < 0.15, "portrait as shown, not as stored: {ratio}");
+    assert!(
+        (ratio - 0.75).abs() < 0.15,
+        "portrait as shown, not as stored: {ratio}"
+    );
     let image = media::thumb::decode(&thumb).expect("decodes");
-    assert_eq!(image.pixels.len(), (image.width * image.height * 4) as usize);
+    assert_eq!(
+        image.pixels.len(),
+        (image.width * image.height * 4) as usize
+    );
     assert!(image.width < image.height);
     // The performance timeline has it, for the bench.
     let perf = web_sys::window().unwrap().performance().unwrap();

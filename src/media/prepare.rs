@@ -309,7 +309,11 @@ async fn prepare_inner(
             let parts = parts_from_plan(&view, &clean.plan);
             let (width, height) = clean.report.display_size().unzip();
             let video = format.is_video();
-            let shown = if video { playable(mime) } else { renderable(mime) };
+            let shown = if video {
+                playable(mime)
+            } else {
+                renderable(mime)
+            };
             let preview = lazy_preview(file, clean.plan, parts.clone(), mime, shown);
             p.media = Some(if video { preview.as_video() } else { preview });
             if let (Some(w), Some(h), true) = (width, height, shown) {

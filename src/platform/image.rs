@@ -50,11 +50,7 @@ pub async fn downscale_image(
 
 /// The first frame of the movie behind `url`, as the browser plays it (rotation applied),
 /// downscaled to `width`x`height`; an error when the browser cannot decode it in time.
-pub async fn downscale_first_frame(
-    url: &str,
-    width: u32,
-    height: u32,
-) -> Result<Bitmap, AppError> {
+pub async fn downscale_first_frame(url: &str, width: u32, height: u32) -> Result<Bitmap, AppError> {
     let video: web_sys::HtmlVideoElement = window()?
         .document()
         .ok_or(AppError::NoWindow)?
@@ -79,10 +75,11 @@ pub async fn downscale_first_frame(
     video.set_src(url);
     let ok = rx.await.unwrap_or(false);
     let result = if ok {
-        let promise = window()?.create_image_bitmap_with_html_video_element_and_image_bitmap_options(
-            &video,
-            &options(width, height),
-        )?;
+        let promise = window()?
+            .create_image_bitmap_with_html_video_element_and_image_bitmap_options(
+                &video,
+                &options(width, height),
+            )?;
         Ok(Bitmap(JsFuture::from(promise).await?.dyn_into()?))
     } else {
         Err(AppError::Js("the browser cannot decode this video".into()))
@@ -154,7 +151,10 @@ thread_local! {
 
 /// Whether a `<video>` of this browser says it can play `mime` ("maybe" or "probably").
 pub fn can_play(mime: &str) -> bool {
-    VIDEO.with(|v| v.as_ref().is_some_and(|v| !v.can_play_type(mime).is_empty()))
+    VIDEO.with(|v| {
+        v.as_ref()
+            .is_some_and(|v| !v.can_play_type(mime).is_empty())
+    })
 }
 
 /// A span of time the page's `performance` timeline shows as a measure named `name`

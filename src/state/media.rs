@@ -53,7 +53,9 @@ impl Media {
 /// Clones are equal; media made apart are not (each blob: URL is unique).
 impl PartialEq for Media {
     fn eq(&self, other: &Self) -> bool {
-        Rc::ptr_eq(&self.url, &other.url) && self.inline == other.inline && self.video == other.video
+        Rc::ptr_eq(&self.url, &other.url)
+            && self.inline == other.inline
+            && self.video == other.video
     }
 }
 
