@@ -11,7 +11,7 @@ use std::rc::Rc;
 
 use gloo::file::Blob;
 
-use super::urls::{count_in, object_url};
+use super::urls::object_url;
 use crate::error::AppError;
 use crate::platform::image::{self, Rgba, Span};
 
@@ -76,8 +76,9 @@ async fn make(source: Source, w: u32, h: u32, key: u32) -> Result<String, AppErr
     // The part on this thread: the pixels into WASM and the hash (the decode was the
     // browser's, off this thread).
     let span = Span::start("framechat-thumb-page", key);
+    // Not counted in `copy_stats`, which counts the bytes of files: these are at most
+    // 100x100 pixels the browser decoded (40 KB), not bytes of the picked file.
     let rgba = image::pixels(bitmap)?;
-    count_in(rgba.pixels.len() as u64);
     let hash = framechat_thumbhash::encode(rgba.width, rgba.height, &rgba.pixels)
         .map_err(|e| AppError::Js(e.to_string()))?;
     span.end();
