@@ -57,35 +57,19 @@ fn progress_bar(name: &str, done: u64, total: u64) -> Html {
     }
 }
 
-/// The header's ThumbHash, painted into a small canvas that CSS stretches over the box.
-#[derive(Properties, PartialEq)]
-struct PreviewProps {
-    thumb: String,
-}
-
-#[function_component(Preview)]
-fn preview(props: &PreviewProps) -> Html {
-    let node = use_node_ref();
-    {
-        let node = node.clone();
-        use_effect_with(props.thumb.clone(), move |t| {
-            thumb::paint(&node, t);
-        });
-    }
-    html! { <canvas ref={node} class="fc-preview" aria-hidden="true"></canvas> }
-}
-
 #[function_component(AttachmentView)]
 pub fn attachment_view(props: &AttachmentProps) -> Html {
     let file = &props.file;
     let reserved = ratio_style(file);
-    // Until the picture has loaded, the preview stays under it.
+    // The header's ThumbHash, painted into a small canvas that CSS stretches over the box,
+    // under the picture until it has loaded. (Painted again when the canvas is made anew:
+    // the placeholder and the picture are different elements.)
     let loaded = use_state(|| false);
-    let preview = file
+    let canvas = use_node_ref();
+    let thumb = file
         .thumb
         .clone()
-        .filter(|_| reserved.is_some() && !*loaded)
-        .map(|thumb| html! { <Preview {thumb} /> });
+        .filter(|_| reserved.is_some() && !*loaded);
     let onload = {
         let loaded = loaded.clone();
         Callback::from(move |_| loaded.set(true))
@@ -108,6 +92,18 @@ pub fn attachment_view(props: &AttachmentProps) -> Html {
         .media
         .as_ref()
         .filter(|m| !(m.inline && held && reserved.is_some()));
+    {
+        let canvas = canvas.clone();
+        let shown = media.is_some();
+        use_effect_with((thumb.clone(), shown), move |(thumb, _)| {
+            if let Some(thumb) = thumb {
+                thumb::paint(&canvas, thumb);
+            }
+        });
+    }
+    let preview = thumb.map(|_| {
+        html! { <canvas ref={canvas} class="fc-preview" aria-hidden="true"></canvas> }
+    });
     match media {
         Some(media) if media.inline && media.video => html! {
             <figure class="fc-image fc-video">

@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import {
   FIXTURES, Server, Session, attach, blobBytes, checkReceivedImage, exif, holdAfter3FramesUntilReleased,
-  leakedTags, makePhoto, shotPath, uniqueRoom,
+  leakedTags, makePhoto, run, shotPath, uniqueRoom,
 } from './harness.mjs';
 
 const server = new Server();
@@ -118,4 +118,64 @@ test('a 12 MP photo\'s ThumbHash preview is painted on B before its last chunk a
   await b.waitForFunction(() => !document.querySelector('.fc-theirs canvas.fc-preview'), null, { timeout: 10_000 });
   console.log(`ThumbHash of a 12 MP JPEG (${fs.statSync(photo).size} bytes) on A: ${timing.total.toFixed(1)} ms from the scrub to the hash, ` +
     `${timing.page?.toFixed(1)} ms of it on the page's thread (pixels and encode; the decode is the browser's, off the page's thread)`);
+});
+
+/** Keep a handle on the page's WASM memory (the app does not export it) to read its size. */
+const keepWasmMemory = () => {
+  const keep = (result) => {
+    const memory = (result.instance ?? result)?.exports?.memory;
+    if (memory instanceof WebAssembly.Memory) window.fcWasmMemory = memory;
+    return result;
+  };
+  for (const name of ['instantiate', 'instantiateStreaming']) {
+    const orig = WebAssembly[name];
+    WebAssembly[name] = (...args) => orig.apply(WebAssembly, args).then(keep);
+  }
+};
+
+test('a 50 MB phone video is scrubbed, streams with progress and plays on B; time and memory logged', { timeout: 300_000 }, async () => {
+  // 20 s of 720p at 20 Mbit/s: about 50 MB, with a location in udta (©xyz) as Android writes it.
+  // (ffmpeg's own `location` goes into a binary 3GPP `loci`; exiftool writes the ©xyz text.)
+  const clip = s.file('big.mp4');
+  run('ffmpeg', ['-v', 'error', '-y', '-f', 'lavfi', '-i', 'testsrc2=size=1280x720:rate=30', '-t', '20',
+    '-c:v', 'libx264', '-preset', 'ultrafast', '-b:v', '20M', '-minrate', '20M', '-maxrate', '20M', '-bufsize', '20M',
+    '-pix_fmt', 'yuv420p', clip]);
+  run('exiftool', ['-q', '-overwrite_original', '-UserData:GPSCoordinates=48.8584, 2.2945', clip]);
+  const size = fs.statSync(clip).size;
+  assert.ok(size > 40e6, `${size} bytes`);
+  const PLACE = '+48.8584+002.2945';
+  // ©xyz holds it as ISO 6709 text.
+  assert.ok(fs.readFileSync(clip).includes(Buffer.from(PLACE)), 'the clip has a location');
+
+  const room = uniqueRoom('bigvideo');
+  const a = await s.openChat(room, 'Ann', { init: keepWasmMemory });
+  const b = await s.openChat(room, 'Bob');
+  const before = await a.evaluate(() => window.fcWasmMemory.buffer.byteLength);
+  const t0 = Date.now();
+  await attach(a, [clip]);
+  const prepared = Date.now() - t0;
+  const note = await a.textContent('.fc-pending .fc-note');
+  assert.match(note, /^removed: .*location/, note);
+  const wasm = await a.evaluate(() => window.fcWasmMemory.buffer.byteLength);
+  const t1 = Date.now();
+  await a.click('.fc-send');
+  // B shows the transfer's progress in the reserved box, then the video.
+  await b.waitForSelector('.fc-theirs .fc-placeholder + .fc-progress progress', { timeout: 30_000 });
+  const video = await b.waitForSelector('.fc-theirs video', { timeout: 120_000 });
+  await b.waitForFunction((v) => v.readyState >= 1 && v.duration > 19, video, { timeout: 30_000 });
+  const shown = Date.now() - t1;
+  // The received bytes: as long as the original (overwritten in place), no location left.
+  const check = await video.evaluate(async (v, place) => {
+    const bytes = new Uint8Array(await (await fetch(v.src)).arrayBuffer());
+    const needle = new TextEncoder().encode(place);
+    let found = false;
+    for (let i = 0; i + needle.length <= bytes.length && !found; i++) {
+      found = needle.every((c, k) => bytes[i + k] === c);
+    }
+    return { length: bytes.length, found };
+  }, PLACE);
+  assert.deepEqual(check, { length: size, found: false });
+  console.log(`50 MB video (${size} bytes): picked to scrubbed in ${prepared} ms; sender's WASM memory ` +
+    `${(before / 2 ** 20).toFixed(1)} MiB before, ${(wasm / 2 ** 20).toFixed(1)} MiB after the scrub; ` +
+    `Send to playable on B ${shown} ms`);
 });
