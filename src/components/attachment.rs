@@ -74,6 +74,13 @@ pub fn attachment_view(props: &AttachmentProps) -> Html {
         let loaded = loaded.clone();
         Callback::from(move |_| loaded.set(true))
     };
+    // A video whose type the browser claims but whose codec it cannot decode (HEVC without
+    // a platform decoder): a download link instead.
+    let unplayable = use_state(|| false);
+    let onerror = {
+        let unplayable = unplayable.clone();
+        Callback::from(move |_| unplayable.set(true))
+    };
     let progress = props
         .progress
         .map(|(done, total)| progress_bar(&file.name, done, total));
@@ -105,18 +112,18 @@ pub fn attachment_view(props: &AttachmentProps) -> Html {
         html! { <canvas ref={canvas} class="fc-preview" aria-hidden="true"></canvas> }
     });
     match media {
-        Some(media) if media.inline && media.video => html! {
+        Some(media) if media.inline && media.video && !*unplayable => html! {
             <figure class="fc-image fc-video">
                 <div class="fc-thumb" style={reserved}>
                     { preview.unwrap_or_default() }
                     <video src={media.url().to_string()} controls=true preload="metadata" playsinline=true
-                        aria-label={file.name.clone()} onloadeddata={onload}
+                        aria-label={file.name.clone()} onloadeddata={onload} {onerror}
                         width={file.width.map(|w| w.to_string())} height={file.height.map(|h| h.to_string())}></video>
                 </div>
                 { progress.unwrap_or_default() }
             </figure>
         },
-        Some(media) if media.inline => {
+        Some(media) if media.inline && !media.video => {
             let onclick = {
                 let req = ViewRequest {
                     url: media.url().to_string(),

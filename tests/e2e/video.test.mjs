@@ -120,6 +120,20 @@ test('a 12 MP photo\'s ThumbHash preview is painted on B before its last chunk a
     `${timing.page?.toFixed(1)} ms of it on the page's thread (pixels and encode; the decode is the browser's, off the page's thread)`);
 });
 
+test('a movie whose codec the browser cannot decode is offered as a download on B', { timeout: 60_000 }, async () => {
+  // MPEG-4 Part 2 in MP4: the type is video/mp4, which Chromium claims, but not the codec.
+  const clip = s.file('old.mp4');
+  run('ffmpeg', ['-v', 'error', '-y', '-f', 'lavfi', '-i', 'testsrc=size=160x120:rate=10', '-t', '1', '-c:v', 'mpeg4', clip]);
+  const room = uniqueRoom('codec');
+  const a = await s.openChat(room, 'Ann');
+  const b = await s.openChat(room, 'Bob');
+  await attach(a, [clip]);
+  await a.click('.fc-send');
+  const link = await b.waitForSelector('.fc-theirs a.fc-file-link[download="old.mp4"]', { timeout: 20_000 });
+  assert.match(await link.getAttribute('href'), /^blob:/);
+  assert.equal(await b.$('.fc-theirs video'), null);
+});
+
 /** Keep a handle on the page's WASM memory (the app does not export it) to read its size. */
 const keepWasmMemory = () => {
   const keep = (result) => {
