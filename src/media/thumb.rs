@@ -3,8 +3,13 @@
 //! the receiver into the picture's reserved box until the picture itself shows.
 //!
 //! The hash is made beside the send path, not on it: [`start`] runs in its own task once the
-//! file is scrubbed, and a message sent before it is done goes without one (the latency
-//! bench sends at once; a person takes longer to press Send).
+//! file is scrubbed, [`WAIT_MS`] later, and a message sent before it is done goes without
+//! one. The wait is for the photo sent at once (the latency bench presses Send ~8 ms after
+//! the pick): decoding a 12 MP JPEG, even off the page's thread, took a core from the upload
+//! and from the other page's decode on 2 cores (bench, one run each under load: 98.9 ms
+//! pick → shown with the hash made at once, 86.3 without). By the end of the wait such a
+//! message has gone, its attachment is no longer held, and no hash is made at all. A person
+//! takes longer than that to press Send.
 
 use std::cell::OnceCell;
 use std::rc::Rc;
@@ -14,6 +19,9 @@ use gloo::file::Blob;
 use super::urls::object_url;
 use crate::error::AppError;
 use crate::platform::image::{self, Rgba, Span};
+
+/// How long after the scrub the hash is started, unless the attachment is gone by then.
+pub const WAIT_MS: u32 = 200;
 
 /// The hash once made, shared by every clone of the attachment.
 pub type Thumb = Rc<OnceCell<String>>;
@@ -52,6 +60,11 @@ pub fn start(source: Source, width: u32, height: u32, key: u32) -> Thumb {
     };
     let out = cell.clone();
     wasm_bindgen_futures::spawn_local(async move {
+        sleep(WAIT_MS).await;
+        if Rc::strong_count(&out) == 1 {
+            // Sent or removed meanwhile: nobody would read it.
+            return;
+        }
         let span = Span::start("framechat-thumb", key);
         match make(source, w, h, key).await {
             Ok(hash) => {
@@ -62,6 +75,14 @@ pub fn start(source: Source, width: u32, height: u32, key: u32) -> Thumb {
         }
     });
     cell
+}
+
+async fn sleep(ms: u32) {
+    let (tx, rx) = futures_channel::oneshot::channel::<()>();
+    let _timer = gloo::timers::callback::Timeout::new(ms, move || {
+        let _ = tx.send(());
+    });
+    let _ = rx.await;
 }
 
 async fn make(source: Source, w: u32, h: u32, key: u32) -> Result<String, AppError> {
