@@ -113,6 +113,14 @@ async fn a_picked_video_is_scrubbed_like_a_photo() {
             preview.inline && preview.video,
             "{name}: Chromium plays it: {preview:?}"
         );
+        // A ThumbHash of its first frame, shaped as the movie is shown.
+        wait_for("the first frame's thumbhash", || {
+            p.attachment().thumb.is_some()
+        })
+        .await;
+        let thumb = media::thumb::decode(&p.attachment().thumb.unwrap()).expect("decodes");
+        let (w, h) = (attachment.width.unwrap(), attachment.height.unwrap());
+        assert_eq!(thumb.width < thumb.height, w < h, "{name}: {w}x{h}");
     }
 }
 

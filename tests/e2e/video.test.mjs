@@ -37,6 +37,8 @@ test('an iPhone video goes from A to B without its location, device and dates, a
   const note = await a.textContent('.fc-pending .fc-note');
   assert.match(note, /^removed: .*location/, note);
   assert.ok(await a.$('.fc-pending video.fc-pending-thumb'), 'the composer previews the video');
+  // The ThumbHash of its first frame is made (beside the send path: waited for here).
+  await a.waitForFunction(() => performance.getEntriesByName('framechat-thumb').length > 0, null, { timeout: 20_000 });
   await a.click('.fc-send');
 
   // B: a <video> from a blob: URL, never autoplaying, in a box of the movie's shape
