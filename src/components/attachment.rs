@@ -1,9 +1,11 @@
-//! One attachment in a message: an image (size reserved while it arrives) or a download link.
+//! One attachment in a message: an image or a video (size reserved while it arrives, the
+//! sender's ThumbHash painted in the reserved box until the picture shows) or a download link.
 
 use gloo::timers::callback::Timeout;
 use yew::prelude::*;
 
 use super::ViewRequest;
+use crate::media::thumb;
 use crate::state::{FileEntry, file_tag, human_size};
 
 #[derive(Properties, PartialEq)]
@@ -59,6 +61,26 @@ fn progress_bar(name: &str, done: u64, total: u64) -> Html {
 pub fn attachment_view(props: &AttachmentProps) -> Html {
     let file = &props.file;
     let reserved = ratio_style(file);
+    // The header's ThumbHash, painted into a small canvas that CSS stretches over the box,
+    // under the picture until it has loaded. (Painted again when the canvas is made anew:
+    // the placeholder and the picture are different elements.)
+    let loaded = use_state(|| false);
+    let canvas = use_node_ref();
+    let thumb = file
+        .thumb
+        .clone()
+        .filter(|_| reserved.is_some() && !*loaded);
+    let onload = {
+        let loaded = loaded.clone();
+        Callback::from(move |_| loaded.set(true))
+    };
+    // A video whose type the browser claims but whose codec it cannot decode (HEVC without
+    // a platform decoder): a download link instead.
+    let unplayable = use_state(|| false);
+    let onerror = {
+        let unplayable = unplayable.clone();
+        Callback::from(move |_| unplayable.set(true))
+    };
     let progress = props
         .progress
         .map(|(done, total)| progress_bar(&file.name, done, total));
@@ -77,8 +99,31 @@ pub fn attachment_view(props: &AttachmentProps) -> Html {
         .media
         .as_ref()
         .filter(|m| !(m.inline && held && reserved.is_some()));
+    {
+        let canvas = canvas.clone();
+        let shown = media.is_some();
+        use_effect_with((thumb.clone(), shown), move |(thumb, _)| {
+            if let Some(thumb) = thumb {
+                thumb::paint(&canvas, thumb);
+            }
+        });
+    }
+    let preview = thumb.map(|_| {
+        html! { <canvas ref={canvas} class="fc-preview" aria-hidden="true"></canvas> }
+    });
     match media {
-        Some(media) if media.inline => {
+        Some(media) if media.inline && media.video && !*unplayable => html! {
+            <figure class="fc-image fc-video">
+                <div class="fc-thumb" style={reserved}>
+                    { preview.unwrap_or_default() }
+                    <video src={media.url().to_string()} controls=true preload="metadata" playsinline=true
+                        aria-label={file.name.clone()} onloadeddata={onload} {onerror}
+                        width={file.width.map(|w| w.to_string())} height={file.height.map(|h| h.to_string())}></video>
+                </div>
+                { progress.unwrap_or_default() }
+            </figure>
+        },
+        Some(media) if media.inline && !media.video => {
             let onclick = {
                 let req = ViewRequest {
                     url: media.url().to_string(),
@@ -91,7 +136,8 @@ pub fn attachment_view(props: &AttachmentProps) -> Html {
                 <figure class="fc-image">
                     <button type="button" class="fc-thumb" style={reserved} {onclick}
                         aria-label={format!("Open {} full size", file.name)}>
-                        <img src={media.url().to_string()} alt={file.name.clone()} loading="lazy"
+                        { preview.unwrap_or_default() }
+                        <img {onload} src={media.url().to_string()} alt={file.name.clone()} loading="lazy"
                             width={file.width.map(|w| w.to_string())} height={file.height.map(|h| h.to_string())} />
                     </button>
                     { progress.unwrap_or_default() }
@@ -114,6 +160,7 @@ pub fn attachment_view(props: &AttachmentProps) -> Html {
             <figure class="fc-image">
                 <div class="fc-thumb fc-placeholder" style={reserved} role="img"
                     aria-label={format!("{} ({})", file.name, if held { "sending" } else { "arriving" })}>
+                    { preview.unwrap_or_default() }
                     if props.failed { <span class="fc-placeholder-text">{ "not received" }</span> }
                 </div>
                 { progress.unwrap_or_default() }

@@ -55,6 +55,10 @@ pub fn pending_card(props: &PendingProps) -> Html {
     };
     let (note, note_class) = describe(p.prep());
     let preview = match &p.media {
+        Some(m) if m.inline && m.video => html! {
+            <video class="fc-pending-thumb" src={m.url().to_string()} preload="metadata" muted=true
+                playsinline=true aria-hidden="true"></video>
+        },
         Some(m) if m.inline => {
             html! { <img class="fc-pending-thumb" src={m.url().to_string()} alt="" /> }
         }

@@ -8,6 +8,11 @@
 //! slices of the picked File around the same bytes. A non-image file never enters WASM and is
 //! sent as slices of the File ([`Body::File`]); a received file does not enter WASM except its
 //! frame headers and [`SNIFF_LEN`] sniffed bytes.
+//!
+//! A movie (MP4, MOV) takes the image path: read whole, copied into WASM once for the
+//! scrubber's plan (which overwrites metadata in place, so the plan is the file's samples as
+//! views around a few zeroed boxes), sent as views of the file as read. Images and playable
+//! movies also get a ThumbHash ([`thumb`]), made beside the send path.
 
 use gloo::file::File;
 use wasm_bindgen::JsCast;
@@ -16,6 +21,7 @@ mod body;
 mod drafts;
 mod prepare;
 mod received;
+pub mod thumb;
 mod urls;
 
 pub use body::{Body, Sendable};

@@ -1,5 +1,6 @@
 //! A picked file becomes an attachment: read (early, off the page's thread when it can),
-//! sniffed, scrubbed when it is an image, and given a preview.
+//! sniffed, scrubbed when it is an image or a movie, and given a preview (and, beside the
+//! send path, a ThumbHash: [`super::thumb`]).
 
 use std::rc::Rc;
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -10,7 +11,8 @@ use gloo::file::{Blob, File};
 
 use super::Picked;
 use super::body::{Body, Sendable};
-use super::urls::{count_in, count_out, media_for, object_url, renderable};
+use super::thumb::{self, Source, Thumb};
+use super::urls::{count_in, count_out, media_for, object_url, playable, renderable};
 use crate::error::AppError;
 use crate::state::{Media, fit_field};
 
@@ -20,7 +22,7 @@ static NEXT_KEY: AtomicU32 = AtomicU32::new(1);
 #[derive(Clone, Debug, PartialEq)]
 pub enum Prep {
     Reading,
-    /// An image, scrubbed: these category codes were removed.
+    /// An image or a movie, scrubbed: these category codes were removed.
     Clean {
         removed: Vec<String>,
         removed_bytes: u64,
@@ -56,6 +58,8 @@ pub struct Prepared {
     pub mime: String,
     pub width: Option<u32>,
     pub height: Option<u32>,
+    /// The ThumbHash, once made (after the scrub, off the send path).
+    thumb: Thumb,
 }
 
 impl PartialEq for Prepared {
@@ -76,6 +80,7 @@ impl Prepared {
             mime: String::new(),
             width: None,
             height: None,
+            thumb: Thumb::default(),
         }
     }
 
@@ -133,7 +138,7 @@ impl Prepared {
             width: dim(self.width),
             height: dim(self.height),
             removed,
-            thumb: None,
+            thumb: self.thumb.get().cloned(),
         }
     }
 }
@@ -160,6 +165,10 @@ fn read_whole_at_once(declared: &str) -> bool {
             | "image/avif"
             | "image/heic"
             | "image/heif"
+            | "video/mp4"
+            | "video/quicktime"
+            | "video/x-m4v"
+            | "video/3gpp"
     )
 }
 
@@ -295,10 +304,27 @@ async fn prepare_inner(
     match framechat_scrub::plan(&bytes) {
         Ok(clean) => {
             drop(bytes);
-            let mime = clean.report.format.mime();
+            let format = clean.report.format;
+            let mime = format.mime();
             let parts = parts_from_plan(&view, &clean.plan);
             let (width, height) = clean.report.display_size().unzip();
-            p.media = Some(lazy_preview(file, clean.plan, parts.clone(), mime));
+            let video = format.is_video();
+            let shown = if video {
+                playable(mime)
+            } else {
+                renderable(mime)
+            };
+            let preview = lazy_preview(file, clean.plan, parts.clone(), mime, shown);
+            p.media = Some(if video { preview.as_video() } else { preview });
+            if let (Some(w), Some(h), true) = (width, height, shown) {
+                let blob: web_sys::Blob = AsRef::<web_sys::Blob>::as_ref(&file.0).clone();
+                let source = if video {
+                    Source::Video(blob)
+                } else {
+                    Source::Image(blob)
+                };
+                p.thumb = thumb::start(source, w, h, p.key);
+            }
             p.body = Some(Body::Memory(parts));
             p.mime = mime.to_string();
             p.width = width;
@@ -364,9 +390,10 @@ fn lazy_preview(
     plan: Plan,
     parts: Rc<[js_sys::Uint8Array]>,
     mime: &'static str,
+    inline: bool,
 ) -> Media {
     let file = file.0.clone();
-    Media::lazy(renderable(mime), move || {
+    Media::lazy(inline, move || {
         match preview_from_plan(&file, &plan, &parts, mime) {
             Ok(preview) => object_url(preview),
             // Not seen: the Blob constructor takes file slices and byte views. Without a

@@ -1,11 +1,12 @@
-//! Received attachments: payload views in JS memory become one typed Blob each.
+//! Received attachments: payload views in JS memory become one typed Blob each, shown as
+//! an image, a video (when this browser plays its type) or a download link.
 
 use framechat_scrub::{SNIFF_LEN, sniff_mime};
 use framechat_wire::{Attachment, Part, split_parts};
 use gloo::file::Blob;
 use wasm_bindgen::JsCast;
 
-use super::urls::{count_in, media_for, preloaded, renderable};
+use super::urls::{count_in, media_for, playable, preloaded, renderable};
 use crate::state::Media;
 
 /// A received payload slice, kept in JS memory (a view into the frame's ArrayBuffer).
@@ -15,6 +16,13 @@ impl Part for JsPart {
     fn byte_len(&self) -> u64 {
         u64::from(self.0.length())
     }
+}
+
+/// How a received file is shown.
+enum Shown {
+    Image,
+    Video,
+    Download,
 }
 
 /// Build one Blob per attachment from the received parts, typed by magic bytes.
@@ -32,17 +40,19 @@ pub fn received_media(files: &[Attachment], parts: &[JsPart]) -> Vec<Option<Medi
                 seq.push(&part.0.subarray(start, end));
             }
             let head = first_bytes(&seq, SNIFF_LEN as u32);
-            let (mime, inline) = match sniff_mime(&head) {
-                Some(m) if renderable(m) => (m, true),
-                _ => ("application/octet-stream", false),
+            let (mime, shown) = match sniff_mime(&head) {
+                Some(m) if renderable(m) => (m, Shown::Image),
+                Some(m) if playable(m) => (m, Shown::Video),
+                _ => ("application/octet-stream", Shown::Download),
             };
             let props = web_sys::BlobPropertyBag::new();
             props.set_type(mime);
             let blob = web_sys::Blob::new_with_u8_array_sequence_and_options(&seq, &props).ok()?;
-            Some(if inline {
-                preloaded(Blob::from(blob))
-            } else {
-                media_for(Blob::from(blob), false)
+            let blob = Blob::from(blob);
+            Some(match shown {
+                Shown::Image => preloaded(blob),
+                Shown::Video => media_for(blob, true).as_video(),
+                Shown::Download => media_for(blob, false),
             })
         })
         .collect()

@@ -49,6 +49,18 @@ pub(super) fn renderable(mime: &str) -> bool {
     )
 }
 
+/// Movie formats the scrubber knows that this browser's `<video>` says it plays.
+/// QuickTime is ISO-BMFF as MP4 is, and browsers that play MP4 read it with the same
+/// demuxer even when they do not claim `video/quicktime` (Chromium).
+pub(super) fn playable(mime: &str) -> bool {
+    use crate::platform::image::can_play;
+    match mime {
+        "video/quicktime" => can_play(mime) || can_play("video/mp4"),
+        "video/mp4" => can_play(mime),
+        _ => false,
+    }
+}
+
 /// An object URL that counts itself, so tests can see that URLs are revoked.
 struct UrlOwner(#[allow(dead_code)] ObjectUrl);
 

@@ -14,6 +14,8 @@ use std::rc::Rc;
 pub struct Media {
     /// true: a sniffed image format the browser renders (shown as `<img>`); false: download link.
     pub inline: bool,
+    /// Inline as a `<video>` rather than an `<img>` (a movie the browser can play).
+    pub video: bool,
     /// Shared by clones.
     url: Rc<LazyCell<Made, MakeUrl>>,
 }
@@ -31,8 +33,15 @@ impl Media {
     pub fn lazy(inline: bool, make: impl FnOnce() -> Made + 'static) -> Self {
         Self {
             inline,
+            video: false,
             url: Rc::new(LazyCell::new(Box::new(make))),
         }
+    }
+
+    /// The same media, shown as a `<video>` when inline.
+    pub fn as_video(mut self) -> Self {
+        self.video = true;
+        self
     }
 
     /// The URL, made now if it was not yet.
@@ -44,7 +53,9 @@ impl Media {
 /// Clones are equal; media made apart are not (each blob: URL is unique).
 impl PartialEq for Media {
     fn eq(&self, other: &Self) -> bool {
-        Rc::ptr_eq(&self.url, &other.url) && self.inline == other.inline
+        Rc::ptr_eq(&self.url, &other.url)
+            && self.inline == other.inline
+            && self.video == other.video
     }
 }
 
@@ -53,6 +64,7 @@ impl fmt::Debug for Media {
         // Not the URL: asking for it would make it.
         f.debug_struct("Media")
             .field("inline", &self.inline)
+            .field("video", &self.video)
             .finish_non_exhaustive()
     }
 }

@@ -82,6 +82,8 @@ pub struct FileEntry {
     pub media: Option<Media>,
     /// The media was dropped to bound memory.
     pub evicted: bool,
+    /// The sender's ThumbHash of the picture (base64url), painted until the picture shows.
+    pub thumb: Option<String>,
 }
 
 impl FileEntry {
@@ -95,6 +97,7 @@ impl FileEntry {
             removed: a.removed.clone(),
             media,
             evicted: false,
+            thumb: a.thumb.clone(),
         }
     }
 }

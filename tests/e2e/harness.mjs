@@ -373,3 +373,48 @@ export const holdAfter20Frames = () => {
     return undefined;
   };
 };
+
+/**
+ * An init script (`openChat(..., { init: holdAfter3FramesUntilReleased })`): once 3 frames have
+ * gone to a socket (the socket worker's `send` messages, or binary messages of a WebSocket of
+ * the page's own), everything further meant for it waits in the page until the test calls
+ * `window.fcRelease()`, which sends it all in order. A transfer is then still under way on the
+ * other page for as long as the test needs, however fast this machine is.
+ */
+export const holdAfter3FramesUntilReleased = () => {
+  const LIMIT = 3;
+  let frames = 0;
+  let released = false;
+  const queue = [];
+  const post = Worker.prototype.postMessage;
+  Worker.prototype.postMessage = function (msg, ...rest) {
+    if (msg && msg.op === 'send' && !released) {
+      if (frames >= LIMIT) {
+        queue.push(() => post.call(this, msg, ...rest));
+        return undefined;
+      }
+      frames += 1;
+    }
+    return post.call(this, msg, ...rest);
+  };
+  const send = WebSocket.prototype.send;
+  const buffered = Object.getOwnPropertyDescriptor(WebSocket.prototype, 'bufferedAmount').get;
+  WebSocket.prototype.send = function (data) {
+    if (released || typeof data === 'string' || frames < LIMIT) {
+      if (typeof data !== 'string') frames += 1;
+      return send.call(this, data);
+    }
+    if (this.fcHeld === undefined) {
+      this.fcHeld = 0;
+      Object.defineProperty(this, 'bufferedAmount', { get: () => buffered.call(this) + this.fcHeld });
+    }
+    const n = data.byteLength ?? data.size ?? data.length ?? 0;
+    this.fcHeld += n;
+    queue.push(() => { this.fcHeld -= n; send.call(this, data); });
+    return undefined;
+  };
+  window.fcRelease = () => {
+    released = true;
+    for (const f of queue.splice(0)) f();
+  };
+};
