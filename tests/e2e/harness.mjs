@@ -418,3 +418,11 @@ export const holdAfter3FramesUntilReleased = () => {
     for (const f of queue.splice(0)) f();
   };
 };
+
+/** Resolve once `page`'s newest own message says "sent" (notices may follow it in the list). */
+export function waitLastOwnSent(page, { timeout = 20_000 } = {}) {
+  return page.waitForFunction(() => {
+    const mine = [...document.querySelectorAll('.fc-list > li.fc-mine')];
+    return mine.at(-1)?.querySelector('.fc-status')?.textContent === 'sent';
+  }, null, { timeout });
+}
