@@ -136,6 +136,17 @@ pub fn plan(input: &[u8]) -> Result<Planned, ScrubError> {
 pub(crate) mod testing {
     use crate::{Category, ScrubError, scrub};
 
+    /// An ISO-BMFF box: 32-bit size, type, payload.
+    pub(crate) fn bx(kind: &[u8; 4], payload: &[u8]) -> Vec<u8> {
+        let mut out = u32::try_from(payload.len() + 8)
+            .unwrap()
+            .to_be_bytes()
+            .to_vec();
+        out.extend_from_slice(kind);
+        out.extend_from_slice(payload);
+        out
+    }
+
     /// Bytes from hex digits; whitespace is ignored, and `"text"` in quotes is taken as ASCII.
     pub(crate) fn hex(s: &str) -> Vec<u8> {
         let mut out = Vec::new();

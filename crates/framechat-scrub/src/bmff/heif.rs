@@ -375,18 +375,8 @@ pub(crate) fn scrub(input: &[u8], format: Format) -> Result<Planned, ScrubError>
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::testing::check;
+    use crate::testing::{bx, check};
     use Category::*;
-
-    fn bx(kind: &[u8; 4], payload: &[u8]) -> Vec<u8> {
-        let mut out = u32::try_from(payload.len() + 8)
-            .unwrap()
-            .to_be_bytes()
-            .to_vec();
-        out.extend_from_slice(kind);
-        out.extend_from_slice(payload);
-        out
-    }
 
     fn full(kind: &[u8; 4], version: u8, payload: &[u8]) -> Vec<u8> {
         let mut p = vec![version, 0, 0, 0];

@@ -262,16 +262,7 @@ pub(crate) fn fragments(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn bx(kind: &[u8; 4], payload: &[u8]) -> Vec<u8> {
-        let mut out = u32::try_from(payload.len() + 8)
-            .unwrap()
-            .to_be_bytes()
-            .to_vec();
-        out.extend_from_slice(kind);
-        out.extend_from_slice(payload);
-        out
-    }
+    use crate::testing::bx;
 
     fn spans(stbl_children: &[Vec<u8>]) -> Result<Vec<Span>, ScrubError> {
         let stbl = bx(b"stbl", &stbl_children.concat());

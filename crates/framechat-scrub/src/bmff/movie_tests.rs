@@ -8,18 +8,8 @@ use super::movie_samples::chunk_spans;
 use super::movie_tags::XMP_UUID;
 use super::{boxes, find, full_box, qt_boxes};
 use crate::report::Category::{self, *};
-use crate::testing::check;
+use crate::testing::{bx, check};
 use crate::{Format, ScrubError, scrub};
-
-fn bx(kind: &[u8; 4], payload: &[u8]) -> Vec<u8> {
-    let mut out = u32::try_from(payload.len() + 8)
-        .unwrap()
-        .to_be_bytes()
-        .to_vec();
-    out.extend_from_slice(kind);
-    out.extend_from_slice(payload);
-    out
-}
 
 fn full(kind: &[u8; 4], version: u8, payload: &[u8]) -> Vec<u8> {
     bx(kind, &[&[version, 0, 0, 1][..], payload].concat())
