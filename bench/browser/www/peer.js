@@ -16,9 +16,21 @@ const now = () => performance.timeOrigin + performance.now();
 
 window.peer = { role, opened: false, picked: [], loaded: [], received: 0, errors: [] };
 
+/** framechat-relay's control frames (PROTOCOL.md, version byte 0xFE) are not data. */
+const isControl = (data) => data instanceof ArrayBuffer && data.byteLength > 0 && new Uint8Array(data)[0] === 0xfe;
+const RESUME = (() => {
+  const json = new TextEncoder().encode('{"kind":"resume"}');
+  return Uint8Array.from([0xfe, 0, json.length, ...json]);
+})();
+
 function connect() {
   const ws = new WebSocket(wsUrl);
   ws.binaryType = 'arraybuffer';
+  // framechat-relay greets every connection with `hello` and holds live traffic until the
+  // client answers (or a second passes): a bare client that knows this answers at once.
+  ws.addEventListener('message', (e) => {
+    if (isControl(e.data) && new TextDecoder().decode(new Uint8Array(e.data, 3)).includes('"hello"')) ws.send(RESUME);
+  });
   ws.onopen = () => { window.peer.opened = true; };
   ws.onerror = () => window.peer.errors.push('websocket error');
   ws.onclose = (e) => { if (e.code !== 1000) window.peer.errors.push(`closed ${e.code}`); };
@@ -47,7 +59,7 @@ if (role === 'send') {
   let parts = [];
   let got = 0;
   ws.onmessage = (e) => {
-    if (!(e.data instanceof ArrayBuffer)) return;
+    if (!(e.data instanceof ArrayBuffer) || isControl(e.data)) return;
     parts.push(e.data);
     got += e.data.byteLength;
     if (got < size) return;
