@@ -519,7 +519,8 @@ async function latencyRounds(context) {
   goal('latency', 'pick 12 MP photo -> shown on page B ≤ 1.5× bare WebSocket', ratio <= 1.5,
     `${x(ratio)} (${ms(app.median)} ms vs ${ms(floor.median)} ms, medians of ${rounds}; 95 % interval ${x(interval[0])}-${x(interval[1])}; shown as ${[...sizes].join(', ')})`);
   const crypto = await cryptoCost(context);
-  results.sections.latency = { photoBytes, rounds, app, floor, toSend, phaseMedians, ratio, interval, private: priv, privRatio, privInterval, crypto, samples };
+  const thumb = await thumbCost(context);
+  results.sections.latency = { photoBytes, rounds, app, floor, toSend, phaseMedians, ratio, interval, private: priv, privRatio, privInterval, crypto, thumb, samples };
   markdown.push(
     '### Pick a 12 MP photo on page A → shown on page B (local relay)',
     '',
@@ -543,7 +544,43 @@ async function latencyRounds(context) {
       `(95 % interval ${x(privInterval[0])}-${x(privInterval[1])}). Sealing the photo's ${crypto.frames} frames in the page: ` +
       `median ${ms(crypto.seal.median)} ms; opening them: ${ms(crypto.open.median)} ms (WebCrypto AES-256-GCM, ${crypto.rounds} rounds).`,
     '',
+    `ThumbHash of the 12 MP photo on the send path: ${ms(thumb.page.median)} ms of the page's own thread (median of ${thumb.page.n}, p90 ${ms(thumb.page.p90)}); ` +
+      `${ms(thumb.wall.median)} ms from start to hash, the browser's decode and downscale included (off the page's thread).`,
+    '',
   );
+}
+
+/**
+ * The ThumbHash a picked 12 MP photo gets on the send path, in the app: the spans the client
+ * records (src/media/thumb.rs) — `framechat-thumb-page`, the part on the page's own thread
+ * (pixels into WASM and the hash), and `framechat-thumb`, from start to hash. Fresh page each
+ * round; the photo is attached, not sent (the hash is made while it waits).
+ */
+async function thumbCost(context) {
+  const rounds = opts.quick ? 2 : 7;
+  const page = [];
+  const wall = [];
+  for (let r = 0; r < rounds; r++) {
+    const p = await openApp(context, `thumb-${r}-${Date.now() % 100000}`, 'thumb', false);
+    try {
+      await new Promise((resolve) => setTimeout(resolve, SETTLE_MS));
+      await p.setInputFiles('input[type=file]', opts.photo);
+      await p.waitForFunction(() => performance.getEntriesByName('framechat-thumb').length > 0, null, { timeout: 30_000 });
+      const d = await p.evaluate(() => ({
+        page: performance.getEntriesByName('framechat-thumb-page')[0].duration,
+        wall: performance.getEntriesByName('framechat-thumb')[0].duration,
+      }));
+      page.push(d.page);
+      wall.push(d.wall);
+    } finally {
+      await p.close().catch(() => {});
+    }
+  }
+  const out = { page: st(page), wall: st(wall) };
+  console.log(`  ThumbHash per 12 MP photo: page's thread median ${ms(out.page.median)} ms (p90 ${ms(out.page.p90)}), start to hash ${ms(out.wall.median)} ms`);
+  goal('latency', 'ThumbHash of a 12 MP JPEG on the send path ≤ 5 ms of the page', out.page.median <= 5,
+    `${ms(out.page.median)} ms (median of ${rounds}, p90 ${ms(out.page.p90)}); ${ms(out.wall.median)} ms with the browser's decode off the page's thread`);
+  return out;
 }
 
 /**
