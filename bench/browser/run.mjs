@@ -398,7 +398,7 @@ async function latencyOnce(context, kind, round, photoBytes) {
     if (!got.loaded) throw new Error(`${kind}: page B reported ${got.errors.join(', ')}`);
     const sentAt = isApp ? await a.evaluate(() => window.__fcBench.sentAt) : picked;
     const res = { ms: got.loaded.t - picked, toSend: sentAt - picked, w: got.loaded.w, h: got.loaded.h };
-    if (kind === 'app') {
+    if (isApp) {
       // Where the time goes: A hands frames to its socket, B receives them, B shows the image.
       const sends = await a.evaluate(() => window.__fcBench.sends.filter(([, n]) => n > 1024));
       const recv = await b.evaluate(() => window.__fcBench.messages.filter(([, n]) => n > 1024));
@@ -469,7 +469,7 @@ async function latencyRounds(context) {
   // paths the goal compares run, in alternating order, so that neither always follows the
   // other.
   const rounds = opts.quick ? 2 : 21;
-  const samples = { app: [], floor: [], private: [], toSend: [], timeline: [] };
+  const samples = { app: [], floor: [], private: [], toSend: [], timeline: [], privToSend: [], privTimeline: [] };
   const sizes = new Set();
   // One untimed round of each first (caches, JIT, relay warm-up). A private room's rounds run
   // among them, for its own goal (against the plain room, in the same run).
@@ -483,13 +483,15 @@ async function latencyRounds(context) {
       if (kind === 'app') {
         samples.toSend.push(res.toSend);
         sizes.add(`${res.w}x${res.h}`);
+      } else if (kind === 'private') {
+        samples.privToSend.push(res.toSend);
       }
       const tl = res.timeline;
-      const detail = kind !== 'app' ? '' : ` (picked -> Send clicked ${ms(res.toSend)}` +
+      const detail = kind === 'floor' ? '' : ` (picked -> Send clicked ${ms(res.toSend)}` +
         (tl ? `, -> first frame handed to the socket ${ms(tl.clickToFirstSend)}, first -> last handed ${ms(tl.firstToLastSend)}, ` +
           `last handed -> last received on B ${ms(tl.lastSendToLastRecv)}, last received -> shown ${ms(tl.lastRecvToShown)}; ${tl.frames} frames` : '') +
         `; shown ${res.w}x${res.h})`;
-      if (tl) samples.timeline.push(tl);
+      if (tl) samples[kind === 'app' ? 'timeline' : 'privTimeline'].push(tl);
       console.log(`  round ${r + 1} ${kind.padEnd(5)} ${ms(res.ms)} ms${detail}`);
     }
   }
@@ -503,24 +505,27 @@ async function latencyRounds(context) {
   console.log(`  framechat app (read, scrub, frame, send; reassemble, Blob, <img>): median ${ms(app.median)} ms, p90 ${ms(app.p90)} ms`);
   console.log(`    of which picked -> Send clicked (as soon as the composer takes it; it sends once the photo is read and scrubbed): median ${ms(toSend.median)} ms`);
   const phases = ['clickToFirstSend', 'firstToLastSend', 'lastSendToLastRecv', 'lastRecvToShown'];
-  const phaseMedians = Object.fromEntries(phases.map((p) => [p, samples.timeline.length ? st(samples.timeline.map((t) => t[p])).median : NaN]));
-  if (samples.timeline.length) {
-    console.log(`    then (medians): Send -> first frame handed ${ms(phaseMedians.clickToFirstSend)} ms, first -> last frame handed ${ms(phaseMedians.firstToLastSend)} ms, ` +
-      `last handed -> last received on B ${ms(phaseMedians.lastSendToLastRecv)} ms, last received -> <img> loaded ${ms(phaseMedians.lastRecvToShown)} ms`);
-  }
+  const medians = (tls) => Object.fromEntries(phases.map((p) => [p, tls.length ? st(tls.map((t) => t[p])).median : NaN]));
+  const phaseMedians = medians(samples.timeline);
+  const privPhaseMedians = medians(samples.privTimeline);
+  const phaseLine = (m) => `Send -> first frame handed ${ms(m.clickToFirstSend)} ms, first -> last frame handed ${ms(m.firstToLastSend)} ms, ` +
+    `last handed -> last received on B ${ms(m.lastSendToLastRecv)} ms, last received -> <img> loaded ${ms(m.lastRecvToShown)} ms`;
+  if (samples.timeline.length) console.log(`    then (medians): ${phaseLine(phaseMedians)}`);
   console.log(`  ratio of the medians ${x(ratio)}; 95 % bootstrap interval ${x(interval[0])}-${x(interval[1])}`);
   const priv = st(samples.private);
   const privRatio = priv.median / app.median;
   const privInterval = ratioInterval(samples.private, samples.app);
   console.log(`  private room (the same app, frames sealed and opened with WebCrypto): median ${ms(priv.median)} ms, p90 ${ms(priv.p90)} ms; ` +
     `${x(privRatio)} the plain room (95 % interval ${x(privInterval[0])}-${x(privInterval[1])})`);
+  if (samples.privToSend.length) console.log(`    of which picked -> Send clicked: median ${ms(st(samples.privToSend).median)} ms`);
+  if (samples.privTimeline.length) console.log(`    then (medians): ${phaseLine(privPhaseMedians)}`);
   goal('latency', 'private room: pick → shown ≤ 1.15× a plain room', privRatio <= 1.15,
     `${x(privRatio)} (${ms(priv.median)} ms vs ${ms(app.median)} ms, medians of ${rounds}; 95 % interval ${x(privInterval[0])}-${x(privInterval[1])})`);
   goal('latency', 'pick 12 MP photo -> shown on page B ≤ 1.5× bare WebSocket', ratio <= 1.5,
     `${x(ratio)} (${ms(app.median)} ms vs ${ms(floor.median)} ms, medians of ${rounds}; 95 % interval ${x(interval[0])}-${x(interval[1])}; shown as ${[...sizes].join(', ')})`);
   const crypto = await cryptoCost(context);
   const thumb = await thumbCost(context);
-  results.sections.latency = { photoBytes, rounds, app, floor, toSend, phaseMedians, ratio, interval, private: priv, privRatio, privInterval, crypto, thumb, samples };
+  results.sections.latency = { photoBytes, rounds, app, floor, toSend, phaseMedians, privPhaseMedians, ratio, interval, private: priv, privRatio, privInterval, crypto, thumb, samples };
   markdown.push(
     '### Pick a 12 MP photo on page A → shown on page B (local relay)',
     '',

@@ -7,6 +7,7 @@
 
 use std::rc::Rc;
 
+use framechat_wire::{Flags, TAG_LEN};
 use futures_channel::oneshot;
 
 use crate::error::AppError;
@@ -37,6 +38,28 @@ pub enum LinkEvent {
     /// Something the user should know of a frame the link dropped (a private room's frame
     /// that could not be opened).
     Notice(String),
+    /// A private room's envelope, opened by a link that opens them itself (the socket worker):
+    /// the inner frame, and the envelope's flags and message tag.
+    Opened {
+        inner: js_sys::ArrayBuffer,
+        flags: Flags,
+        tag: [u8; TAG_LEN],
+    },
+    /// A private room's envelope that such a link could not open: its message began before
+    /// the link opened (`early`), or it failed to authenticate.
+    Unopened {
+        tag: [u8; TAG_LEN],
+        early: bool,
+    },
+}
+
+/// Where a private room's frame goes in its message: what a link that seals frames itself
+/// binds into the envelope (PROTOCOL.md, "Private rooms").
+#[derive(Clone, Copy)]
+pub struct SealAt {
+    pub flags: Flags,
+    pub tag: [u8; TAG_LEN],
+    pub index: u32,
 }
 
 /// Where a link reports its events.
@@ -52,6 +75,18 @@ pub trait Link {
     /// whose echo from the relay proves nothing (a chunk that does not end its message); a
     /// link may drop that echo before it reaches the page.
     fn send(&self, frame: Outgoing, len: u64, echo: Option<&[u8]>) -> Result<(), AppError>;
+
+    /// Hands over a private room's v1 frame of `len` bytes for this link to seal as `at`
+    /// says, if it seals frames itself (the socket worker, given the room's key); else gives
+    /// the frame back, to be sealed before [`Link::send`].
+    fn send_to_seal(
+        &self,
+        frame: Outgoing,
+        _len: u64,
+        _at: SealAt,
+    ) -> Result<Option<Outgoing>, AppError> {
+        Ok(Some(frame))
+    }
 
     /// Reads `file` whole off the page's thread, if this link can.
     fn read_whole(&self, _file: &web_sys::Blob) -> Option<oneshot::Receiver<ReadResult>> {

@@ -385,7 +385,7 @@ fn make_link(
             // A Content Security Policy that forbids Blob workers throws when the worker is
             // made: then this socket lives on this thread.
             match (*worker && !worker_failed)
-                .then(|| worker::WorkerSocket::open(url, events).ok())
+                .then(|| worker::WorkerSocket::open(url, events, cfg.private.as_ref()).ok())
                 .flatten()
             {
                 Some(w) => Rc::new(w),
@@ -410,6 +410,8 @@ fn on_event(rc: &Rc<RefCell<Inner>>, event: LinkEvent) {
             flush(rc);
         }
         LinkEvent::Unreachable(reason) => cannot_connect(rc, &reason),
+        // A private room's opener turns these into frames and notices before they get here.
+        LinkEvent::Opened { .. } | LinkEvent::Unopened { .. } => {}
         // No worker from now on, and a socket on this thread in its place: at once if this
         // one never opened.
         LinkEvent::WorkerFailed { was_open } => {

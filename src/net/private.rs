@@ -2,14 +2,20 @@
 //! between the outbox and the link (PROTOCOL.md, "Private rooms").
 //!
 //! Sending ([`Sealer`]): the outbox's frames are built as for any room, at the inner budget
-//! (the frame budget less the envelope's 46 bytes), then encrypted by WebCrypto in JS memory,
-//! one after another in the order the outbox gave them, and handed to the link. A message's
-//! tag is drawn once and kept for its resends; frame indexes count from its `msg` frame. The
-//! bytes waiting to be sealed count as buffered, so pacing and confirmation see them.
+//! (the frame budget less the envelope's 46 bytes). A message's tag is drawn once and kept for
+//! its resends; frame indexes count from its `msg` frame. The socket worker seals each frame
+//! itself, right before its socket takes it ([`Link::send_to_seal`]): the page's thread hands
+//! over a private room's frame as it does a plain one (sealing here cost the bench's 12 MP
+//! photo a page-thread task per frame, held up by the sender's own render). Any other link
+//! (a socket on this thread, a Socket.IO or host connection) gets envelopes sealed here, by
+//! WebCrypto in JS memory, several at once and handed over in the outbox's order; the bytes
+//! waiting to be sealed count as buffered, so pacing and confirmation see them.
 //!
 //! Receiving ([`Opener`]): every link event passes through one queue, so frames are opened
-//! and reported in the order they came. A frame that is not sealed is dropped with a notice
-//! (nobody without the key can post into a private room), so is one that fails to
+//! and reported in the order they came. The socket worker opens envelopes itself and reports
+//! them opened ([`LinkEvent::Opened`]), or not ([`LinkEvent::Unopened`]); this side checks
+//! that the flags agree with the frame inside. A frame that is not sealed is dropped with a
+//! notice (nobody without the key can post into a private room), so is one that fails to
 //! authenticate (another key, or tampered with): one notice per message at most.
 
 use std::cell::{Cell, RefCell};
@@ -25,7 +31,7 @@ use wasm_bindgen_futures::JsFuture;
 
 use super::frames;
 use super::known::KnownIds;
-use super::link::{Events, Link, LinkEvent, Outgoing};
+use super::link::{Events, Link, LinkEvent, Outgoing, SealAt};
 use super::outbox::Sink;
 use crate::error::AppError;
 use crate::media::{Body, count_out};
@@ -46,9 +52,7 @@ impl PartialEq for PrivateRoom {
 
 struct Job {
     out: Outgoing,
-    flags: Flags,
-    tag: [u8; TAG_LEN],
-    index: u32,
+    at: SealAt,
     /// The inner frame's length: what it counts in the sealer's queue.
     len: u64,
 }
@@ -164,7 +168,13 @@ impl Sealer {
         };
         self.room
             .key
-            .seal_view(job.flags, &job.tag, job.index, &self.room.room, &inner)
+            .seal_view(
+                job.at.flags,
+                &job.at.tag,
+                job.at.index,
+                &self.room.room,
+                &inner,
+            )
             .await
             .map_err(|e| AppError::Crypto(e.to_string()))
     }
@@ -186,13 +196,11 @@ impl SealedSink<'_> {
         }
         let flags = Flags::of_header(header, payload)?;
         let (tag, index) = self.0.position(header.id(), flags)?;
-        self.0.enqueue(Job {
-            out,
-            flags,
-            tag,
-            index,
-            len,
-        });
+        let at = SealAt { flags, tag, index };
+        // A link that seals frames itself takes it as it is; the queue is then always empty.
+        if let Some(out) = self.0.link.send_to_seal(out, len, at)? {
+            self.0.enqueue(Job { out, at, len });
+        }
         Ok(len + ENVELOPE_OVERHEAD as u64)
     }
 }
@@ -273,6 +281,17 @@ impl Opener {
                     return;
                 }
             },
+            // Opened, or not, by the link itself (the socket worker).
+            LinkEvent::Opened { inner, flags, tag } => {
+                *slot.done.borrow_mut() = Some(self.check(inner, flags, tag));
+            }
+            LinkEvent::Unopened { tag, early } => {
+                *slot.done.borrow_mut() = Some(if early {
+                    self.began_before(tag)
+                } else {
+                    self.unreadable(tag)
+                });
+            }
             other => *slot.done.borrow_mut() = Some(Some(other)),
         }
         self.report();
@@ -325,11 +344,7 @@ impl Opener {
         let mut indexes = self.indexes.borrow_mut();
         let Some(index) = indexes.expected(head.flags, &head.tag) else {
             drop(indexes);
-            // A message already under way when this page joined: its start is missing.
-            return Reading::Ready(self.notice(
-                Uuid::from_bytes(head.tag),
-                "ignored part of an encrypted message that began before you joined".into(),
-            ));
+            return Reading::Ready(self.began_before(head.tag));
         };
         indexes.opened(head.flags, &head.tag, index);
         Reading::Open(head, bytes, index)
@@ -337,36 +352,54 @@ impl Opener {
 
     /// The frame inside an envelope, or a notice (once per message).
     async fn open(&self, head: EnvelopeHead, bytes: Uint8Array, index: u32) -> Option<LinkEvent> {
-        let tag_id = Uuid::from_bytes(head.tag);
         match self
             .room
             .key
             .open_view(&head, &bytes, index, &self.room.room)
             .await
         {
-            Ok(inner) => {
-                // The envelope's flags must say what the frame inside is.
-                let view = Uint8Array::new(&inner);
-                let agrees = frames::decode(&view).ok().and_then(|(header, payload)| {
-                    Flags::of_header(&header, u64::from(payload.0.length())).ok()
-                }) == Some(head.flags);
-                if agrees {
-                    Some(LinkEvent::Frame(inner))
-                } else {
-                    self.notice(
-                        tag_id,
-                        "ignored an encrypted frame that lies about its role".into(),
-                    )
-                }
-            }
+            Ok(inner) => self.check(inner, head.flags, head.tag),
             Err(_) => {
                 self.indexes.borrow_mut().forget(&head.tag);
-                self.notice(
-                    tag_id,
-                    "an encrypted message you cannot read (it was sealed with another key)".into(),
-                )
+                self.unreadable(head.tag)
             }
         }
+    }
+
+    /// An opened frame, if the envelope's flags say what the frame inside is.
+    fn check(
+        &self,
+        inner: js_sys::ArrayBuffer,
+        flags: Flags,
+        tag: [u8; TAG_LEN],
+    ) -> Option<LinkEvent> {
+        let view = Uint8Array::new(&inner);
+        let agrees = frames::decode(&view).ok().and_then(|(header, payload)| {
+            Flags::of_header(&header, u64::from(payload.0.length())).ok()
+        }) == Some(flags);
+        if agrees {
+            Some(LinkEvent::Frame(inner))
+        } else {
+            self.notice(
+                Uuid::from_bytes(tag),
+                "ignored an encrypted frame that lies about its role".into(),
+            )
+        }
+    }
+
+    /// A message already under way when this page joined: its start is missing.
+    fn began_before(&self, tag: [u8; TAG_LEN]) -> Option<LinkEvent> {
+        self.notice(
+            Uuid::from_bytes(tag),
+            "ignored part of an encrypted message that began before you joined".into(),
+        )
+    }
+
+    fn unreadable(&self, tag: [u8; TAG_LEN]) -> Option<LinkEvent> {
+        self.notice(
+            Uuid::from_bytes(tag),
+            "an encrypted message you cannot read (it was sealed with another key)".into(),
+        )
     }
 
     fn notice(&self, id: Uuid, text: String) -> Option<LinkEvent> {

@@ -3,20 +3,38 @@
 // it: on the main thread, every render paused the transfer for its length (src/net/worker.rs
 // says more). src/net/worker.rs starts this from a Blob URL and speaks this protocol with it:
 //
-//   page -> worker  {op: "open", url}
+//   page -> worker  {op: "open", url, key?: CryptoKey, ad?: Uint8Array}
+//                        key, ad: a private room's frame key, and the additional data of its
+//                        frames as made for flags 0, tag and index zero (PROTOCOL.md, "Private
+//                        rooms: version 0xFD"): this worker then seals and opens the frames
 //                   {op: "send", data: ArrayBuffer (transferred) | Blob, n: its length,
 //                    echo?: Uint8Array}   echo: the frame's header bytes, when the relay's
 //                                         echo of this frame is not needed by the page
+//                   {op: "send", data, n, seal: {flags, tag: Uint8Array, index}}
+//                        a private room's v1 frame, sealed here as frame `index` of the
+//                        message `tag` under a fresh nonce; n: the envelope's length
 //                   {op: "read", id, file: File}   read a picked file whole, off the page's thread
 //                   {op: "close"}
 //   worker -> page  {ev: "open"}
 //                   {ev: "message", data: ArrayBuffer (transferred)}   binary messages only,
-//                        but not the echoes the page said it does not need (below)
+//                        but not the echoes the page said it does not need (below); in a
+//                        private room, those that are not envelopes
+//                   {ev: "opened", data: ArrayBuffer (transferred), flags, tag}
+//                        a private room's envelope, opened: its inner frame
+//                   {ev: "unopened", tag, early}   an envelope that could not be opened:
+//                        its message began before this socket opened (early), or it failed
+//                        to authenticate (another key, or tampered with)
 //                   {ev: "buffered", handed, buffered}   bytes handed to the socket so far,
 //                                                        and its bufferedAmount
 //                   {ev: "read", id, data: ArrayBuffer (transferred)} or {ev: "read", id, error}
+//                   {ev: "notice", message}               a frame could not be sealed: the
+//                                                         socket closes, the page re-sends
 //                   {ev: "close"}                         the worker then ends
 //                   {ev: "fail", message}                 the socket could not be created
+//
+// Frames leave, and arrive at the page, in the order they were posted and received, however
+// long each seal or open takes. Comments and indentation are stripped from this file when it
+// is built into the client (src/net/worker.rs).
 "use strict";
 
 /** How often bufferedAmount is looked at while it is not zero (ms). */
@@ -66,6 +84,111 @@ function isExpectedEcho(buf) {
   return false;
 }
 
+// A private room: the frame key, and its frames' additional data (flags, tag and index are
+// filled in per frame: bytes 16, 17-32 and 33-36).
+let frameKey = null;
+let ad = null;
+// Message tag (as a binary string) -> the index of its next frame, for tags whose begin frame
+// opened; oldest begun first. At most MAX_TAGS (framechat-wire's FrameIndexes, the same rules).
+const nexts = new Map();
+const MAX_TAGS = 64;
+
+function gcm(flags, tag, index, nonce) {
+  const a = ad.slice();
+  a[16] = flags;
+  a.set(tag, 17);
+  new DataView(a.buffer).setUint32(33, index);
+  return { name: "AES-GCM", iv: nonce, additionalData: a };
+}
+
+async function seal(m) {
+  const s = m.seal;
+  const inner = m.data instanceof Blob ? await m.data.arrayBuffer() : m.data;
+  const nonce = crypto.getRandomValues(new Uint8Array(12));
+  const sealed = await crypto.subtle.encrypt(gcm(s.flags, s.tag, s.index, nonce), frameKey, inner);
+  const env = new Uint8Array(30 + sealed.byteLength);
+  env[0] = 0xfd;
+  env[1] = s.flags;
+  env.set(s.tag, 2);
+  env.set(nonce, 18);
+  env.set(new Uint8Array(sealed), 30);
+  return env;
+}
+
+// What an envelope becomes for the page; its index is counted now, in arrival order.
+function open(buf) {
+  const b = new Uint8Array(buf);
+  const flags = b[1];
+  // Not a valid envelope: the page says why.
+  if (b.length < 46 || flags > 3) return [{ ev: "message", data: buf }, [buf]];
+  const tag = b.slice(2, 18);
+  const t = key(tag);
+  const index = flags & 1 ? 0 : nexts.get(t);
+  if (index === undefined) return [{ ev: "unopened", tag, early: true }];
+  if (flags & 2) {
+    nexts.delete(t);
+  } else {
+    // A begin frame (again, for a resend) counts as the newest begun.
+    if (flags & 1) nexts.delete(t);
+    nexts.set(t, index + 1);
+    if (nexts.size > MAX_TAGS) nexts.delete(nexts.keys().next().value);
+  }
+  return crypto.subtle.decrypt(gcm(flags, tag, index, b.subarray(18, 30)), frameKey, b.subarray(30)).then(
+    (data) => [{ ev: "opened", data, flags, tag }, [data]],
+    () => {
+      nexts.delete(t);
+      return [{ ev: "unopened", tag, early: false }];
+    },
+  );
+}
+
+// Frames to send and messages for the page, each taken in order once it is ready.
+const outbox = [];
+const inbox = [];
+
+function take(queue, each) {
+  while (queue.length > 0 && queue[0].ready !== undefined) each(queue.shift().ready);
+}
+
+function enqueue(queue, value, each) {
+  const job = {};
+  queue.push(job);
+  Promise.resolve(value).then(
+    (ready) => {
+      job.ready = ready;
+      take(queue, each);
+    },
+    (e) => {
+      // A frame that cannot be sealed: none after it may go before it.
+      queue.length = 0;
+      postMessage({ ev: "notice", message: "a frame could not be encrypted: " + String(e && e.message ? e.message : e) });
+      if (ws !== null) ws.close();
+    },
+  );
+}
+
+function post(msg) {
+  postMessage(msg[0], msg[1] || []);
+}
+
+function send([m, data]) {
+  if (ws === null) return;
+  // A socket that is not open throws; its close event follows, and the page re-sends what
+  // was not confirmed.
+  try {
+    ws.send(data);
+    handed += m.n;
+  } catch (_) {
+    outbox.length = 0;
+    return;
+  }
+  // The relay's echo of an own sealed frame proves nothing the socket's buffer does not, and
+  // its index would not follow on: all of them are dropped.
+  if (m.seal) expectEcho(data.subarray(0, 30));
+  else if (m.echo instanceof Uint8Array) expectEcho(m.echo);
+  report();
+}
+
 let ws = null;
 let handed = 0;
 let reported = { handed: -1, buffered: -1 };
@@ -86,7 +209,7 @@ function report() {
   }
 }
 
-function open(url) {
+function connect(url) {
   try {
     ws = new WebSocket(url);
   } catch (e) {
@@ -98,8 +221,10 @@ function open(url) {
   ws.onopen = () => postMessage({ ev: "open" });
   ws.onmessage = (e) => {
     // Text messages are not part of the protocol (PROTOCOL.md): not even passed on.
-    if (e.data instanceof ArrayBuffer && !isExpectedEcho(e.data)) {
-      postMessage({ ev: "message", data: e.data }, [e.data]);
+    const buf = e.data;
+    if (buf instanceof ArrayBuffer && !isExpectedEcho(buf)) {
+      const sealed = frameKey !== null && buf.byteLength > 0 && new Uint8Array(buf, 0, 1)[0] === 0xfd;
+      enqueue(inbox, sealed ? open(buf) : [{ ev: "message", data: buf }, [buf]], post);
     }
   };
   ws.onclose = () => {
@@ -111,18 +236,13 @@ function open(url) {
 onmessage = (e) => {
   const m = e.data;
   if (m.op === "open" && ws === null) {
-    open(m.url);
-  } else if (m.op === "send" && ws !== null) {
-    // A socket that is not open throws; its close event follows, and the page re-sends what
-    // was not confirmed.
-    try {
-      ws.send(m.data);
-      handed += m.n;
-    } catch (_) {
-      return;
+    if (m.key) {
+      frameKey = m.key;
+      ad = m.ad;
     }
-    if (m.echo instanceof Uint8Array) expectEcho(m.echo);
-    report();
+    connect(m.url);
+  } else if (m.op === "send" && ws !== null) {
+    enqueue(outbox, m.seal ? seal(m).then((env) => [m, env]) : [m, m.data], send);
   } else if (m.op === "read") {
     // A Blob's bytes reach the thread that reads them in pieces, each a task of that thread:
     // here they do not wait for the page's renders.

@@ -6,7 +6,10 @@
 //! the first frames for its whole length. A worker owns it instead: frames go to it as
 //! transferred buffers (no copy), received ones come back the same way, and it reports how
 //! much its socket buffers, which is what pacing and confirmation read. The worker also reads
-//! picked files whole, off the page's thread. Where workers cannot start (a host page's
+//! picked files whole, off the page's thread. In a private room it seals and opens the frames
+//! too, with the room's frame key (a non-extractable `CryptoKey`, posted to it once): the
+//! page's thread then does for a private room's frame what it does for a plain one, and no
+//! more (src/net/private.rs says the rest). Where workers cannot start (a host page's
 //! Content Security Policy without `worker-src blob:`), the connection uses
 //! [`super::socket::DirectSocket`] instead.
 
@@ -19,7 +22,10 @@ use wasm_bindgen::closure::Closure;
 use wasm_bindgen::{JsCast, JsValue};
 use web_sys::MessageEvent;
 
-use super::link::{Events, Link, LinkEvent, Outgoing};
+use framechat_wire::{Flags, TAG_LEN, additional_data};
+
+use super::link::{Events, Link, LinkEvent, Outgoing, SealAt};
+use super::private::PrivateRoom;
 use crate::error::AppError;
 use crate::media::ReadResult;
 use crate::platform::{get, set};
@@ -66,12 +72,19 @@ struct State {
 pub struct WorkerSocket {
     worker: web_sys::Worker,
     state: Rc<State>,
+    /// A private room's link: the worker seals and opens its frames.
+    seals: bool,
     _handlers: [Closure<dyn FnMut(JsValue)>; 2],
 }
 
 impl WorkerSocket {
-    /// Starts a worker that connects to `url`. Fails when the page cannot start workers.
-    pub fn open(url: &str, events: &Events) -> Result<Self, AppError> {
+    /// Starts a worker that connects to `url`, and seals and opens the frames of a `private`
+    /// room. Fails when the page cannot start workers.
+    pub fn open(
+        url: &str,
+        events: &Events,
+        private: Option<&PrivateRoom>,
+    ) -> Result<Self, AppError> {
         let worker = start_worker()?;
         let state = Rc::new(State::default());
         let on_message = {
@@ -96,11 +109,19 @@ impl WorkerSocket {
         let socket = Self {
             worker,
             state,
+            seals: private.is_some(),
             _handlers: [on_message, on_error],
         };
         let msg = js_sys::Object::new();
         set(&msg, "op", &"open".into())?;
         set(&msg, "url", &url.into())?;
+        if let Some(room) = private {
+            // The additional data of every frame: the worker fills in flags, tag and index.
+            let ad = additional_data(Flags::MIDDLE, &[0; TAG_LEN], 0, &room.room)
+                .map_err(|e| AppError::Crypto(e.to_string()))?;
+            set(&msg, "key", room.key.crypto_key())?;
+            set(&msg, "ad", &js_sys::Uint8Array::from(ad.as_slice()))?;
+        }
         socket.worker.post_message(&msg)?;
         Ok(socket)
     }
@@ -115,6 +136,24 @@ impl State {
                 Some(LinkEvent::Open)
             }
             Some("message") => get(msg, "data").dyn_into().ok().map(LinkEvent::Frame),
+            Some("opened") => {
+                let flags = get(msg, "flags").as_f64().unwrap_or(-1.0);
+                // The worker passes on only flags 0 to 3.
+                #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+                let flags = Flags::from_bits(flags as u8).ok()?;
+                Some(LinkEvent::Opened {
+                    inner: get(msg, "data").dyn_into().ok()?,
+                    flags,
+                    tag: tag_of(msg)?,
+                })
+            }
+            Some("unopened") => Some(LinkEvent::Unopened {
+                tag: tag_of(msg)?,
+                early: get(msg, "early").is_truthy(),
+            }),
+            Some("notice") => Some(LinkEvent::Notice(
+                get(msg, "message").as_string().unwrap_or_default(),
+            )),
             Some("buffered") => {
                 // Byte counts, exact as f64 below 2^53; bufferedAmount fits u32 as in a
                 // WebSocket.
@@ -157,6 +196,17 @@ impl State {
     }
 }
 
+/// The message tag a worker's message names.
+fn tag_of(msg: &JsValue) -> Option<[u8; TAG_LEN]> {
+    let view = get(msg, "tag").dyn_into::<js_sys::Uint8Array>().ok()?;
+    if view.length() as usize != TAG_LEN {
+        return None;
+    }
+    let mut tag = [0; TAG_LEN];
+    view.copy_to(&mut tag);
+    Some(tag)
+}
+
 impl Link for WorkerSocket {
     fn is_open(&self) -> bool {
         self.state.open.get()
@@ -172,33 +222,32 @@ impl Link for WorkerSocket {
     /// A buffer given to the worker is transferred: `frame` must own all of its buffer, as
     /// [`super::frames::build`]'s do.
     fn send(&self, frame: Outgoing, len: u64, echo: Option<&[u8]>) -> Result<(), AppError> {
-        if !self.state.open.get() {
-            return Err(AppError::NotOpen);
-        }
         let msg = js_sys::Object::new();
-        set(&msg, "op", &"send".into())?;
-        // Frames are at most MAX_FRAME_BUDGET: exact as f64.
-        set(&msg, "n", &JsValue::from_f64(len as f64))?;
         if let Some(echo) = echo {
             set(&msg, "echo", &js_sys::Uint8Array::from(echo))?;
         }
-        match frame {
-            Outgoing::Bytes(bytes) => {
-                let buffer = bytes.buffer();
-                if bytes.byte_offset() != 0 || bytes.byte_length() != buffer.byte_length() {
-                    return Err(AppError::SharedBuffer);
-                }
-                set(&msg, "data", &buffer)?;
-                self.worker
-                    .post_message_with_transfer(&msg, &js_sys::Array::of1(&buffer))?;
-            }
-            Outgoing::Blob(blob) => {
-                set(&msg, "data", &blob)?;
-                self.worker.post_message(&msg)?;
-            }
+        self.post(&msg, frame, len)
+    }
+
+    /// The worker seals the frame right before its socket takes it: the envelope is `len`
+    /// and 46 bytes long.
+    fn send_to_seal(
+        &self,
+        frame: Outgoing,
+        len: u64,
+        at: SealAt,
+    ) -> Result<Option<Outgoing>, AppError> {
+        if !self.seals {
+            return Ok(Some(frame));
         }
-        self.state.posted.set(self.state.posted.get() + len);
-        Ok(())
+        let seal = js_sys::Object::new();
+        set(&seal, "flags", &at.flags.bits().into())?;
+        set(&seal, "tag", &js_sys::Uint8Array::from(at.tag.as_slice()))?;
+        set(&seal, "index", &at.index.into())?;
+        let msg = js_sys::Object::new();
+        set(&msg, "seal", &seal)?;
+        self.post(&msg, frame, len + framechat_wire::ENVELOPE_OVERHEAD as u64)?;
+        Ok(None)
     }
 
     fn read_whole(&self, file: &web_sys::Blob) -> Option<oneshot::Receiver<ReadResult>> {
@@ -216,6 +265,35 @@ impl Link for WorkerSocket {
 
     fn in_worker(&self) -> bool {
         true
+    }
+}
+
+impl WorkerSocket {
+    /// Posts `msg` (its other fields set) as a "send" of `frame`, `n` bytes on the wire.
+    fn post(&self, msg: &js_sys::Object, frame: Outgoing, n: u64) -> Result<(), AppError> {
+        if !self.state.open.get() {
+            return Err(AppError::NotOpen);
+        }
+        set(msg, "op", &"send".into())?;
+        // Frames are at most MAX_FRAME_BUDGET: exact as f64.
+        set(msg, "n", &JsValue::from_f64(n as f64))?;
+        match frame {
+            Outgoing::Bytes(bytes) => {
+                let buffer = bytes.buffer();
+                if bytes.byte_offset() != 0 || bytes.byte_length() != buffer.byte_length() {
+                    return Err(AppError::SharedBuffer);
+                }
+                set(msg, "data", &buffer)?;
+                self.worker
+                    .post_message_with_transfer(msg, &js_sys::Array::of1(&buffer))?;
+            }
+            Outgoing::Blob(blob) => {
+                set(msg, "data", &blob)?;
+                self.worker.post_message(msg)?;
+            }
+        }
+        self.state.posted.set(self.state.posted.get() + n);
+        Ok(())
     }
 }
 
