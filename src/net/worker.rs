@@ -31,7 +31,50 @@ use crate::media::ReadResult;
 use crate::platform::{get, set};
 
 /// The socket worker's source; the protocol is described there.
-const WORKER_JS: &str = include_str!("socket_worker.js");
+const WORKER_SOURCE: &str = include_str!("socket_worker.js");
+
+/// The worker's source as the client carries it: without its comment lines and indentation,
+/// which the browser does not need and which would only make the `.wasm` larger.
+const WORKER_JS: &str = {
+    const LEN: usize = strip(WORKER_SOURCE.as_bytes(), &mut []);
+    const BYTES: [u8; LEN] = {
+        let mut out = [0; LEN];
+        strip(WORKER_SOURCE.as_bytes(), &mut out);
+        out
+    };
+    match std::str::from_utf8(&BYTES) {
+        Ok(js) => js,
+        Err(_) => panic!("the stripped worker script is not UTF-8"),
+    }
+};
+
+/// Copies the lines of `js` that are neither empty nor `//` comments into `out`, each without
+/// its leading spaces (as much of it as fits): the length of the whole result. Only whole-line comments
+/// go, so a `//` inside a string or a regular expression is never touched.
+const fn strip(js: &[u8], out: &mut [u8]) -> usize {
+    let (mut i, mut n) = (0, 0);
+    while i < js.len() {
+        while i < js.len() && js[i] == b' ' {
+            i += 1;
+        }
+        let comment = i < js.len()
+            && (js[i] == b'\n' || (i + 1 < js.len() && js[i] == b'/' && js[i + 1] == b'/'));
+        while i < js.len() {
+            let c = js[i];
+            i += 1;
+            if !comment {
+                if n < out.len() {
+                    out[n] = c;
+                }
+                n += 1;
+            }
+            if c == b'\n' {
+                break;
+            }
+        }
+    }
+    n
+}
 
 thread_local! {
     /// The worker script as a Blob, made once; `None` if it could not be made.
@@ -308,5 +351,39 @@ impl Drop for WorkerSocket {
         if set(&msg, "op", &"close".into()).is_ok() {
             let _ = self.worker.post_message(&msg);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{WORKER_JS, WORKER_SOURCE, strip};
+
+    fn stripped(js: &str) -> String {
+        let mut out = vec![0; strip(js.as_bytes(), &mut [])];
+        strip(js.as_bytes(), &mut out);
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn comment_lines_blank_lines_and_indentation_go_and_nothing_else() {
+        let js = "// head\n\"use strict\";\n\nfunction f(a) {\n  // why\n  return a + \"//x\"; // trailing\n}\n    \nconst u = 'a // b';";
+        assert_eq!(
+            stripped(js),
+            "\"use strict\";\nfunction f(a) {\nreturn a + \"//x\"; // trailing\n}\nconst u = 'a // b';"
+        );
+        assert_eq!(stripped(""), "");
+    }
+
+    #[test]
+    fn the_shipped_worker_is_its_source_less_comments() {
+        assert_eq!(WORKER_JS, stripped(WORKER_SOURCE));
+        assert!(WORKER_JS.len() < WORKER_SOURCE.len() * 2 / 3);
+        // Every line of code is still there, in order.
+        let code: Vec<&str> = WORKER_SOURCE
+            .lines()
+            .map(str::trim_start)
+            .filter(|l| !l.is_empty() && !l.starts_with("//"))
+            .collect();
+        assert_eq!(WORKER_JS.lines().collect::<Vec<_>>(), code);
     }
 }
