@@ -9,6 +9,7 @@ use std::rc::Rc;
 
 use framechat_wire::{Flags, TAG_LEN};
 use futures_channel::oneshot;
+use wasm_bindgen::JsValue;
 
 use crate::error::AppError;
 use crate::media::ReadResult;
@@ -38,19 +39,10 @@ pub enum LinkEvent {
     /// Something the user should know of a frame the link dropped (a private room's frame
     /// that could not be opened).
     Notice(String),
-    /// A private room's envelope, opened by a link that opens them itself (the socket worker):
-    /// the inner frame, and the envelope's flags and message tag.
-    Opened {
-        inner: js_sys::ArrayBuffer,
-        flags: Flags,
-        tag: [u8; TAG_LEN],
-    },
-    /// A private room's envelope that such a link could not open: its message began before
-    /// the link opened (`early`), or it failed to authenticate.
-    Unopened {
-        tag: [u8; TAG_LEN],
-        early: bool,
-    },
+    /// The socket worker's report of a private room's envelope: opened (its `tag`, `flags`
+    /// and inner frame, `data`), or not (`tag`, and `early` if its message began before the
+    /// worker's socket opened). The room's opener reads it (src/net/socket_worker.js).
+    Opened(JsValue),
 }
 
 /// Where a private room's frame goes in its message: what a link that seals frames itself

@@ -13,7 +13,7 @@
 //!
 //! Receiving ([`Opener`]): every link event passes through one queue, so frames are opened
 //! and reported in the order they came. The socket worker opens envelopes itself and reports
-//! them opened ([`LinkEvent::Opened`]), or not ([`LinkEvent::Unopened`]); this side checks
+//! them opened, or says why not ([`LinkEvent::Opened`]); this side checks
 //! that the flags agree with the frame inside. A frame that is not sealed is dropped with a
 //! notice (nobody without the key can post into a private room), so is one that fails to
 //! authenticate (another key, or tampered with): one notice per message at most.
@@ -27,6 +27,7 @@ use framechat_wire::{
     PlannedFrame, TAG_LEN, Uuid, is_envelope, write_frame,
 };
 use js_sys::Uint8Array;
+use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 
 use super::frames;
@@ -35,6 +36,7 @@ use super::link::{Events, Link, LinkEvent, Outgoing, SealAt};
 use super::outbox::Sink;
 use crate::error::AppError;
 use crate::media::{Body, count_out};
+use crate::platform::get;
 use crate::platform::webcrypto::{EnvelopeHead, FrameKey, new_message_tag};
 
 /// A private room's frame key and name, which every frame's additional data binds.
@@ -282,16 +284,7 @@ impl Opener {
                 }
             },
             // Opened, or not, by the link itself (the socket worker).
-            LinkEvent::Opened { inner, flags, tag } => {
-                *slot.done.borrow_mut() = Some(self.check(inner, flags, tag));
-            }
-            LinkEvent::Unopened { tag, early } => {
-                *slot.done.borrow_mut() = Some(if early {
-                    self.began_before(tag)
-                } else {
-                    self.unreadable(tag)
-                });
-            }
+            LinkEvent::Opened(report) => *slot.done.borrow_mut() = Some(self.opened(&report)),
             other => *slot.done.borrow_mut() = Some(Some(other)),
         }
         self.report();
@@ -384,6 +377,26 @@ impl Opener {
                 Uuid::from_bytes(tag),
                 "ignored an encrypted frame that lies about its role".into(),
             )
+        }
+    }
+
+    /// What the socket worker reports of an envelope (src/net/socket_worker.js).
+    fn opened(&self, report: &JsValue) -> Option<LinkEvent> {
+        let view = get(report, "tag").dyn_into::<Uint8Array>().ok()?;
+        let mut tag = [0; TAG_LEN];
+        if view.length() as usize != TAG_LEN {
+            return None;
+        }
+        view.copy_to(&mut tag);
+        match get(report, "data").dyn_into() {
+            // The worker opens only envelopes with known flags (0 to 3).
+            #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+            Ok(inner) => {
+                let flags = Flags::from_bits(get(report, "flags").as_f64()? as u8).ok()?;
+                self.check(inner, flags, tag)
+            }
+            Err(_) if get(report, "early").is_truthy() => self.began_before(tag),
+            Err(_) => self.unreadable(tag),
         }
     }
 

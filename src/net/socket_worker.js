@@ -10,20 +10,21 @@
 //                   {op: "send", data: ArrayBuffer (transferred) | Blob, n: its length,
 //                    echo?: Uint8Array}   echo: the frame's header bytes, when the relay's
 //                                         echo of this frame is not needed by the page
-//                   {op: "send", data, n, seal: {flags, tag: Uint8Array, index}}
-//                        a private room's v1 frame, sealed here as frame `index` of the
-//                        message `tag` under a fresh nonce; n: the envelope's length
+//                   {op: "send", data, n, seal: Uint8Array}
+//                        a private room's v1 frame, to seal here under a fresh nonce; seal:
+//                        the frame's flags (1 byte), message tag (16) and index (4, big-
+//                        endian), as in the additional data; n: the envelope's length
 //                   {op: "read", id, file: File}   read a picked file whole, off the page's thread
 //                   {op: "close"}
 //   worker -> page  {ev: "open"}
 //                   {ev: "message", data: ArrayBuffer (transferred)}   binary messages only,
 //                        but not the echoes the page said it does not need (below); in a
 //                        private room, those that are not envelopes
-//                   {ev: "opened", data: ArrayBuffer (transferred), flags, tag}
+//                   {ev: "opened", tag, flags, data: ArrayBuffer (transferred)}
 //                        a private room's envelope, opened: its inner frame
-//                   {ev: "unopened", tag, early}   an envelope that could not be opened:
-//                        its message began before this socket opened (early), or it failed
-//                        to authenticate (another key, or tampered with)
+//                   {ev: "opened", tag, early}   an envelope that could not be opened: its
+//                        message began before this socket opened (early), or it failed to
+//                        authenticate (another key, or tampered with)
 //                   {ev: "buffered", handed, buffered}   bytes handed to the socket so far,
 //                                                        and its bufferedAmount
 //                   {ev: "read", id, data: ArrayBuffer (transferred)} or {ev: "read", id, error}
@@ -84,8 +85,8 @@ function isExpectedEcho(buf) {
   return false;
 }
 
-// A private room: the frame key, and its frames' additional data (flags, tag and index are
-// filled in per frame: bytes 16, 17-32 and 33-36).
+// A private room: the frame key, and its frames' additional data (bytes 16 to 36, the flags,
+// tag and index, are filled in per frame).
 let frameKey = null;
 let ad = null;
 // Message tag (as a binary string) -> the index of its next frame, for tags whose begin frame
@@ -93,23 +94,20 @@ let ad = null;
 const nexts = new Map();
 const MAX_TAGS = 64;
 
-function gcm(flags, tag, index, nonce) {
+// AES-GCM with this nonce, binding a frame's flags, tag and index (21 bytes, as in "seal").
+function gcm(at, nonce) {
   const a = ad.slice();
-  a[16] = flags;
-  a.set(tag, 17);
-  new DataView(a.buffer).setUint32(33, index);
+  a.set(at, 16);
   return { name: "AES-GCM", iv: nonce, additionalData: a };
 }
 
 async function seal(m) {
-  const s = m.seal;
   const inner = m.data instanceof Blob ? await m.data.arrayBuffer() : m.data;
   const nonce = crypto.getRandomValues(new Uint8Array(12));
-  const sealed = await crypto.subtle.encrypt(gcm(s.flags, s.tag, s.index, nonce), frameKey, inner);
+  const sealed = await crypto.subtle.encrypt(gcm(m.seal, nonce), frameKey, inner);
   const env = new Uint8Array(30 + sealed.byteLength);
   env[0] = 0xfd;
-  env[1] = s.flags;
-  env.set(s.tag, 2);
+  env.set(m.seal.subarray(0, 17), 1);
   env.set(nonce, 18);
   env.set(new Uint8Array(sealed), 30);
   return env;
@@ -124,7 +122,7 @@ function open(buf) {
   const tag = b.slice(2, 18);
   const t = key(tag);
   const index = flags & 1 ? 0 : nexts.get(t);
-  if (index === undefined) return [{ ev: "unopened", tag, early: true }];
+  if (index === undefined) return [{ ev: "opened", tag, early: true }];
   if (flags & 2) {
     nexts.delete(t);
   } else {
@@ -133,11 +131,14 @@ function open(buf) {
     nexts.set(t, index + 1);
     if (nexts.size > MAX_TAGS) nexts.delete(nexts.keys().next().value);
   }
-  return crypto.subtle.decrypt(gcm(flags, tag, index, b.subarray(18, 30)), frameKey, b.subarray(30)).then(
-    (data) => [{ ev: "opened", data, flags, tag }, [data]],
+  const at = new Uint8Array(21);
+  at.set(b.subarray(1, 18));
+  new DataView(at.buffer).setUint32(17, index);
+  return crypto.subtle.decrypt(gcm(at, b.subarray(18, 30)), frameKey, b.subarray(30)).then(
+    (data) => [{ ev: "opened", tag, flags, data }, [data]],
     () => {
       nexts.delete(t);
-      return [{ ev: "unopened", tag, early: false }];
+      return [{ ev: "opened", tag, early: false }];
     },
   );
 }

@@ -42,9 +42,10 @@ const WORKER_JS: &str = {
         strip(WORKER_SOURCE.as_bytes(), &mut out);
         out
     };
+    // Whole lines and ASCII spaces go: what is left is UTF-8 as the source is.
     match std::str::from_utf8(&BYTES) {
         Ok(js) => js,
-        Err(_) => panic!("the stripped worker script is not UTF-8"),
+        Err(_) => WORKER_SOURCE,
     }
 };
 
@@ -179,21 +180,7 @@ impl State {
                 Some(LinkEvent::Open)
             }
             Some("message") => get(msg, "data").dyn_into().ok().map(LinkEvent::Frame),
-            Some("opened") => {
-                let flags = get(msg, "flags").as_f64().unwrap_or(-1.0);
-                // The worker passes on only flags 0 to 3.
-                #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
-                let flags = Flags::from_bits(flags as u8).ok()?;
-                Some(LinkEvent::Opened {
-                    inner: get(msg, "data").dyn_into().ok()?,
-                    flags,
-                    tag: tag_of(msg)?,
-                })
-            }
-            Some("unopened") => Some(LinkEvent::Unopened {
-                tag: tag_of(msg)?,
-                early: get(msg, "early").is_truthy(),
-            }),
+            Some("opened") => Some(LinkEvent::Opened(msg.clone())),
             Some("notice") => Some(LinkEvent::Notice(
                 get(msg, "message").as_string().unwrap_or_default(),
             )),
@@ -239,17 +226,6 @@ impl State {
     }
 }
 
-/// The message tag a worker's message names.
-fn tag_of(msg: &JsValue) -> Option<[u8; TAG_LEN]> {
-    let view = get(msg, "tag").dyn_into::<js_sys::Uint8Array>().ok()?;
-    if view.length() as usize != TAG_LEN {
-        return None;
-    }
-    let mut tag = [0; TAG_LEN];
-    view.copy_to(&mut tag);
-    Some(tag)
-}
-
 impl Link for WorkerSocket {
     fn is_open(&self) -> bool {
         self.state.open.get()
@@ -283,12 +259,13 @@ impl Link for WorkerSocket {
         if !self.seals {
             return Ok(Some(frame));
         }
-        let seal = js_sys::Object::new();
-        set(&seal, "flags", &at.flags.bits().into())?;
-        set(&seal, "tag", &js_sys::Uint8Array::from(at.tag.as_slice()))?;
-        set(&seal, "index", &at.index.into())?;
+        // As in the additional data: flags, tag, index.
+        let mut seal = [0; 21];
+        seal[0] = at.flags.bits();
+        seal[1..17].copy_from_slice(&at.tag);
+        seal[17..].copy_from_slice(&at.index.to_be_bytes());
         let msg = js_sys::Object::new();
-        set(&msg, "seal", &seal)?;
+        set(&msg, "seal", &js_sys::Uint8Array::from(seal.as_slice()))?;
         self.post(&msg, frame, len + framechat_wire::ENVELOPE_OVERHEAD as u64)?;
         Ok(None)
     }
