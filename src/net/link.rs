@@ -9,7 +9,6 @@ use std::rc::Rc;
 
 use framechat_wire::{Flags, TAG_LEN};
 use futures_channel::oneshot;
-use wasm_bindgen::JsValue;
 
 use crate::error::AppError;
 use crate::media::ReadResult;
@@ -39,10 +38,6 @@ pub enum LinkEvent {
     /// Something the user should know of a frame the link dropped (a private room's frame
     /// that could not be opened).
     Notice(String),
-    /// The socket worker's report of a private room's envelope: opened (its `tag`, `flags`
-    /// and inner frame, `data`), or not (`tag`, and `early` if its message began before the
-    /// worker's socket opened). The room's opener reads it (src/net/socket_worker.js).
-    Opened(JsValue),
 }
 
 /// Where a private room's frame goes in its message: what a link that seals frames itself

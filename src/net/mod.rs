@@ -410,8 +410,6 @@ fn on_event(rc: &Rc<RefCell<Inner>>, event: LinkEvent) {
             flush(rc);
         }
         LinkEvent::Unreachable(reason) => cannot_connect(rc, &reason),
-        // A private room's opener turns these into frames and notices before they get here.
-        LinkEvent::Opened(_) => {}
         // No worker from now on, and a socket on this thread in its place: at once if this
         // one never opened.
         LinkEvent::WorkerFailed { was_open } => {

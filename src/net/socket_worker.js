@@ -6,7 +6,8 @@
 //   page -> worker  {op: "open", url, key?: CryptoKey, ad?: Uint8Array}
 //                        key, ad: a private room's frame key, and the additional data of its
 //                        frames as made for flags 0, tag and index zero (PROTOCOL.md, "Private
-//                        rooms: version 0xFD"): this worker then seals and opens the frames
+//                        rooms: version 0xFD"): this worker then seals the frames it is given
+//                        so (below); the page opens what arrives
 //                   {op: "send", data: ArrayBuffer (transferred) | Blob, n: its length,
 //                    echo?: Uint8Array}   echo: the frame's header bytes, when the relay's
 //                                         echo of this frame is not needed by the page
@@ -18,13 +19,7 @@
 //                   {op: "close"}
 //   worker -> page  {ev: "open"}
 //                   {ev: "message", data: ArrayBuffer (transferred)}   binary messages only,
-//                        but not the echoes the page said it does not need (below); in a
-//                        private room, those that are not envelopes
-//                   {ev: "opened", tag, flags, data: ArrayBuffer (transferred)}
-//                        a private room's envelope, opened: its inner frame
-//                   {ev: "opened", tag, early}   an envelope that could not be opened: its
-//                        message began before this socket opened (early), or it failed to
-//                        authenticate (another key, or tampered with)
+//                        but not the echoes the page said it does not need (below)
 //                   {ev: "buffered", handed, buffered}   bytes handed to the socket so far,
 //                                                        and its bufferedAmount
 //                   {ev: "read", id, data: ArrayBuffer (transferred)} or {ev: "read", id, error}
@@ -33,9 +28,9 @@
 //                   {ev: "close"}                         the worker then ends
 //                   {ev: "fail", message}                 the socket could not be created
 //
-// Frames leave, and arrive at the page, in the order they were posted and received, however
-// long each seal or open takes. Comments and indentation are stripped from this file when it
-// is built into the client (src/net/worker.rs).
+// Frames leave in the order they were posted, however long each seal takes. Comment lines,
+// blank lines and indentation are stripped from this file when it is built into the client
+// (src/net/worker.rs).
 "use strict";
 
 /** How often bufferedAmount is looked at while it is not zero (ms). */
@@ -89,22 +84,15 @@ function isExpectedEcho(buf) {
 // tag and index, are filled in per frame).
 let frameKey = null;
 let ad = null;
-// Message tag (as a binary string) -> the index of its next frame, for tags whose begin frame
-// opened; oldest begun first. At most MAX_TAGS (framechat-wire's FrameIndexes, the same rules).
-const nexts = new Map();
-const MAX_TAGS = 64;
 
-// AES-GCM with this nonce, binding a frame's flags, tag and index (21 bytes, as in "seal").
-function gcm(at, nonce) {
-  const a = ad.slice();
-  a.set(at, 16);
-  return { name: "AES-GCM", iv: nonce, additionalData: a };
-}
-
+// A private room's frame, sealed as PROTOCOL.md says (its flags, tag and index come from the
+// page: it counts them): the envelope's bytes.
 async function seal(m) {
   const inner = m.data instanceof Blob ? await m.data.arrayBuffer() : m.data;
   const nonce = crypto.getRandomValues(new Uint8Array(12));
-  const sealed = await crypto.subtle.encrypt(gcm(m.seal, nonce), frameKey, inner);
+  const additionalData = ad.slice();
+  additionalData.set(m.seal, 16);
+  const sealed = await crypto.subtle.encrypt({ name: "AES-GCM", iv: nonce, additionalData }, frameKey, inner);
   const env = new Uint8Array(30 + sealed.byteLength);
   env[0] = 0xfd;
   env.set(m.seal.subarray(0, 17), 1);
@@ -113,63 +101,31 @@ async function seal(m) {
   return env;
 }
 
-// What an envelope becomes for the page; its index is counted now, in arrival order.
-function open(buf) {
-  const b = new Uint8Array(buf);
-  const flags = b[1];
-  // Not a valid envelope: the page says why.
-  if (b.length < 46 || flags > 3) return [{ ev: "message", data: buf }, [buf]];
-  const tag = b.slice(2, 18);
-  const t = key(tag);
-  const index = flags & 1 ? 0 : nexts.get(t);
-  if (index === undefined) return [{ ev: "opened", tag, early: true }];
-  if (flags & 2) {
-    nexts.delete(t);
-  } else {
-    // A begin frame (again, for a resend) counts as the newest begun.
-    if (flags & 1) nexts.delete(t);
-    nexts.set(t, index + 1);
-    if (nexts.size > MAX_TAGS) nexts.delete(nexts.keys().next().value);
-  }
-  const at = new Uint8Array(21);
-  at.set(b.subarray(1, 18));
-  new DataView(at.buffer).setUint32(17, index);
-  return crypto.subtle.decrypt(gcm(at, b.subarray(18, 30)), frameKey, b.subarray(30)).then(
-    (data) => [{ ev: "opened", tag, flags, data }, [data]],
-    () => {
-      nexts.delete(t);
-      return [{ ev: "opened", tag, early: false }];
-    },
-  );
-}
-
-// Frames to send and messages for the page, each taken in order once it is ready.
+// Frames to send, each sent in order once it is sealed (or at once, when it needs no seal).
 const outbox = [];
-const inbox = [];
 
-function take(queue, each) {
-  while (queue.length > 0 && queue[0].ready !== undefined) each(queue.shift().ready);
+function take() {
+  while (outbox.length > 0 && outbox[0].ready !== undefined) send(outbox.shift().ready);
 }
 
-function enqueue(queue, value, each) {
-  const job = {};
-  queue.push(job);
-  Promise.resolve(value).then(
-    (ready) => {
-      job.ready = ready;
-      take(queue, each);
-    },
-    (e) => {
-      // A frame that cannot be sealed: none after it may go before it.
-      queue.length = 0;
-      postMessage({ ev: "notice", message: "a frame could not be encrypted: " + String(e && e.message ? e.message : e) });
-      if (ws !== null) ws.close();
-    },
-  );
-}
-
-function post(msg) {
-  postMessage(msg[0], msg[1] || []);
+function enqueue(m) {
+  const job = { ready: m.seal ? undefined : [m, m.data] };
+  outbox.push(job);
+  if (m.seal) {
+    seal(m).then(
+      (env) => {
+        job.ready = [m, env];
+        take();
+      },
+      (e) => {
+        // A frame that cannot be sealed: none after it may go before it.
+        outbox.length = 0;
+        postMessage({ ev: "notice", message: "a frame could not be encrypted: " + String(e && e.message ? e.message : e) });
+        if (ws !== null) ws.close();
+      },
+    );
+  }
+  take();
 }
 
 function send([m, data]) {
@@ -224,8 +180,7 @@ function connect(url) {
     // Text messages are not part of the protocol (PROTOCOL.md): not even passed on.
     const buf = e.data;
     if (buf instanceof ArrayBuffer && !isExpectedEcho(buf)) {
-      const sealed = frameKey !== null && buf.byteLength > 0 && new Uint8Array(buf, 0, 1)[0] === 0xfd;
-      enqueue(inbox, sealed ? open(buf) : [{ ev: "message", data: buf }, [buf]], post);
+      postMessage({ ev: "message", data: buf }, [buf]);
     }
   };
   ws.onclose = () => {
@@ -243,7 +198,7 @@ onmessage = (e) => {
     }
     connect(m.url);
   } else if (m.op === "send" && ws !== null) {
-    enqueue(outbox, m.seal ? seal(m).then((env) => [m, env]) : [m, m.data], send);
+    enqueue(m);
   } else if (m.op === "read") {
     // A Blob's bytes reach the thread that reads them in pieces, each a task of that thread:
     // here they do not wait for the page's renders.

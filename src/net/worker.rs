@@ -180,7 +180,6 @@ impl State {
                 Some(LinkEvent::Open)
             }
             Some("message") => get(msg, "data").dyn_into().ok().map(LinkEvent::Frame),
-            Some("opened") => Some(LinkEvent::Opened(msg.clone())),
             Some("notice") => Some(LinkEvent::Notice(
                 get(msg, "message").as_string().unwrap_or_default(),
             )),
