@@ -23,8 +23,8 @@ use std::collections::{HashMap, VecDeque};
 use std::rc::Rc;
 
 use framechat_wire::{
-    CancelHeader, ENVELOPE_HEADER_LEN, ENVELOPE_OVERHEAD, Flags, FrameIndexes, Header,
-    PlannedFrame, TAG_LEN, Uuid, is_envelope, write_frame,
+    CancelHeader, ENVELOPE_OVERHEAD, Flags, FrameIndexes, Header, PlannedFrame, TAG_LEN, Uuid,
+    is_envelope, write_frame,
 };
 use js_sys::Uint8Array;
 use wasm_bindgen_futures::JsFuture;
@@ -142,12 +142,9 @@ impl Sealer {
             };
             let (sealed, cost) = sealed;
             let sent = sealed.and_then(|envelope| {
+                // Only links that do not seal get here, and none of them drops echoes.
                 let len = u64::from(envelope.length());
-                // The relay's echo of an own frame proves nothing the socket's buffer does
-                // not: the worker drops all of them (their indexes would not follow on for
-                // the opener).
-                let echo = envelope.subarray(0, ENVELOPE_HEADER_LEN as u32).to_vec();
-                self.link.send(Outgoing::Bytes(envelope), len, Some(&echo))
+                self.link.send(Outgoing::Bytes(envelope), len, None)
             });
             self.pending.set(self.pending.get().saturating_sub(cost));
             if let Err(e) = sent {

@@ -3,11 +3,10 @@
 // it: on the main thread, every render paused the transfer for its length (src/net/worker.rs
 // says more). src/net/worker.rs starts this from a Blob URL and speaks this protocol with it:
 //
-//   page -> worker  {op: "open", url, key?: CryptoKey, ad?: Uint8Array}
-//                        key, ad: a private room's frame key, and the additional data of its
-//                        frames as made for flags 0, tag and index zero (PROTOCOL.md, "Private
-//                        rooms: version 0xFD"): this worker then seals the frames it is given
-//                        so (below); the page opens what arrives
+//   page -> worker  {op: "open", url, key?: CryptoKey, room?: string}
+//                        key, room: a private room's frame key and name (PROTOCOL.md,
+//                        "Private rooms: version 0xFD"): this worker then seals the frames it
+//                        is given so (below); the page opens what arrives
 //                   {op: "send", data: ArrayBuffer (transferred) | Blob, n: its length,
 //                    echo?: Uint8Array}   echo: the frame's header bytes, when the relay's
 //                                         echo of this frame is not needed by the page
@@ -33,11 +32,11 @@
 // (src/net/worker.rs).
 "use strict";
 
-/** How often bufferedAmount is looked at while it is not zero (ms). */
+// How often bufferedAmount is looked at while it is not zero (ms).
 const POLL_MS = 2;
-/** A socket asked to close that has not closed by then is dropped (ms). */
+// A socket asked to close that has not closed by then is dropped (ms).
 const CLOSE_GRACE_MS = 5000;
-/** Echoes waited for at most (a relay that does not echo leaves them all waiting). */
+// Echoes waited for at most (a relay that does not echo leaves them all waiting).
 const ECHOES = 2048;
 
 // Relays send every frame to everyone in the room, the sender included: a page sending a
@@ -46,9 +45,12 @@ const ECHOES = 2048;
 // other frame of its own, it hands over the frame's header bytes with the frame, and an
 // incoming message that begins with exactly those bytes stops here. This script knows
 // nothing of the frame layout: the page (src/net/frames.rs) is the one frame parser.
-const echoes = new Map(); // header bytes as a binary string -> how many such frames were sent
-const lengths = new Map(); // header length -> how many entries of `echoes` have it
+// Header bytes as a binary string -> how many such frames were sent; header length -> how
+// many entries of `echoes` have it.
+const echoes = new Map();
+const lengths = new Map();
 
+const why = (e) => String(e && e.message ? e.message : e);
 const key = (bytes) => String.fromCharCode.apply(null, bytes);
 
 function expectEcho(head) {
@@ -80,10 +82,20 @@ function isExpectedEcho(buf) {
   return false;
 }
 
-// A private room: the frame key, and its frames' additional data (bytes 16 to 36, the flags,
-// tag and index, are filled in per frame).
+// A private room: the frame key, and its frames' additional data: "framechat-e2e-v1", then
+// 21 bytes (flags, tag and index, filled in per frame), the room name's length and the name.
 let frameKey = null;
 let ad = null;
+
+function keyFor(m) {
+  const enc = new TextEncoder();
+  const room = enc.encode(m.room);
+  frameKey = m.key;
+  ad = new Uint8Array(39 + room.length);
+  ad.set(enc.encode("framechat-e2e-v1"));
+  new DataView(ad.buffer).setUint16(37, room.length);
+  ad.set(room, 39);
+}
 
 // A private room's frame, sealed as PROTOCOL.md says (its flags, tag and index come from the
 // page: it counts them): the envelope's bytes.
@@ -120,7 +132,7 @@ function enqueue(m) {
       (e) => {
         // A frame that cannot be sealed: none after it may go before it.
         outbox.length = 0;
-        postMessage({ ev: "notice", message: "a frame could not be encrypted: " + String(e && e.message ? e.message : e) });
+        postMessage({ ev: "notice", message: "a frame could not be encrypted: " + why(e) });
         if (ws !== null) ws.close();
       },
     );
@@ -170,7 +182,7 @@ function connect(url) {
   try {
     ws = new WebSocket(url);
   } catch (e) {
-    postMessage({ ev: "fail", message: String(e && e.message ? e.message : e) });
+    postMessage({ ev: "fail", message: why(e) });
     close();
     return;
   }
@@ -192,10 +204,7 @@ function connect(url) {
 onmessage = (e) => {
   const m = e.data;
   if (m.op === "open" && ws === null) {
-    if (m.key) {
-      frameKey = m.key;
-      ad = m.ad;
-    }
+    if (m.key) keyFor(m);
     connect(m.url);
   } else if (m.op === "send" && ws !== null) {
     enqueue(m);
@@ -204,7 +213,7 @@ onmessage = (e) => {
     // here they do not wait for the page's renders.
     m.file.arrayBuffer().then(
       (data) => postMessage({ ev: "read", id: m.id, data }, [data]),
-      (e) => postMessage({ ev: "read", id: m.id, error: String(e && e.message ? e.message : e) }),
+      (e) => postMessage({ ev: "read", id: m.id, error: why(e) }),
     );
   } else if (m.op === "close") {
     if (ws !== null) ws.close();

@@ -22,8 +22,6 @@ use wasm_bindgen::closure::Closure;
 use wasm_bindgen::{JsCast, JsValue};
 use web_sys::MessageEvent;
 
-use framechat_wire::{Flags, TAG_LEN, additional_data};
-
 use super::link::{Events, Link, LinkEvent, Outgoing, SealAt};
 use super::private::PrivateRoom;
 use crate::error::AppError;
@@ -122,14 +120,16 @@ pub struct WorkerSocket {
 }
 
 impl WorkerSocket {
-    /// Starts a worker that connects to `url`, and seals and opens the frames of a `private`
-    /// room. Fails when the page cannot start workers.
+    /// Starts a worker that connects to `url`, and seals the frames of a `private` room. Fails
+    /// when the page cannot start workers.
     pub fn open(
         url: &str,
         events: &Events,
         private: Option<&PrivateRoom>,
     ) -> Result<Self, AppError> {
         let worker = start_worker()?;
+        // A room name too long for the additional data: the page's sealer reports it.
+        let private = private.filter(|room| room.room.len() <= framechat_wire::MAX_ROOM_LEN);
         let state = Rc::new(State::default());
         let on_message = {
             let (state, events) = (state.clone(), events.clone());
@@ -160,11 +160,8 @@ impl WorkerSocket {
         set(&msg, "op", &"open".into())?;
         set(&msg, "url", &url.into())?;
         if let Some(room) = private {
-            // The additional data of every frame: the worker fills in flags, tag and index.
-            let ad = additional_data(Flags::MIDDLE, &[0; TAG_LEN], 0, &room.room)
-                .map_err(|e| AppError::Crypto(e.to_string()))?;
             set(&msg, "key", room.key.crypto_key())?;
-            set(&msg, "ad", &js_sys::Uint8Array::from(ad.as_slice()))?;
+            set(&msg, "room", &room.room.as_str().into())?;
         }
         socket.worker.post_message(&msg)?;
         Ok(socket)

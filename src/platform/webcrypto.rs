@@ -13,8 +13,8 @@
 use std::fmt;
 
 use framechat_wire::{
-    ENVELOPE_HEADER_LEN, ENVELOPE_OVERHEAD, Envelope, EnvelopeError, FRAME_KEY_INFO, Flags,
-    KeyError, NONCE_LEN, ROOM_KEY_LEN, RoomKey, TAG_LEN, additional_data,
+    ENVELOPE_HEADER_LEN, ENVELOPE_MAGIC, ENVELOPE_OVERHEAD, Envelope, EnvelopeError,
+    FRAME_KEY_INFO, Flags, KeyError, NONCE_LEN, ROOM_KEY_LEN, RoomKey, TAG_LEN, additional_data,
 };
 use js_sys::{Array, Object, Reflect, Uint8Array};
 use wasm_bindgen::{JsCast, JsValue};
@@ -319,17 +319,14 @@ impl FrameKey {
             .encrypt_with_object_and_buffer_source(&params, &self.key, inner)
             .map_err(js_error)?;
         let sealed = Uint8Array::new(&JsFuture::from(promise).await.map_err(js_error)?);
-        let mut head = Vec::with_capacity(ENVELOPE_HEADER_LEN);
-        Envelope {
-            flags,
-            tag: *tag,
-            nonce,
-            ciphertext: &[],
-        }
-        .encode(&mut head);
-        let out = Uint8Array::new_with_length(head.len() as u32 + sealed.length());
-        out.subarray(0, head.len() as u32).copy_from(&head);
-        out.set(&sealed, head.len() as u32);
+        let mut head = [0; ENVELOPE_HEADER_LEN];
+        head[0] = ENVELOPE_MAGIC;
+        head[1] = flags.bits();
+        head[2..2 + TAG_LEN].copy_from_slice(tag);
+        head[2 + TAG_LEN..].copy_from_slice(&nonce);
+        let out = Uint8Array::new_with_length(ENVELOPE_HEADER_LEN as u32 + sealed.length());
+        out.subarray(0, ENVELOPE_HEADER_LEN as u32).copy_from(&head);
+        out.set(&sealed, ENVELOPE_HEADER_LEN as u32);
         Ok(out)
     }
 
@@ -378,17 +375,14 @@ impl EnvelopeHead {
     /// The envelope's layout error (not an envelope, too short, unknown flags).
     pub fn read(bytes: &Uint8Array) -> Result<Self, CryptoError> {
         let len = bytes.length() as usize;
-        let mut head = [0u8; ENVELOPE_HEADER_LEN];
+        let copied = len.min(ENVELOPE_HEADER_LEN);
+        let mut head = [0u8; ENVELOPE_OVERHEAD];
         bytes
-            .subarray(0, ENVELOPE_HEADER_LEN.min(len) as u32)
-            .copy_to(&mut head[..ENVELOPE_HEADER_LEN.min(len)]);
-        // The layout checks are the wire crate's: it sees the header and a stand-in for
-        // the ciphertext of the right length class (at least a GCM tag).
-        let mut probe = head.to_vec();
-        if len >= ENVELOPE_OVERHEAD {
-            probe.resize(ENVELOPE_OVERHEAD, 0);
-        }
-        let env = Envelope::decode(&probe)?;
+            .subarray(0, copied as u32)
+            .copy_to(&mut head[..copied]);
+        // The layout checks are the wire crate's: it sees the header and, for the ciphertext,
+        // a stand-in of the right length class (at least a GCM tag, or what there is).
+        let env = Envelope::decode(&head[..len.min(ENVELOPE_OVERHEAD)])?;
         Ok(Self {
             flags: env.flags,
             tag: env.tag,
