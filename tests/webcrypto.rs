@@ -304,3 +304,157 @@ async fn seals_and_opens_a_large_frame() {
         opened_at - sealed_at
     ));
 }
+
+/// Wait (with a deadline, polling every 10 ms) until `cond` holds.
+async fn wait_for(what: &str, mut cond: impl FnMut() -> bool) {
+    let deadline = js_sys::Date::now() + 30_000.0;
+    while !cond() {
+        assert!(
+            js_sys::Date::now() < deadline,
+            "timed out waiting for {what}"
+        );
+        gloo_timers::future::TimeoutFuture::new(10).await;
+    }
+}
+
+/// The socket worker seals a private room's frames itself (src/net/socket_worker.js): what it
+/// puts on the wire, caught by a bare WebSocket in the same relay room, opens with the Rust
+/// opener at the index the protocol gives each frame, and is byte for byte what the Rust
+/// sealer makes of the same frame with the same nonce; every frame has a nonce of its own.
+/// The room name is not ASCII, so its UTF-8 length is what the additional data binds.
+#[wasm_bindgen_test]
+async fn the_socket_worker_seals_what_the_rust_opener_opens() {
+    use std::cell::RefCell;
+    use std::collections::{HashMap, HashSet};
+    use std::rc::Rc;
+
+    use framechat::media::{self, Picked};
+    use framechat::net::private::PrivateRoom;
+    use framechat::net::{Client, LinkKind, NetConfig};
+    use framechat::state::{Action, Conn};
+    use wasm_bindgen::JsCast;
+    use wasm_bindgen::closure::Closure;
+
+    let Some(base) = option_env!("FRAMECHAT_TEST_WS") else {
+        panic!("set FRAMECHAT_TEST_WS=ws://127.0.0.1:PORT/ws/chat/ at build time");
+    };
+    let url = format!(
+        "{base}{}/",
+        new_message_tag()
+            .unwrap()
+            .map(|b| format!("{b:02x}"))
+            .concat()
+    );
+    let room = "café ☕ — Zürich";
+    let key = FrameKey::derive(&generate_room_key().unwrap())
+        .await
+        .unwrap();
+
+    // The bare socket: every binary message, as bytes.
+    let caught = Rc::new(RefCell::new(Vec::<Vec<u8>>::new()));
+    let bare = web_sys::WebSocket::new(&url).unwrap();
+    bare.set_binary_type(web_sys::BinaryType::Arraybuffer);
+    let on_message = {
+        let caught = caught.clone();
+        Closure::<dyn FnMut(web_sys::MessageEvent)>::new(move |e: web_sys::MessageEvent| {
+            if let Ok(buf) = e.data().dyn_into::<js_sys::ArrayBuffer>() {
+                caught
+                    .borrow_mut()
+                    .push(js_sys::Uint8Array::new(&buf).to_vec());
+            }
+        })
+    };
+    bare.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
+    wait_for("the bare socket open", || {
+        bare.ready_state() == web_sys::WebSocket::OPEN
+    })
+    .await;
+
+    let actions = Rc::new(RefCell::new(Vec::<Action>::new()));
+    let callback = {
+        let actions = actions.clone();
+        yew::Callback::from(move |a| match a {
+            Action::Batch(batch) => actions.borrow_mut().extend(batch),
+            a => actions.borrow_mut().push(a),
+        })
+    };
+    let client = Client::connect(
+        NetConfig {
+            url: url.clone(),
+            frame_budget: 64 * 1024,
+            max_message_bytes: 64 << 20,
+            link: LinkKind::WebSocket { worker: true },
+            private: Some(PrivateRoom {
+                key: key.clone(),
+                room: room.into(),
+            }),
+        },
+        callback,
+    );
+    wait_for("online", || {
+        actions
+            .borrow()
+            .iter()
+            .any(|a| matches!(a, Action::Conn(Conn::Online)))
+    })
+    .await;
+    assert!(client.in_worker(), "the socket worker carries the room");
+
+    // A text (one frame) and a 200 kB file (a msg frame, two middle chunks and a last one).
+    let data: Vec<u8> = (0..200_000u32).map(|i| (i * 7 % 251) as u8).collect();
+    let parts = js_sys::Array::of1(&js_sys::Uint8Array::from(data.as_slice()));
+    let file = web_sys::File::new_with_u8_array_sequence(&parts, "data.bin").unwrap();
+    let prepared = media::prepare(Picked::from(file), 1, 1 << 30, None).await;
+    client.send("ann", "one frame".into(), &[]).unwrap();
+    client
+        .send("ann", "four frames".into(), &[prepared.to_send().unwrap()])
+        .unwrap();
+
+    let sealed = |m: &Vec<u8>| m.first() == Some(&0xFD);
+    let ends = |caught: &[Vec<u8>]| {
+        caught
+            .iter()
+            .filter(|m| sealed(m) && m[1] & Flags::ENDS_BIT != 0)
+            .count()
+    };
+    wait_for("both messages on the wire", || ends(&caught.borrow()) == 2).await;
+
+    let envelopes: Vec<Vec<u8>> = caught
+        .borrow()
+        .iter()
+        .filter(|m| sealed(m))
+        .cloned()
+        .collect();
+    let flags: Vec<u8> = envelopes.iter().map(|e| e[1]).collect();
+    assert_eq!(flags.len(), 5, "envelopes' flags {flags:?}");
+    for (bits, want) in [(0x03, 1), (0x01, 1), (0x00, 2), (0x02, 1)] {
+        assert_eq!(flags.iter().filter(|&&f| f == bits).count(), want, "{flags:?}");
+    }
+    let mut next: HashMap<[u8; 16], u32> = HashMap::new();
+    let mut nonces = HashSet::new();
+    let mut payload = 0;
+    for envelope in &envelopes {
+        let flags = Flags::from_bits(envelope[1]).unwrap();
+        let tag: [u8; 16] = envelope[2..18].try_into().unwrap();
+        let nonce: [u8; 12] = envelope[18..30].try_into().unwrap();
+        assert!(nonces.insert(nonce), "a nonce used twice");
+        let index = if flags.begins() { 0 } else { next[&tag] };
+        next.insert(tag, index + 1);
+        let inner = key.open(envelope, index, room).await.unwrap();
+        let frame = decode_inner(flags, &inner).unwrap();
+        payload += frame.payload.len();
+        let resealed = key
+            .seal_with_nonce(flags, &tag, index, room, &nonce, &inner)
+            .await
+            .unwrap();
+        assert!(
+            &resealed == envelope,
+            "the Rust sealer's bytes, frame {index}"
+        );
+    }
+    assert_eq!(next.len(), 2, "one tag per message");
+    assert_eq!(payload, data.len(), "the file's bytes, all of them");
+    client.close();
+    bare.set_onmessage(None);
+    bare.close().unwrap();
+}
