@@ -548,6 +548,7 @@ async function latencyRounds(context) {
     `Private room (same app, link with a key): median ${ms(priv.median)} ms, p90 ${ms(priv.p90)} ms, ${x(privRatio)} the plain room ` +
       `(95 % interval ${x(privInterval[0])}-${x(privInterval[1])}). Sealing the photo's ${crypto.frames} frames in the page: ` +
       `median ${ms(crypto.seal.median)} ms; opening them: ${ms(crypto.open.median)} ms (WebCrypto AES-256-GCM, ${crypto.rounds} rounds).`,
+    ...(samples.privTimeline.length ? ['', `Private room, where the time goes (medians): ${phaseLine(privPhaseMedians)}; the plain room: ${phaseLine(phaseMedians)}.`] : []),
     '',
     `ThumbHash of the 12 MP photo on the send path: ${ms(thumb.page.median)} ms of the page's own thread (median of ${thumb.page.n}, p90 ${ms(thumb.page.p90)}); ` +
       `${ms(thumb.wall.median)} ms from start to hash, the browser's decode and downscale included (off the page's thread).`,
