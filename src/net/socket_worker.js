@@ -27,9 +27,9 @@
 //                   {ev: "close"}                         the worker then ends
 //                   {ev: "fail", message}                 the socket could not be created
 //
-// Frames leave in the order they were posted, however long each seal takes. Comment lines,
-// blank lines and indentation are stripped from this file when it is built into the client
-// (src/net/worker.rs).
+// A private room's frames leave in the order they were posted, however long each seal takes;
+// frames that need no seal leave at once. Comment lines, blank lines and indentation are
+// stripped from this file when it is built into the client (src/net/worker.rs).
 "use strict";
 
 // How often bufferedAmount is looked at while it is not zero (ms).
@@ -113,34 +113,33 @@ async function seal(m) {
   return env;
 }
 
-// Frames to send, each sent in order once it is sealed (or at once, when it needs no seal).
-const outbox = [];
-
-function take() {
-  while (outbox.length > 0 && outbox[0].ready !== undefined) send(outbox.shift().ready);
-}
+// A private room's frames being sealed: each goes once it and those posted before it are
+// sealed. Frames that need no seal (a plain room's, the relay's control answers) go at once,
+// as before any private room existed: nothing sealed waits in a plain room, and a control
+// answer goes ahead of everything.
+const sealing = [];
 
 function enqueue(m) {
-  const job = { ready: m.seal ? undefined : [m, m.data] };
-  outbox.push(job);
-  if (m.seal) {
-    seal(m).then(
-      (env) => {
-        job.ready = [m, env];
-        take();
-      },
-      (e) => {
-        // A frame that cannot be sealed: none after it may go before it.
-        outbox.length = 0;
-        postMessage({ ev: "notice", message: "a frame could not be encrypted: " + why(e) });
-        if (ws !== null) ws.close();
-      },
-    );
-  }
-  take();
+  const job = { m };
+  sealing.push(job);
+  seal(m).then(
+    (env) => {
+      job.env = env;
+      while (sealing.length > 0 && sealing[0].env) {
+        const done = sealing.shift();
+        send(done.m, done.env);
+      }
+    },
+    (e) => {
+      // A frame that cannot be sealed: none after it may go before it.
+      sealing.length = 0;
+      postMessage({ ev: "notice", message: "a frame could not be encrypted: " + why(e) });
+      if (ws !== null) ws.close();
+    },
+  );
 }
 
-function send([m, data]) {
+function send(m, data) {
   if (ws === null) return;
   // A socket that is not open throws; its close event follows, and the page re-sends what
   // was not confirmed.
@@ -148,7 +147,7 @@ function send([m, data]) {
     ws.send(data);
     handed += m.n;
   } catch (_) {
-    outbox.length = 0;
+    sealing.length = 0;
     return;
   }
   // The relay's echo of an own sealed frame proves nothing the socket's buffer does not, and
@@ -207,7 +206,8 @@ onmessage = (e) => {
     if (m.key) keyFor(m);
     connect(m.url);
   } else if (m.op === "send" && ws !== null) {
-    enqueue(m);
+    if (m.seal) enqueue(m);
+    else send(m, m.data);
   } else if (m.op === "read") {
     // A Blob's bytes reach the thread that reads them in pieces, each a task of that thread:
     // here they do not wait for the page's renders.
