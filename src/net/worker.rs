@@ -6,10 +6,10 @@
 //! the first frames for its whole length. A worker owns it instead: frames go to it as
 //! transferred buffers (no copy), received ones come back the same way, and it reports how
 //! much its socket buffers, which is what pacing and confirmation read. The worker also reads
-//! picked files whole, off the page's thread. In a private room it seals and opens the frames
-//! too, with the room's frame key (a non-extractable `CryptoKey`, posted to it once): the
-//! page's thread then does for a private room's frame what it does for a plain one, and no
-//! more (src/net/private.rs says the rest). Where workers cannot start (a host page's
+//! picked files whole, off the page's thread. In a private room it seals the frames too, with
+//! the room's frame key (a non-extractable `CryptoKey`, posted to it once): the page's thread
+//! then hands over a private room's frame as it does a plain one (src/net/private.rs says the
+//! rest). Where workers cannot start (a host page's
 //! Content Security Policy without `worker-src blob:`), the connection uses
 //! [`super::socket::DirectSocket`] instead.
 
@@ -48,8 +48,8 @@ const WORKER_JS: &str = {
 };
 
 /// Copies the lines of `js` that are neither empty nor `//` comments into `out`, each without
-/// its leading spaces (as much of it as fits): the length of the whole result. Only whole-line comments
-/// go, so a `//` inside a string or a regular expression is never touched.
+/// its leading spaces (as much of it as fits): the length of the whole result. Only whole-line
+/// comments go, so a `//` inside a string or a regular expression is never touched.
 const fn strip(js: &[u8], out: &mut [u8]) -> usize {
     let (mut i, mut n) = (0, 0);
     while i < js.len() {
@@ -114,7 +114,7 @@ struct State {
 pub struct WorkerSocket {
     worker: web_sys::Worker,
     state: Rc<State>,
-    /// A private room's link: the worker seals and opens its frames.
+    /// A private room's link: the worker seals its frames.
     seals: bool,
     _handlers: [Closure<dyn FnMut(JsValue)>; 2],
 }
