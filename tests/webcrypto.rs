@@ -428,7 +428,11 @@ async fn the_socket_worker_seals_what_the_rust_opener_opens() {
     let flags: Vec<u8> = envelopes.iter().map(|e| e[1]).collect();
     assert_eq!(flags.len(), 5, "envelopes' flags {flags:?}");
     for (bits, want) in [(0x03, 1), (0x01, 1), (0x00, 2), (0x02, 1)] {
-        assert_eq!(flags.iter().filter(|&&f| f == bits).count(), want, "{flags:?}");
+        assert_eq!(
+            flags.iter().filter(|&&f| f == bits).count(),
+            want,
+            "{flags:?}"
+        );
     }
     let mut next: HashMap<[u8; 16], u32> = HashMap::new();
     let mut nonces = HashSet::new();
