@@ -137,7 +137,12 @@ pub fn config_from_page() -> Result<Config, AppError> {
     let key = fragment_key()?;
     let frame_budget = fit_budget(&transport, frame_budget);
     check_private_budget(key.as_ref(), frame_budget)?;
-    let number = |k| params.get(k).and_then(|v| v.parse::<u64>().ok()).map(|n| n as f64);
+    let number = |k| {
+        params
+            .get(k)
+            .and_then(|v| v.parse::<u64>().ok())
+            .map(|n| n as f64)
+    };
     let keep = keep(
         params.get("keep").is_none_or(|k| k != "0"),
         number("keepMessages"),

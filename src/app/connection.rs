@@ -1,5 +1,5 @@
 //! The app's connection to its room: the link its configuration names, what the browser
-//! keeps of the room (`crate::store`, opened first), and for a private room the frame key,
+//! keeps of the room (`crate::store`, opened at once), and for a private room the frame key,
 //! derived (WebCrypto, asynchronously) before anything connects. A private
 //! room that cannot get its key here — a page that is not a secure context has no WebCrypto —
 //! does not open at all: it never falls back to unencrypted frames.
@@ -16,7 +16,7 @@ use crate::net::{Client, LinkKind, NetConfig};
 use crate::platform::webcrypto::{CryptoError, FrameKey};
 use crate::startup;
 use crate::state::{Action, Config, Conn, Transport};
-use crate::store::{self, Store};
+use crate::store::{Op, Store};
 
 /// What the app knows of its connection.
 #[derive(Clone, PartialEq, Default)]
@@ -73,7 +73,7 @@ pub fn use_connection(
             let start = {
                 let (live, state, dispatch) = (live.clone(), state.clone(), dispatch.clone());
                 let warm_up = cfg.warm_up;
-                move |net: NetConfig, store: Option<store::Op>| {
+                move |net: NetConfig, store: Option<Op>| {
                     let limits = framechat_wire::Limits {
                         max_message_bytes: net.max_message_bytes,
                         ..framechat_wire::Limits::default()
@@ -89,35 +89,35 @@ pub fn use_connection(
                     }
                 }
             };
-            let (cancelled_, room, key, keep) =
-                (cancelled.clone(), cfg.room.clone(), cfg.key.clone(), cfg.keep);
-            wasm_bindgen_futures::spawn_local(async move {
-                // A private room: its frame key before anything connects.
-                let net = match &key {
-                    None => net,
-                    Some(key) => match FrameKey::derive(key).await {
-                        Ok(frame_key) => NetConfig {
-                            private: Some(PrivateRoom {
-                                key: frame_key,
-                                room: room.clone(),
-                            }),
-                            ..net
-                        },
-                        Err(e) => {
-                            dispatch.emit(Action::Conn(Conn::Offline));
-                            state.set(Connection {
-                                client: None,
-                                blocked: Some(blocked_reason(&e)),
-                            });
-                            return;
+            // Opening, while a private room's key is derived.
+            let store = cfg
+                .keep
+                .map(|keep| Store::open(&cfg.room, cfg.key.as_ref(), keep));
+            match cfg.key.clone() {
+                None => start(net, store),
+                Some(key) => {
+                    let (cancelled, room) = (cancelled.clone(), cfg.room.clone());
+                    wasm_bindgen_futures::spawn_local(async move {
+                        match FrameKey::derive(&key).await {
+                            Ok(_) if cancelled.get() => {}
+                            Ok(key) => start(
+                                NetConfig {
+                                    private: Some(PrivateRoom { key, room }),
+                                    ..net
+                                },
+                                store,
+                            ),
+                            Err(e) => {
+                                dispatch.emit(Action::Conn(Conn::Offline));
+                                state.set(Connection {
+                                    client: None,
+                                    blocked: Some(blocked_reason(&e)),
+                                });
+                            }
                         }
-                    },
-                };
-                let store = keep.map(|keep| Store::open(&room, key.as_ref(), keep));
-                if !cancelled_.get() {
-                    start(net, store);
+                    });
                 }
-            });
+            }
             move || {
                 cancelled.set(true);
                 if let Some(client) = live.borrow_mut().take() {

@@ -263,7 +263,7 @@ pub fn app(props: &AppProps) -> Html {
                         <summary title="This room in this browser">{ "⋯" }</summary>
                         <button type="button" class="fc-clear" onclick={on_menu.reform(|_: MouseEvent| true)}
                             title="Forget what this browser keeps of this room, unsent messages included">
-                            { format!("Kept here: {} · Clear", usage.map_or_else(|| "…".into(), human_size)) }
+                            { "Kept here: " }{ usage.map_or_else(|| "…".into(), human_size) }{ " · Clear" }
                         </button>
                     </details>
                 }

@@ -31,7 +31,7 @@ pub use prepare::{
     read_early, removed_codes,
 };
 pub use received::{JsPart, received_media};
-pub use urls::{CopyStats, blob_of, copy_stats, count_in, count_out, media_for};
+pub use urls::{CopyStats, copy_stats, count_in, count_out, media_for};
 
 /// A file the user picked, dropped or pasted.
 #[derive(Clone, Debug)]

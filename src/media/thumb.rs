@@ -100,8 +100,9 @@ async fn make(source: Source, w: u32, h: u32, key: u32) -> Result<String, AppErr
     // Not counted in `copy_stats`, which counts the bytes of files: these are at most
     // 100x100 pixels the browser decoded (40 KB), not bytes of the picked file.
     let rgba = image::pixels(bitmap)?;
-    let hash = framechat_thumbhash::encode_with(rgba.width, rgba.height, &rgba.pixels, js_sys::Math::cos)
-        .map_err(|_| AppError::Js("no thumbhash".into()))?;
+    let hash =
+        framechat_thumbhash::encode_with(rgba.width, rgba.height, &rgba.pixels, js_sys::Math::cos)
+            .map_err(|_| AppError::Js("no thumbhash".into()))?;
     span.end();
     Ok(framechat_wire::encode_thumb(&hash))
 }

@@ -61,15 +61,8 @@ pub(super) fn playable(mime: &str) -> bool {
     }
 }
 
-/// An object URL that counts itself, so tests can see that URLs are revoked; and its Blob,
-/// which the browser keeps of the chat (`crate::store`).
-struct UrlOwner {
-    _url: ObjectUrl,
-    blob: web_sys::Blob,
-    /// A picture's load started early ([`preloaded`]), kept as long as the URL so that it is
-    /// not dropped with an element nobody holds.
-    _image: Option<web_sys::HtmlImageElement>,
-}
+/// An object URL that counts itself, so tests can see that URLs are revoked.
+struct UrlOwner(#[allow(dead_code)] ObjectUrl);
 
 impl Drop for UrlOwner {
     fn drop(&mut self) {
@@ -85,28 +78,11 @@ pub fn media_for(blob: Blob, inline: bool) -> Media {
 
 /// A counted blob: URL for `blob`, and what revokes it when dropped.
 pub(super) fn object_url(blob: Blob) -> (String, Rc<dyn std::any::Any>) {
-    let (url, owner) = owned(blob, false);
-    (url, owner)
-}
-
-fn owned(blob: Blob, preload: bool) -> (String, Rc<UrlOwner>) {
-    let raw = web_sys::Blob::from(blob.clone());
     let url = ObjectUrl::from(blob);
     let text = url.to_string();
     LIVE_URLS.fetch_add(1, Ordering::Relaxed);
     MADE_URLS.fetch_add(1, Ordering::Relaxed);
-    let image = preload
-        .then(|| web_sys::HtmlImageElement::new().ok())
-        .flatten();
-    if let Some(image) = &image {
-        image.set_src(&text);
-    }
-    let owner = UrlOwner {
-        _url: url,
-        blob: raw,
-        _image: image,
-    };
-    (text, Rc::new(owner))
+    (text, Rc::new(UrlOwner(url)))
 }
 
 /// An inline picture's [`Media`], its loading started now: the `<img>` that shows it, drawn
@@ -114,12 +90,11 @@ fn owned(blob: Blob, preload: bool) -> (String, Rc<UrlOwner>) {
 /// memory cache) instead of starting only then. A received 12 MP photo's Blob takes ~10 ms
 /// to load, about as long as the render that shows its message (latency bench).
 pub(super) fn preloaded(blob: Blob) -> Media {
-    let (url, owner) = owned(blob, true);
-    Media::new(url, true, owner)
-}
-
-/// The Blob behind `media`, if it was made here (its URL is made now if it was not yet).
-pub fn blob_of(media: &Media) -> Option<web_sys::Blob> {
-    let owner = media.owner().clone().downcast::<UrlOwner>().ok()?;
-    Some(owner.blob.clone())
+    let (url, owner) = object_url(blob);
+    let image = web_sys::HtmlImageElement::new().ok();
+    if let Some(image) = &image {
+        image.set_src(&url);
+    }
+    // Kept as long as the URL, so that its load is not dropped with an element nobody holds.
+    Media::new(url, true, Rc::new((owner, image)))
 }

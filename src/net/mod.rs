@@ -31,7 +31,7 @@ use wasm_bindgen::JsValue;
 use yew::Callback;
 
 use crate::error::AppError;
-use crate::media::{Body, JsPart, OffThreadReader, ReadResult, Sendable, blob_of, received_media};
+use crate::media::{Body, JsPart, OffThreadReader, ReadResult, Sendable, received_media};
 use crate::platform::clock::{mono_ms, new_id, now_ms};
 use crate::platform::storage;
 use crate::state::{Action, Conn, Media};
@@ -454,7 +454,7 @@ fn on_event(rc: &Rc<RefCell<Inner>>, event: LinkEvent) {
     match event {
         LinkEvent::Open => opened(rc),
         LinkEvent::Frame(buffer) => {
-            received(rc, &Uint8Array::new(&buffer), true);
+            received(rc, &Uint8Array::new(&buffer), Source::Link);
             flush_soon(rc);
         }
         LinkEvent::Closed => closed(rc),
@@ -493,8 +493,18 @@ fn opened(rc: &Rc<RefCell<Inner>>) {
     pump(rc);
 }
 
-/// One frame from the link, or (`keep` false) one kept in the browser, read back.
-fn received(rc: &Rc<RefCell<Inner>>, frame: &Uint8Array, keep: bool) {
+/// Where a frame [`received`] comes from.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Source {
+    Link,
+    /// The browser kept it: shown as the relay's would be.
+    Kept,
+    /// The browser kept it as pending: sent again.
+    Pending,
+}
+
+/// One frame from the link, or one the browser kept.
+fn received(rc: &Rc<RefCell<Inner>>, frame: &Uint8Array, source: Source) {
     if frame.length() > 0 && control::is_control(Some(frame.get_index(0))) {
         on_control(rc, &frame.to_vec());
         return;
@@ -509,6 +519,15 @@ fn received(rc: &Rc<RefCell<Inner>>, frame: &Uint8Array, keep: bool) {
         ..
     } = &mut *i;
     match frames::decode(frame) {
+        Ok((Header::Msg(header), payload)) if source == Source::Pending => {
+            // The frame's payload: every attachment's bytes, one body.
+            let total = u64::from(payload.0.length());
+            let body = (Body::Memory(Rc::from([payload.0.clone()])), total);
+            let bodies = if total > 0 { vec![body] } else { Vec::new() };
+            let media = received_media(&header.files, std::slice::from_ref(&payload));
+            // It was planned once already: it plans again.
+            let _ = i.queue(header, bodies, media);
+        }
         Ok((header, payload)) => exchange.on_frame(header, payload, now_ms(), actions),
         // A private room's frame on a page whose link has no key (a private room's own frames
         // are opened before they get here): one notice per message.
@@ -522,13 +541,12 @@ fn received(rc: &Rc<RefCell<Inner>>, frame: &Uint8Array, keep: bool) {
         }
         Err(e) => actions.push(Action::Notice(format!("ignored a frame: {e}"))),
     }
-    // Messages now complete are kept: someone else's, and own ones from before a reload.
-    if let Some(store) = i.store.clone().filter(|_| keep) {
+    // Messages now complete are kept (own ones were when they were sent).
+    if let Some(store) = i.store.clone().filter(|_| source == Source::Link) {
         for action in i.actions.get(start..).unwrap_or_default() {
-            if let Action::Complete { header, media } | Action::Local { header, media, .. } =
-                action
-            {
-                let blobs = media.iter().flatten().filter_map(blob_of).map(JsValue::from);
+            if let Action::Complete { header, media } = action {
+                // Their blob: URLs, which the store reads back as Blobs.
+                let blobs = media.iter().flatten().map(|m| JsValue::from(m.url()));
                 let blobs: js_sys::Array = blobs.collect();
                 // Whole, or not at all: a frame must carry every attachment.
                 if blobs.length() as usize == header.files.len() {
@@ -588,20 +606,10 @@ fn restore(rc: &Rc<RefCell<Inner>>, loaded: Result<Loaded, AppError>) {
                 ));
             }
             for frame in &loaded.recent {
-                received(rc, frame, false);
+                received(rc, frame, Source::Kept);
             }
-            let mut i = rc.borrow_mut();
             for frame in &loaded.pending {
-                let Ok((Header::Msg(header), payload)) = frames::decode(frame) else {
-                    continue;
-                };
-                // The frame's payload: every attachment's bytes, one body.
-                let total = u64::from(payload.0.length());
-                let body = (Body::Memory(Rc::from([payload.0.clone()])), total);
-                let bodies = if total > 0 { vec![body] } else { Vec::new() };
-                let media = received_media(&header.files, std::slice::from_ref(&payload));
-                // It was planned once already: it plans again.
-                let _ = i.queue(header, bodies, media);
+                received(rc, frame, Source::Pending);
             }
         }
     }

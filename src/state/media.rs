@@ -48,11 +48,6 @@ impl Media {
     pub fn url(&self) -> &str {
         &LazyCell::force(&self.url).0
     }
-
-    /// What keeps the URL alive (made now if it was not yet).
-    pub fn owner(&self) -> &Rc<dyn Any> {
-        &LazyCell::force(&self.url).1
-    }
 }
 
 /// Clones are equal; media made apart are not (each blob: URL is unique).

@@ -91,10 +91,14 @@ export async function open(name, raw, max, cap) {
 /**
  * Keeps message `id` sent at `k` (replacing one of the same id): its `msg` frame, header
  * bytes `m` (which announce every attachment's bytes as its payload) and the attachments'
- * bytes `b` (Blobs, file slices or byte views, in order), as
+ * bytes `b` (Blobs, file slices, byte views or blob: URLs, in order), as
  * pending when `seq` >= 0; then evicts the room past its limits. All or nothing.
  */
 export async function put({ db, r, key, max, cap }, id, k, m, b, seq) {
+  // A received attachment comes as its blob: URL (the page's own, made of the frames' bytes).
+  if (b.some((p) => typeof p === "string")) {
+    b = await Promise.all(b.map(async (p) => (typeof p === "string" ? (await fetch(p)).blob() : p)));
+  }
   let f = b.length ? new Blob([m, ...b]) : m;
   if (key) {
     // Sealed before the transaction: an await on WebCrypto inside one would commit it.

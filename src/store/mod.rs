@@ -27,7 +27,8 @@ use crate::state::Keep;
 #[wasm_bindgen(module = "/src/store/idb.js")]
 extern "C" {
     #[wasm_bindgen(catch, js_name = open)]
-    fn js_open(room: &str, key: Option<Uint8Array>, max: f64, cap: f64) -> Result<Promise, JsValue>;
+    fn js_open(room: &str, key: Option<Uint8Array>, max: f64, cap: f64)
+    -> Result<Promise, JsValue>;
     #[wasm_bindgen(catch, js_name = put)]
     fn js_put(
         store: &JsValue,
