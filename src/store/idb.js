@@ -125,22 +125,19 @@ export async function put({ db, r, key, max, cap }, id, k, m, b, seq) {
 
 /**
  * Past `max` messages the oldest go; then, past `cap` bytes of attachments, the oldest
- * messages with attachments, whole, until the rest fits. Pending messages stay.
+ * messages with attachments, whole, until the rest fits. Pending messages stay, and count
+ * towards neither.
  */
 async function evict(tx, r, max, cap) {
   const store = tx.objectStore(MESSAGES);
   const pending = new Set((await done(tx.objectStore(PENDING).getAllKeys(room(r)))).map((k) => k[1]));
-  const all = await done(store.index(ORDER).getAll(room(r)));
+  const all = (await done(store.index(ORDER).getAll(room(r)))).filter((v) => !pending.has(v.id));
   const size = (v) => (Number.isFinite(v.n) && v.n > 0 ? v.n : 0);
   let over = all.length - max;
   let bytes = all.reduce((sum, v) => sum + size(v), 0);
   for (const v of all) {
-    if (pending.has(v.id)) continue;
-    if (over > 0) {
+    if (over > 0 || (bytes > cap && size(v) > 0)) {
       over -= 1;
-      bytes -= size(v);
-      store.delete([v.r, v.id]);
-    } else if (bytes > cap && size(v) > 0) {
       bytes -= size(v);
       store.delete([v.r, v.id]);
     }
