@@ -115,7 +115,11 @@ async fn write_and_read_back_as_whole_frames() {
     assert!(loaded.pending.is_empty());
     assert_eq!(loaded.skipped, 0);
     let (header, payload) = read(&loaded.recent[1]);
-    assert_eq!(header, message(2, "with a picture", 300).0, "the header as it was");
+    assert_eq!(
+        header,
+        message(2, "with a picture", 300).0,
+        "the header as it was"
+    );
     assert_eq!(payload, vec![2u8; 300], "the attachment's bytes");
     // Plain rooms keep plain records, filed under the room's name.
     let raw = raw_records(Some("plain")).await;
@@ -142,7 +146,12 @@ async fn with_a_room_key_nothing_is_readable_and_another_key_reads_nothing() {
         assert!(!raw.contains(clear), "{clear:?} readable in {raw:?}");
     }
     // Another key files elsewhere, and reads nothing of these.
-    let other = open("sealed room", Some(&generate_room_key().unwrap()), Keep::default()).await;
+    let other = open(
+        "sealed room",
+        Some(&generate_room_key().unwrap()),
+        Keep::default(),
+    )
+    .await;
     assert!(other.load().await.unwrap().recent.is_empty());
 }
 
@@ -152,13 +161,24 @@ async fn a_second_write_of_an_id_replaces_the_first() {
     put(&store, 1, "once", 0, None).await;
     put(&store, 1, "once", 0, Some(7)).await;
     let loaded = store.load().await.unwrap();
-    assert!(loaded.recent.is_empty(), "pending, so not in the history's list");
+    assert!(
+        loaded.recent.is_empty(),
+        "pending, so not in the history's list"
+    );
     assert_eq!(texts(&loaded.pending), ["once"]);
 }
 
 #[wasm_bindgen_test]
 async fn pending_messages_come_back_in_the_order_sent_until_confirmed() {
-    let store = open("pending", None, Keep { messages: 1, bytes: 10 }).await;
+    let store = open(
+        "pending",
+        None,
+        Keep {
+            messages: 1,
+            bytes: 10,
+        },
+    )
+    .await;
     // Sent in the order 3, 1, 2 (their sequence numbers), with attachments over the byte cap
     // and more of them than the count: pending ones are never evicted.
     put(&store, 3, "third sent first", 100, Some(1)).await;
@@ -181,16 +201,35 @@ async fn pending_messages_come_back_in_the_order_sent_until_confirmed() {
 
 #[wasm_bindgen_test]
 async fn the_oldest_messages_past_the_count_are_evicted() {
-    let store = open("count", None, Keep { messages: 3, bytes: 1 << 30 }).await;
+    let store = open(
+        "count",
+        None,
+        Keep {
+            messages: 3,
+            bytes: 1 << 30,
+        },
+    )
+    .await;
     for n in 1..=5 {
         put(&store, n, &format!("m{n}"), 0, None).await;
     }
-    assert_eq!(texts(&store.load().await.unwrap().recent), ["m3", "m4", "m5"]);
+    assert_eq!(
+        texts(&store.load().await.unwrap().recent),
+        ["m3", "m4", "m5"]
+    );
 }
 
 #[wasm_bindgen_test]
 async fn past_the_byte_cap_the_oldest_messages_with_media_go_and_texts_stay() {
-    let store = open("bytes", None, Keep { messages: 100, bytes: 250 }).await;
+    let store = open(
+        "bytes",
+        None,
+        Keep {
+            messages: 100,
+            bytes: 250,
+        },
+    )
+    .await;
     put(&store, 1, "old picture", 100, None).await;
     put(&store, 2, "old text", 0, None).await;
     put(&store, 3, "picture", 100, None).await;
@@ -230,7 +269,10 @@ async fn a_corrupt_record_is_skipped_and_counted() {
     assert_eq!(skipped, 1);
     assert_eq!(recent.len(), 3);
     assert!(Frame::decode(&recent[1].to_vec()).is_err());
-    assert_eq!(texts(&[recent[0].clone(), recent[2].clone()]), ["good", "also good"]);
+    assert_eq!(
+        texts(&[recent[0].clone(), recent[2].clone()]),
+        ["good", "also good"]
+    );
 }
 
 #[wasm_bindgen_test]
@@ -258,7 +300,10 @@ async fn quota_exceeded_is_a_typed_error_and_nothing_is_half_written() {
     assert_eq!(texts(&loaded.recent), ["before"]);
     assert!(loaded.pending.is_empty());
     put(&store, 3, "after", 0, None).await;
-    assert_eq!(texts(&store.load().await.unwrap().recent), ["before", "after"]);
+    assert_eq!(
+        texts(&store.load().await.unwrap().recent),
+        ["before", "after"]
+    );
 }
 
 #[wasm_bindgen_test]
@@ -267,8 +312,10 @@ async fn no_indexeddb_or_a_refused_open_is_an_error_not_a_throw() {
         Object.defineProperty(window, 'indexedDB', { value: undefined, configurable: true, writable: true });")
     .await;
     let missing = finish(Store::open("none", None, Keep::default())).await;
-    js("if (globalThis.__idb) Object.defineProperty(window, 'indexedDB', globalThis.__idb);
-        else delete window.indexedDB;")
+    js(
+        "if (globalThis.__idb) Object.defineProperty(window, 'indexedDB', globalThis.__idb);
+        else delete window.indexedDB;",
+    )
     .await;
     assert!(matches!(missing, Err(AppError::Store(_))), "{missing:?}");
 
@@ -282,7 +329,11 @@ async fn no_indexeddb_or_a_refused_open_is_an_error_not_a_throw() {
     };
     assert!(why.contains("SecurityError"), "{why}");
     // Restored: it opens again.
-    assert!(finish(Store::open("none", None, Keep::default())).await.is_ok());
+    assert!(
+        finish(Store::open("none", None, Keep::default()))
+            .await
+            .is_ok()
+    );
 }
 
 #[wasm_bindgen_test]

@@ -446,7 +446,12 @@ fn pump_all(x: &mut Exchange<Vec<u8>, Vec<u8>>, sink: &mut Recorder) -> Vec<Acti
 fn frames_of(sink: &Recorder, n: u128) -> Vec<Vec<u8>> {
     let log = sink.log();
     let of_n = |(i, _): &(usize, &Vec<u8>)| log.get(*i).is_some_and(|l| l.1 == Uuid::from_u128(n));
-    sink.frames.iter().enumerate().filter(of_n).map(|(_, f)| f.clone()).collect()
+    sink.frames
+        .iter()
+        .enumerate()
+        .filter(of_n)
+        .map(|(_, f)| f.clone())
+        .collect()
 }
 
 #[test]
@@ -458,7 +463,11 @@ fn delivery_is_the_relays_echo_or_position_not_a_drained_buffer() {
     }
     let actions = pump_all(&mut x, &mut sink);
     assert_eq!(count(&actions, |a| matches!(a, Action::Sent { .. })), 3);
-    assert_eq!(x.outbox.take_delivered(), Vec::<Uuid>::new(), "a drained buffer is no delivery");
+    assert_eq!(
+        x.outbox.take_delivered(),
+        Vec::<Uuid>::new(),
+        "a drained buffer is no delivery"
+    );
     // The echo of 2 (its one frame), and of every frame of 3 but the last: 2 only.
     let mut actions = Vec::new();
     deliver(&mut x, &frames_of(&sink, 2)[0], &mut actions);
@@ -473,7 +482,11 @@ fn delivery_is_the_relays_echo_or_position_not_a_drained_buffer() {
     x.outbox.on_pos();
     assert_eq!(x.outbox.take_delivered(), [Uuid::from_u128(3)]);
     x.outbox.on_pos();
-    assert_eq!(x.outbox.take_delivered(), Vec::<Uuid>::new(), "someone else's message's position");
+    assert_eq!(
+        x.outbox.take_delivered(),
+        Vec::<Uuid>::new(),
+        "someone else's message's position"
+    );
 }
 
 #[test]
@@ -483,7 +496,11 @@ fn a_link_without_echoes_or_positions_delivers_when_drained() {
     let mut sink = Recorder::default();
     x.outbox.push(message(1, 0).1);
     pump(&mut x, &mut sink, 0);
-    assert_eq!(x.outbox.take_delivered(), Vec::<Uuid>::new(), "still in the socket's buffer");
+    assert_eq!(
+        x.outbox.take_delivered(),
+        Vec::<Uuid>::new(),
+        "still in the socket's buffer"
+    );
     sink.drain();
     pump(&mut x, &mut sink, 0);
     assert_eq!(x.outbox.take_delivered(), [Uuid::from_u128(1)]);
@@ -498,7 +515,11 @@ fn positions_of_a_lost_connection_deliver_nothing_and_a_replayed_pending_message
     pump(&mut x, &mut sink, 0);
     x.outbox.requeue(&mut Vec::new());
     x.outbox.on_pos();
-    assert_eq!(x.outbox.take_delivered(), Vec::<Uuid>::new(), "a position on the next connection");
+    assert_eq!(
+        x.outbox.take_delivered(),
+        Vec::<Uuid>::new(),
+        "a position on the next connection"
+    );
 
     // After a reload, a pending message queued again (not sent yet) that the relay already
     // had: its replay delivers it, and it does not go out twice.

@@ -191,7 +191,7 @@ pub fn decode_with(hash: &[u8], cos: Cos) -> Result<Image, Error> {
                 v
             };
             let l = term(&l_ac, h.lx, h.ly, h.l_dc);
-            let (p, q) = pq(&p_ac, &q_ac, &fx, &fy, h.p_dc, h.q_dc);
+            let (p, q) = pq(&p_ac, &q_ac, fx, &fy, h.p_dc, h.q_dc);
             let a = if h.has_alpha {
                 term(&a_ac, 5, 5, h.a_dc)
             } else {
