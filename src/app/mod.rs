@@ -261,10 +261,11 @@ pub fn app(props: &AppProps) -> Html {
                 if store.is_some() {
                     <details class="fc-menu" ontoggle={on_menu.reform(|_: Event| false)}>
                         <summary title="This room in this browser">{ "⋯" }</summary>
-                        <button type="button" class="fc-clear" onclick={on_menu.reform(|_: MouseEvent| true)}
-                            title="Forget what this browser keeps of this room, unsent messages included">
-                            { "Kept here: " }{ usage.map_or_else(|| "…".into(), human_size) }{ " · Clear" }
-                        </button>
+                        <div class="fc-menu-body">
+                            { "Kept in this browser: " }{ usage.map_or_else(|| "…".into(), human_size) }
+                            <button type="button" class="fc-clear" onclick={on_menu.reform(|_: MouseEvent| true)}
+                                title="Forget what this browser keeps of this room, unsent messages included">{ "Clear" }</button>
+                        </div>
                     </details>
                 }
                 if let Some(n) = name.as_ref() { <span class="fc-me" title="your display name">{ n }</span> }
