@@ -193,10 +193,20 @@ async fn pending_messages_come_back_in_the_order_sent_until_confirmed() {
     assert_eq!(texts(&loaded.recent), ["someone else's"]);
     // Confirmed: they stay in the history, no longer pending, and are evicted as any other.
     let ids = [message(3, "", 0).0.id, message(1, "", 0).0.id];
-    finish(store.sent(&ids)).await.unwrap();
+    finish(store.sent(&ids, false)).await.unwrap();
     let loaded = store.load().await.unwrap();
     assert_eq!(texts(&loaded.pending), ["then that"]);
     assert_eq!(texts(&loaded.recent), ["someone else's"], "newest one only");
+    // Cancelled: not pending, and not kept at all.
+    finish(store.sent(&[message(2, "", 0).0.id], true))
+        .await
+        .unwrap();
+    assert!(store.load().await.unwrap().pending.is_empty());
+    let raw = raw_records(Some("pending")).await;
+    assert!(
+        raw.contains("then this") && !raw.contains("then that"),
+        "{raw}"
+    );
 }
 
 #[wasm_bindgen_test]

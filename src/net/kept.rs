@@ -33,7 +33,7 @@ pub(super) fn after_outbox(rc: &Rc<RefCell<Inner>>, i: &mut Inner) {
     remember_confirmed(&mut i.exchange.outbox);
     let delivered = i.exchange.outbox.take_delivered();
     if let Some(store) = i.store.as_ref().filter(|_| !delivered.is_empty()) {
-        keep_going(rc, store.sent(&delivered));
+        keep_going(rc, store.sent(&delivered, false));
     }
 }
 

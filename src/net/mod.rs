@@ -290,7 +290,7 @@ impl Client {
         if changed {
             let store = self.inner.borrow().store.clone();
             if let Some(store) = store {
-                keep_going(&self.inner, store.sent(&[id]));
+                keep_going(&self.inner, store.sent(&[id], true));
             }
             pump(&self.inner);
         } else {

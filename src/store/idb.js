@@ -69,6 +69,9 @@ async function storeKey(raw) {
 export async function open(name, raw, max, cap) {
   const [key, r] = raw ? await storeKey(raw) : [null, name];
   const db = await new Promise((ok, no) => {
+    // A browser that never answers (an upgrade blocked by another tab, say) must not keep
+    // the chat from connecting: it goes on in memory.
+    setTimeout(() => no(new DOMException("IndexedDB did not answer", "TimeoutError")), 5000);
     const req = indexedDB.open("framechat", 2);
     req.onupgradeneeded = () => {
       const db = req.result;
@@ -144,10 +147,14 @@ async function evict(tx, r, max, cap) {
   }
 }
 
-/** The relay has messages `ids` (or they were cancelled): they are no longer pending. */
-export async function sent({ db, r }, ids) {
-  const tx = db.transaction(PENDING, "readwrite");
-  for (const id of ids) tx.objectStore(PENDING).delete([r, id]);
+/** The relay has messages `ids`: they are no longer pending; `forget`: they were
+ * cancelled, and are not kept at all. */
+export async function sent({ db, r }, ids, forget) {
+  const tx = db.transaction([PENDING, MESSAGES], "readwrite");
+  for (const id of ids) {
+    tx.objectStore(PENDING).delete([r, id]);
+    if (forget) tx.objectStore(MESSAGES).delete([r, id]);
+  }
   await committed(tx);
 }
 

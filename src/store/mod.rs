@@ -39,7 +39,7 @@ extern "C" {
         seq: f64,
     ) -> Result<Promise, JsValue>;
     #[wasm_bindgen(catch, js_name = sent)]
-    fn js_sent(store: &JsValue, ids: Array) -> Result<Promise, JsValue>;
+    fn js_sent(store: &JsValue, ids: Array, forget: bool) -> Result<Promise, JsValue>;
     #[wasm_bindgen(catch, js_name = load)]
     fn js_load(store: &JsValue) -> Result<Promise, JsValue>;
     #[wasm_bindgen(catch, js_name = usage)]
@@ -112,10 +112,11 @@ impl Store {
         js_put(&self.0, &id, header.ts as f64, &meta, blobs, seq)
     }
 
-    /// Messages `ids` are no longer pending (the relay has them, or the user cancelled).
-    pub fn sent(&self, ids: &[Uuid]) -> Op {
+    /// Messages `ids` are no longer pending: the relay has them, or (`forget`) the user
+    /// cancelled them, and they are not kept at all.
+    pub fn sent(&self, ids: &[Uuid], forget: bool) -> Op {
         let ids = ids.iter().map(|id| JsValue::from(id.simple().to_string()));
-        js_sent(&self.0, ids.collect())
+        js_sent(&self.0, ids.collect(), forget)
     }
 
     /// The newest [`Keep::messages`] messages and the pending ones.
