@@ -124,6 +124,14 @@ async fn write_and_read_back_as_whole_frames() {
     // Plain rooms keep plain records, filed under the room's name.
     let raw = raw_records(Some("plain")).await;
     assert!(raw.contains("with a picture"));
+    // A text's record holds its own bytes, not a view of the WebAssembly's memory (which
+    // IndexedDB would clone whole into every record).
+    let sizes = js("const db = await new Promise((ok) => { const q = indexedDB.open('framechat'); q.onsuccess = () => ok(q.result); });
+        const all = await new Promise((ok) => { const q = db.transaction('messages').objectStore('messages').getAll(IDBKeyRange.bound(['plain'], ['plain', []])); q.onsuccess = () => ok(q.result); });
+        db.close();
+        return all.filter((v) => v.f instanceof Uint8Array).map((v) => v.f.buffer.byteLength - v.f.byteLength).join(',');")
+    .await;
+    assert_eq!(sizes.as_string().as_deref(), Some("0,0"));
 }
 
 #[wasm_bindgen_test]

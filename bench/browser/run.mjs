@@ -724,6 +724,7 @@ function reloadInitScript(kept) {
   };
   new MutationObserver(() => {
     const n = document.querySelectorAll('.fc-list > li.fc-msg').length;
+    if (mark.app === undefined && document.querySelector('.fc-header')) paintedAt('app');
     if (n > 0 && mark.first === undefined) paintedAt('first');
     if (n >= kept && mark.all === undefined) paintedAt('all');
     if (mark.online === undefined && document.querySelector('.fc-badge-online')) mark.online = performance.now();
@@ -769,30 +770,33 @@ async function reloadSection(context) {
   const samples = [];
   for (let r = 0; r < rounds; r++) {
     await page.reload({ waitUntil: 'load' });
-    await page.waitForFunction(() => window.__fcReload.all > 0 && window.__fcReload.online > 0, null, { timeout: 30_000 });
+    await page.waitForFunction(() => window.__fcReload.all > 0 && window.__fcReload.online > 0 && window.__fcReload.app > 0, null, { timeout: 30_000 });
     // The relay's history replay (its last 50 of them) has had time to arrive: still 200.
     await page.waitForTimeout(500);
     const shown = await page.$$eval('.fc-list > li.fc-msg', (els) => els.length);
     const m = await page.evaluate(() => window.__fcReload);
-    samples.push({ first: m.first, all: m.all, online: m.online, shown });
-    console.log(`  round ${r + 1}: first kept message painted ${ms(m.first)} ms after navigation, all ${KEPT} ${ms(m.all)} ms, socket open ${ms(m.online)} ms; ${shown} shown after the replay`);
+    samples.push({ app: m.app, first: m.first, all: m.all, online: m.online, shown });
+    console.log(`  round ${r + 1}: app first painted ${ms(m.app)} ms after navigation, first kept message ${ms(m.first)} ms (+${ms(m.first - m.app)}), all ${KEPT} ${ms(m.all)} ms, socket open ${ms(m.online)} ms; ${shown} shown after the replay`);
   }
   await page.close();
   const median = (xs) => { const v = [...xs].sort((a, b) => a - b); return v[Math.floor(v.length / 2)]; };
   const first = median(samples.map((x) => x.first));
   const all = median(samples.map((x) => x.all));
   const online = median(samples.map((x) => x.online));
+  const app = median(samples.map((x) => x.app));
+  const sinceApp = median(samples.map((x) => x.first - x.app));
   const before = samples.filter((x) => x.all < x.online).length;
-  goal('reload', `first of ${KEPT} kept messages painted after a reload (median of ${rounds})`, first <= 1000, `${ms(first)} ms after navigation start (all ${KEPT}: ${ms(all)} ms; socket open: ${ms(online)} ms)`);
+  goal('reload', `first of ${KEPT} kept messages painted ≤ 100 ms after the app's first paint (median of ${rounds})`, sinceApp <= 100,
+    `${ms(sinceApp)} ms after it; ${ms(first)} ms after navigation start (app first painted: ${ms(app)} ms; all ${KEPT}: ${ms(all)} ms; socket open: ${ms(online)} ms)`);
   goal('reload', `all ${KEPT} kept messages painted before the socket opens`, before === rounds, `${before} of ${rounds} rounds`);
   goal('reload', 'no duplicates once the relay\'s history arrives', samples.every((x) => x.shown === KEPT), samples.map((x) => x.shown).join(', '));
-  results.sections.reload = { kept: KEPT, rounds, first, all, online, samples };
+  results.sections.reload = { kept: KEPT, rounds, app, first, sinceApp, all, online, samples };
   markdown.push(
     `### Reload with ${KEPT} kept messages (IndexedDB), ms after navigation start, median of ${rounds}`,
     '',
-    '| first kept message painted | all painted | socket open |',
-    '|---:|---:|---:|',
-    `| ${ms(first)} | ${ms(all)} | ${ms(online)} |`,
+    '| app first painted | first kept message painted | (after the app) | all painted | socket open |',
+    '|---:|---:|---:|---:|---:|',
+    `| ${ms(app)} | ${ms(first)} | ${ms(sinceApp)} | ${ms(all)} | ${ms(online)} |`,
     '',
   );
 }

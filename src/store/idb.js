@@ -98,6 +98,9 @@ export async function open(name, raw, max, cap) {
  * pending when `seq` >= 0; then evicts the room past its limits. All or nothing.
  */
 export async function put({ db, r, key, max, cap }, id, k, m, b, seq) {
+  // `m` is a view of the WebAssembly's memory: kept as it is, IndexedDB would clone all of
+  // that memory into every record.
+  m = m.slice();
   // A received attachment comes as its blob: URL (the page's own, made of the frames' bytes).
   if (b.some((p) => typeof p === "string")) {
     b = await Promise.all(b.map(async (p) => (typeof p === "string" ? (await fetch(p)).blob() : p)));
@@ -168,21 +171,14 @@ export async function load({ db, r, key, max: n }) {
   const end = committed(tx);
   const messages = tx.objectStore(MESSAGES);
   const pend = await done(tx.objectStore(PENDING).index(ORDER).getAll(room(r)));
-  const recent = [];
-  if (n > 0) {
-    // Each `continue()` fires the same request's success event again.
-    const cursor = messages.index(ORDER).openCursor(room(r), "prev");
-    for (let c = await done(cursor); c; c = await done(cursor)) {
-      recent.push(c.value);
-      if (recent.length >= n) break;
-      c.continue();
-    }
-  }
-  const byId = new Map(recent.map((v) => [v.id, v]));
-  const pending = [];
-  for (const p of pend) pending.push(byId.get(p.id) || (await done(messages.get([r, p.id]))));
+  // One request for the room's records, oldest first (eviction keeps them to about `n` and
+  // the pending ones): a cursor would take a task of the page per record.
+  const all = await done(messages.index(ORDER).getAll(room(r)));
+  const byId = new Map(all.map((v) => [v.id, v]));
+  const wanted = new Set(pend.map((p) => p.id));
+  const recent = n > 0 ? all.filter((v) => !wanted.has(v.id)).slice(-n) : [];
+  const pending = pend.map((p) => byId.get(p.id));
   await end;
-  recent.reverse();
   let skipped = 0;
   const read = async (v) => {
     try {
@@ -192,8 +188,7 @@ export async function load({ db, r, key, max: n }) {
       return null;
     }
   };
-  const wanted = new Set(pend.map((p) => p.id));
-  const shown = (await Promise.all(recent.filter((v) => !wanted.has(v.id)).map(read))).filter((v) => v);
+  const shown = (await Promise.all(recent.map(read))).filter((v) => v);
   const again = (await Promise.all(pending.map(read))).filter((v) => v);
   return [skipped, shown.length, ...shown, ...again];
 }
