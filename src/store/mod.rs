@@ -12,8 +12,8 @@
 //!
 //! Nothing here panics or throws on what it reads: a record that is not one of ours, or does
 //! not decrypt, is skipped and counted ([`Loaded::skipped`]). Failures are typed
-//! ([`AppError::StoreUnavailable`], [`AppError::StoreFull`], [`AppError::Store`]) for a
-//! one-line notice, after which the app keeps working in memory.
+//! ([`AppError::StoreFull`] over quota, [`AppError::Store`] for the rest, no IndexedDB
+//! included) for a one-line notice, after which the app keeps working in memory.
 
 use framechat_wire::{Header, MessageHeader, RoomKey, Uuid, write_header};
 use js_sys::{Array, Promise, Uint8Array};
