@@ -10,7 +10,7 @@ use crate::net::host::HostTransport;
 use crate::net::socketio::codec;
 use crate::platform::storage::{clean_name, stored_name};
 use crate::platform::window;
-use crate::state::{Config, DEFAULT_MAX_FILE_SIZE, Transport};
+use crate::state::{Config, DEFAULT_MAX_FILE_SIZE, Keep, Transport};
 use framechat_wire::RoomKey;
 
 const STANDALONE_ROOT: &str = "framechat-app";
@@ -108,7 +108,8 @@ fn fit_budget(transport: &Transport, budget: usize) -> usize {
 
 /// Configuration from the page URL: `?ws=`, `?room=`, `?name=`, `?budget=`, `?maxFileSize=`,
 /// `?worker=0` (the socket on the main thread), `?warmUp=0` (no start-up warm-up),
-/// `?transport=socketio` and `?event=` (Socket.IO); a private room's key in the fragment,
+/// `?transport=socketio` and `?event=` (Socket.IO), `?keep=0`, `?keepMessages=`,
+/// `?keepBytes=` (what the browser keeps of the room); a private room's key in the fragment,
 /// `#k=`.
 pub fn config_from_page() -> Result<Config, AppError> {
     let search = window()?.location().search()?;
@@ -136,6 +137,17 @@ pub fn config_from_page() -> Result<Config, AppError> {
     let key = fragment_key()?;
     let frame_budget = fit_budget(&transport, frame_budget);
     check_private_budget(key.as_ref(), frame_budget)?;
+    let number = |k| {
+        params
+            .get(k)
+            .and_then(|v| v.parse::<u64>().ok())
+            .map(|n| n as f64)
+    };
+    let keep = keep(
+        params.get("keep").is_none_or(|k| k != "0"),
+        number("keepMessages"),
+        number("keepBytes"),
+    );
     Ok(Config {
         ws_url: link_url(&transport, params.get("ws"), &room)?,
         room,
@@ -146,6 +158,17 @@ pub fn config_from_page() -> Result<Config, AppError> {
         key,
         standalone: true,
         warm_up,
+        keep,
+    })
+}
+
+/// What the browser keeps of the room: nothing when `on` is false, else the newest
+/// `messages` (default 200) and `bytes` of their media (default 200 MiB).
+fn keep(on: bool, messages: Option<f64>, bytes: Option<f64>) -> Option<Keep> {
+    let default = Keep::default();
+    on.then(|| Keep {
+        messages: messages.map_or(default.messages, |n| n as usize),
+        bytes: bytes.map_or(default.bytes, |n| n as u64),
     })
 }
 
@@ -189,7 +212,7 @@ fn get_bool(options: &JsValue, key: &str) -> Result<Option<bool>, AppError> {
 }
 
 /// Configuration from `mount` options `{ ws, room, name, frameBudget, maxFileSize, worker,
-/// warmUp, transport, event, key }`, and the host's own connection when `transport` is an object.
+/// warmUp, transport, event, key, keep, keepMessages, keepBytes }`, and the host's own connection when `transport` is an object.
 pub fn config_from_options(options: &JsValue) -> Result<(Config, Option<HostTransport>), AppError> {
     let room = get_string(options, "room")?
         .filter(|r| !r.is_empty())
@@ -228,6 +251,11 @@ pub fn config_from_options(options: &JsValue) -> Result<(Config, Option<HostTran
         key,
         standalone: false,
         warm_up,
+        keep: keep(
+            get_bool(options, "keep")?.unwrap_or(true),
+            get_number(options, "keepMessages")?,
+            get_number(options, "keepBytes")?,
+        ),
     };
     Ok((config, host))
 }
@@ -272,7 +300,7 @@ impl Handle {
 }
 
 /// Mount the chat into `element`. Options, all optional: `{ ws, room, name, frameBudget,
-/// maxFileSize, worker, warmUp, transport, event, key }`; `transport` is `"websocket"`,
+/// maxFileSize, worker, warmUp, transport, event, key, keep, keepMessages, keepBytes }`; `transport` is `"websocket"`,
 /// `"socketio"`, or the host's own connection, an object with `send(frame)` and optionally
 /// `bufferedAmount()`.
 #[wasm_bindgen]

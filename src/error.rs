@@ -40,8 +40,6 @@ pub enum AppError {
     WarmUp(&'static str),
     /// A private room's key or frame could not be handled (WebCrypto, a bad key).
     Crypto(String),
-    /// The browser keeps no chat: no IndexedDB, or it would not open (some private windows).
-    StoreUnavailable(String),
     /// The browser's storage quota is used up.
     StoreFull,
     /// The kept chat could not be read or written (the browser's reason).
@@ -71,7 +69,6 @@ impl fmt::Display for AppError {
             AppError::Config(m) => write!(f, "bad option: {m}"),
             AppError::WarmUp(what) => write!(f, "warm-up: {what}"),
             AppError::Crypto(m) => write!(f, "private room: {m}"),
-            AppError::StoreUnavailable(m) => write!(f, "this browser keeps no chat here: {m}"),
             AppError::StoreFull => f.write_str("the browser's storage for this site is full"),
             AppError::Store(m) => write!(f, "could not keep the chat: {m}"),
         }

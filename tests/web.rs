@@ -261,7 +261,7 @@ async fn a_picked_photo_is_read_by_the_socket_worker() {
         private: None,
     };
     let log = Log::default();
-    let c = Client::connect(cfg.clone(), log.callback());
+    let c = Client::connect(cfg.clone(), log.callback(), None);
     wait_for("online", || log.online()).await;
     let early = media::read_early(
         &file("a.jpg", GPS_JPEG, "image/jpeg"),
@@ -300,6 +300,7 @@ async fn a_picked_photo_is_read_by_the_socket_worker() {
             ..cfg
         },
         Log::default().callback(),
+        None,
     );
     let early = media::read_early(
         &file("c.jpg", GPS_JPEG, "image/jpeg"),
@@ -377,8 +378,8 @@ async fn an_unscrubbable_image_reaches_the_socket_only_once_released() {
         private: None,
     };
     let (la, lb) = (Log::default(), Log::default());
-    let a = Client::connect(cfg.clone(), la.callback());
-    let b = Client::connect(cfg, lb.callback());
+    let a = Client::connect(cfg.clone(), la.callback(), None);
+    let b = Client::connect(cfg, lb.callback(), None);
     wait_for("both online", || la.online() && lb.online()).await;
     let drafts = drafts.reduce(DraftAction::AllowOriginal(21));
     let files = drafts.to_send().expect("released by the user");
@@ -539,7 +540,7 @@ async fn without_workers_the_socket_lives_on_the_main_thread() {
     for (what, replacement) in [("throws", throwing), ("fails later", failing)] {
         js_sys::Reflect::set(&window, &"Worker".into(), &replacement).unwrap();
         let log = Log::default();
-        let c = Client::connect(cfg.clone(), log.callback());
+        let c = Client::connect(cfg.clone(), log.callback(), None);
         wait_for(what, || log.online()).await;
         js_sys::Reflect::set(&window, &"Worker".into(), &native).unwrap();
         assert!(
@@ -549,7 +550,7 @@ async fn without_workers_the_socket_lives_on_the_main_thread() {
         c.close();
     }
     let log = Log::default();
-    let c = Client::connect(cfg, log.callback());
+    let c = Client::connect(cfg, log.callback(), None);
     wait_for("online", || log.online()).await;
     assert!(c.in_worker(), "workers again once they start");
     c.close();
@@ -565,8 +566,8 @@ async fn frames_through_a_real_relay(worker: bool) {
         private: None,
     };
     let (la, lb) = (Log::default(), Log::default());
-    let a = Client::connect(cfg.clone(), la.callback());
-    let b = Client::connect(cfg, lb.callback());
+    let a = Client::connect(cfg.clone(), la.callback(), None);
+    let b = Client::connect(cfg, lb.callback(), None);
     wait_for("both online", || la.online() && lb.online()).await;
     assert_eq!(a.in_worker(), worker);
     assert_eq!(b.in_worker(), worker);
@@ -757,10 +758,10 @@ async fn a_private_room_through_a_real_relay() {
         private,
     };
     let logs: Vec<Log> = (0..4).map(|_| Log::default()).collect();
-    let a = Client::connect(cfg(true, private([7; 32]).await), logs[0].callback());
-    let b = Client::connect(cfg(false, private([7; 32]).await), logs[1].callback());
-    let other = Client::connect(cfg(true, private([8; 32]).await), logs[2].callback());
-    let keyless = Client::connect(cfg(true, None), logs[3].callback());
+    let a = Client::connect(cfg(true, private([7; 32]).await), logs[0].callback(), None);
+    let b = Client::connect(cfg(false, private([7; 32]).await), logs[1].callback(), None);
+    let other = Client::connect(cfg(true, private([8; 32]).await), logs[2].callback(), None);
+    let keyless = Client::connect(cfg(true, None), logs[3].callback(), None);
     wait_for("all online", || logs.iter().all(Log::online)).await;
 
     let photo =

@@ -3,7 +3,7 @@
 // the figures, and writes browser.json, browser.md and goals.tsv into --out. The latency section
 // uses a second Chromium driven through cdp.mjs (that file says why).
 //
-//   node run.mjs --base http://127.0.0.1:PORT/ --out DIR [--sections scrub,wire,latency,memory]
+//   node run.mjs --base http://127.0.0.1:PORT/ --out DIR [--sections scrub,wire,latency,memory,reload]
 //                [--quick] [--photo PATH] [--small PATH] [--url-cap N] [--chromium PATH]
 
 import { randomBytes } from 'node:crypto';
@@ -18,7 +18,7 @@ function parseArgs(argv) {
   const o = {
     base: '',
     out: '.',
-    sections: ['scrub', 'wire', 'latency', 'memory'],
+    sections: ['scrub', 'wire', 'latency', 'memory', 'reload'],
     quick: false,
     photo: '',
     small: '',
@@ -711,9 +711,105 @@ async function memorySection(context) {
   );
 }
 
+// ---------------------------------------------------------------- reload
+
+/** Kept messages the reload section's page holds: the app's default (`keepMessages`). */
+const KEPT = 200;
+
+/**
+ * Init script of the reload section's page: when (performance.now(), ms after the navigation
+ * started) the first kept message and all of them are painted (the frame after they are in
+ * the list), and when the socket is open (the badge says online).
+ */
+function reloadInitScript(kept) {
+  const mark = {};
+  window.__fcReload = mark;
+  const paintedAt = (key) => {
+    mark[key] = -1;
+    requestAnimationFrame(() => { mark[key] = performance.now(); });
+  };
+  new MutationObserver(() => {
+    const n = document.querySelectorAll('.fc-list > li.fc-msg').length;
+    if (mark.app === undefined && document.querySelector('.fc-header')) paintedAt('app');
+    if (n > 0 && mark.first === undefined) paintedAt('first');
+    if (n >= kept && mark.all === undefined) paintedAt('all');
+    if (mark.online === undefined && document.querySelector('.fc-badge-online')) mark.online = performance.now();
+  }).observe(document, { subtree: true, childList: true, attributes: true });
+}
+
+/** Counts of `page`'s IndexedDB stores (the app's kept chat). */
+function keptCounts(page) {
+  return page.evaluate(async () => {
+    const db = await new Promise((ok, no) => { const q = indexedDB.open('framechat'); q.onsuccess = () => ok(q.result); q.onerror = () => no(q.error); });
+    const count = (name) => new Promise((ok) => { const q = db.transaction(name).objectStore(name).count(); q.onsuccess = () => ok(q.result); });
+    const out = { messages: await count('messages'), pending: await count('pending') };
+    db.close();
+    return out;
+  });
+}
+
+async function reloadSection(context) {
+  const room = `reload-${Date.now() % 100000}`;
+  const page = await openApp(context, room, 'ann', false);
+  await page.addInitScript(reloadInitScript, KEPT);
+  // 200 texts from this page, each kept as it is sent.
+  await page.evaluate(async (n) => {
+    const ta = document.querySelector('.fc-composer textarea');
+    for (let i = 1; i <= n; i++) {
+      ta.value = `kept message ${i}: a line of chat about the weather, lunch and the build`;
+      ta.dispatchEvent(new Event('input', { bubbles: true }));
+      ta.dispatchEvent(new KeyboardEvent('keydown', { key: 'Enter', bubbles: true }));
+      await new Promise((r) => setTimeout(r, 2));
+    }
+  }, KEPT);
+  await page.waitForFunction((n) => [...document.querySelectorAll('.fc-mine .fc-status')].filter((e) => e.textContent === 'sent').length === n,
+    KEPT, { timeout: 60_000 });
+  const deadline = Date.now() + 20_000;
+  let counts = await keptCounts(page);
+  while ((counts.messages !== KEPT || counts.pending !== 0) && Date.now() < deadline) {
+    await page.waitForTimeout(100);
+    counts = await keptCounts(page);
+  }
+  if (counts.messages !== KEPT || counts.pending !== 0) throw new Error(`kept ${JSON.stringify(counts)}, not ${KEPT} delivered messages`);
+
+  const rounds = opts.quick ? 3 : 10;
+  const samples = [];
+  for (let r = 0; r < rounds; r++) {
+    await page.reload({ waitUntil: 'load' });
+    await page.waitForFunction(() => window.__fcReload.all > 0 && window.__fcReload.online > 0 && window.__fcReload.app > 0, null, { timeout: 30_000 });
+    // The relay's history replay (its last 50 of them) has had time to arrive: still 200.
+    await page.waitForTimeout(500);
+    const shown = await page.$$eval('.fc-list > li.fc-msg', (els) => els.length);
+    const m = await page.evaluate(() => window.__fcReload);
+    samples.push({ app: m.app, first: m.first, all: m.all, online: m.online, shown });
+    console.log(`  round ${r + 1}: app first painted ${ms(m.app)} ms after navigation, first kept message ${ms(m.first)} ms (+${ms(m.first - m.app)}), all ${KEPT} ${ms(m.all)} ms, socket open ${ms(m.online)} ms; ${shown} shown after the replay`);
+  }
+  await page.close();
+  const median = (xs) => { const v = [...xs].sort((a, b) => a - b); return v[Math.floor(v.length / 2)]; };
+  const first = median(samples.map((x) => x.first));
+  const all = median(samples.map((x) => x.all));
+  const online = median(samples.map((x) => x.online));
+  const app = median(samples.map((x) => x.app));
+  const sinceApp = median(samples.map((x) => x.first - x.app));
+  const before = samples.filter((x) => x.all < x.online).length;
+  goal('reload', `first of ${KEPT} kept messages painted ≤ 100 ms after the app's first paint (median of ${rounds})`, sinceApp <= 100,
+    `${ms(sinceApp)} ms after it; ${ms(first)} ms after navigation start (app first painted: ${ms(app)} ms; all ${KEPT}: ${ms(all)} ms; socket open: ${ms(online)} ms)`);
+  goal('reload', `all ${KEPT} kept messages painted before the socket opens`, before === rounds, `${before} of ${rounds} rounds`);
+  goal('reload', 'no duplicates once the relay\'s history arrives', samples.every((x) => x.shown === KEPT), samples.map((x) => x.shown).join(', '));
+  results.sections.reload = { kept: KEPT, rounds, app, first, sinceApp, all, online, samples };
+  markdown.push(
+    `### Reload with ${KEPT} kept messages (IndexedDB), ms after navigation start, median of ${rounds}`,
+    '',
+    '| app first painted | first kept message painted | (after the app) | all painted | socket open |',
+    '|---:|---:|---:|---:|---:|',
+    `| ${ms(app)} | ${ms(first)} | ${ms(sinceApp)} | ${ms(all)} | ${ms(online)} |`,
+    '',
+  );
+}
+
 // ---------------------------------------------------------------- main
 
-const sections = { scrub: scrubSection, wire: wireSection, latency: latencySection, memory: memorySection };
+const sections = { scrub: scrubSection, wire: wireSection, latency: latencySection, memory: memorySection, reload: reloadSection };
 
 async function main() {
   mkdirSync(opts.out, { recursive: true });

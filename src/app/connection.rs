@@ -1,5 +1,6 @@
-//! The app's connection to its room: the link its configuration names, and for a private
-//! room the frame key, derived (WebCrypto, asynchronously) before anything connects. A private
+//! The app's connection to its room: the link its configuration names, what the browser
+//! keeps of the room (`crate::store`, opened at once), and for a private room the frame key,
+//! derived (WebCrypto, asynchronously) before anything connects. A private
 //! room that cannot get its key here — a page that is not a secure context has no WebCrypto —
 //! does not open at all: it never falls back to unencrypted frames.
 
@@ -15,6 +16,7 @@ use crate::net::{Client, LinkKind, NetConfig};
 use crate::platform::webcrypto::{CryptoError, FrameKey};
 use crate::startup;
 use crate::state::{Action, Config, Conn, Transport};
+use crate::store::{Op, Store};
 
 /// What the app knows of its connection.
 #[derive(Clone, PartialEq, Default)]
@@ -71,12 +73,12 @@ pub fn use_connection(
             let start = {
                 let (live, state, dispatch) = (live.clone(), state.clone(), dispatch.clone());
                 let warm_up = cfg.warm_up;
-                move |net: NetConfig| {
+                move |net: NetConfig, store: Option<Op>| {
                     let limits = framechat_wire::Limits {
                         max_message_bytes: net.max_message_bytes,
                         ..framechat_wire::Limits::default()
                     };
-                    let client = Client::connect(net, dispatch);
+                    let client = Client::connect(net, dispatch, store);
                     *live.borrow_mut() = Some(client.clone());
                     state.set(Connection {
                         client: Some(client),
@@ -87,17 +89,24 @@ pub fn use_connection(
                     }
                 }
             };
+            // Opening, while a private room's key is derived.
+            let store = cfg
+                .keep
+                .map(|keep| Store::open(&cfg.room, cfg.key.as_ref(), keep));
             match cfg.key.clone() {
-                None => start(net),
+                None => start(net, store),
                 Some(key) => {
                     let (cancelled, room) = (cancelled.clone(), cfg.room.clone());
                     wasm_bindgen_futures::spawn_local(async move {
                         match FrameKey::derive(&key).await {
                             Ok(_) if cancelled.get() => {}
-                            Ok(key) => start(NetConfig {
-                                private: Some(PrivateRoom { key, room }),
-                                ..net
-                            }),
+                            Ok(key) => start(
+                                NetConfig {
+                                    private: Some(PrivateRoom { key, room }),
+                                    ..net
+                                },
+                                store,
+                            ),
                             Err(e) => {
                                 dispatch.emit(Action::Conn(Conn::Offline));
                                 state.set(Connection {

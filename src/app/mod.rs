@@ -9,7 +9,8 @@ use crate::components::{Badge, Composer, MessageList, NamePrompt, Privacy, ViewR
 use crate::media::{self, DraftAction, Drafts, OffThreadReader, Picked, Prep, Prepared};
 use crate::net::host::HostTransport;
 use crate::platform::{clock, dom, storage, webcrypto};
-use crate::state::{Action, ChatState, Config};
+use crate::state::{Action, ChatState, Config, human_size};
+use crate::store;
 
 mod connection;
 
@@ -78,6 +79,26 @@ pub fn app(props: &AppProps) -> Html {
     };
     let client = connection.client.clone();
     let copied = use_state(|| false);
+    let store = client.as_ref().and_then(|c| c.store());
+    let usage = use_state(|| None::<u64>);
+    // The menu counts what is kept when it opens, and clears it on demand.
+    let on_menu = {
+        let (store, usage, chat) = (store.clone(), usage.clone(), chat.dispatcher());
+        Callback::from(move |clear: bool| {
+            let Some(store) = store.clone() else { return };
+            let (usage, chat) = (usage.clone(), chat.clone());
+            wasm_bindgen_futures::spawn_local(async move {
+                if clear && let Err(e) = store::finish(store.clear()).await {
+                    chat.dispatch(Action::Notice(e.to_string()));
+                }
+                match store::finish(store.usage()).await {
+                    // Bytes as a JS number: whole, below 2^53.
+                    Ok(n) => usage.set(n.as_f64().map(|n| n as u64)),
+                    Err(e) => chat.dispatch(Action::Notice(e.to_string())),
+                }
+            });
+        })
+    };
 
     let on_files = {
         let drafts = drafts.clone();
@@ -236,6 +257,17 @@ pub fn app(props: &AppProps) -> Html {
                 <Privacy private={config.key.is_some()} standalone={config.standalone} copied={*copied}
                     {on_new_private} {on_copy_invite} />
                 <Badge conn={chat.conn} />
+                // The room's menu: what this browser keeps of it (counted when it opens), and Clear.
+                if store.is_some() {
+                    <details class="fc-menu" ontoggle={on_menu.reform(|_: Event| false)}>
+                        <summary title="This room in this browser">{ "⋯" }</summary>
+                        <div class="fc-menu-body">
+                            { "Kept in this browser: " }{ usage.map_or_else(|| "…".into(), human_size) }
+                            <button type="button" class="fc-clear" onclick={on_menu.reform(|_: MouseEvent| true)}
+                                title="Forget what this browser keeps of this room, unsent messages included">{ "Clear" }</button>
+                        </div>
+                    </details>
+                }
                 if let Some(n) = name.as_ref() { <span class="fc-me" title="your display name">{ n }</span> }
             </header>
             if let Some(reason) = &connection.blocked { <div class="fc-blocked" role="alert">{ reason }</div> }

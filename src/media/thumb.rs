@@ -100,8 +100,9 @@ async fn make(source: Source, w: u32, h: u32, key: u32) -> Result<String, AppErr
     // Not counted in `copy_stats`, which counts the bytes of files: these are at most
     // 100x100 pixels the browser decoded (40 KB), not bytes of the picked file.
     let rgba = image::pixels(bitmap)?;
-    let hash = framechat_thumbhash::encode(rgba.width, rgba.height, &rgba.pixels)
-        .map_err(|_| AppError::Js("no thumbhash".into()))?;
+    let hash =
+        framechat_thumbhash::encode_with(rgba.width, rgba.height, &rgba.pixels, js_sys::Math::cos)
+            .map_err(|_| AppError::Js("no thumbhash".into()))?;
     span.end();
     Ok(framechat_wire::encode_thumb(&hash))
 }
@@ -110,7 +111,7 @@ async fn make(source: Source, w: u32, h: u32, key: u32) -> Result<String, AppErr
 /// when it is not a valid hash.
 pub fn decode(thumb: &str) -> Option<Rgba> {
     let bytes = framechat_wire::decode_thumb(thumb)?;
-    let image = framechat_thumbhash::decode(&bytes).ok()?;
+    let image = framechat_thumbhash::decode_with(&bytes, js_sys::Math::cos).ok()?;
     Some(Rgba {
         width: image.width,
         height: image.height,

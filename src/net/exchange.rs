@@ -25,7 +25,12 @@ impl<B, P: Part> Exchange<B, P> {
     pub fn on_frame(&mut self, header: Header, payload: P, now: u64, actions: &mut Vec<Action>) {
         let id = header.id();
         if self.outbox.is_own(&id) {
-            self.outbox.on_echo(&header, actions);
+            let ends = match &header {
+                Header::Msg(m) => payload.byte_len() >= m.files.iter().map(|f| f.size).sum(),
+                Header::Chunk(c) => c.last,
+                Header::Cancel(_) => false,
+            };
+            self.outbox.on_echo(&header, ends, actions);
         } else if !self.inbox.is_done(&id) {
             self.inbox.on_frame(header, payload, now, actions);
         }

@@ -46,6 +46,11 @@ impl<P: Part> Inbox<P> {
         self.done.contains(id)
     }
 
+    /// Message `id` is shown already (kept in the browser): a replay of it is skipped.
+    pub fn mark_done(&mut self, id: Uuid) {
+        self.done.insert(id);
+    }
+
     /// One received frame of someone else's message, at `now` (unix ms).
     pub fn on_frame(&mut self, header: Header, payload: P, now: u64, actions: &mut Vec<Action>) {
         let from = match &header {

@@ -8,6 +8,13 @@
 //! ([`frames::decode`]); payloads stay in JS as `Uint8Array` views until
 //! `media::received_media` turns them into Blobs.
 //!
+//! Kept in the browser ([`Store`], when the app gives one): every message sent, as pending
+//! until the relay has it ([`Outbox::take_delivered`]), and every message shown, up to the
+//! room's limits. A new client reads them back before its link opens: the kept history
+//! shows at once (a replay of it is then skipped), and pending messages go out again
+//! first, in their order, with their ids. Any failure of the store turns it off for this
+//! client with a one-line notice; the chat goes on in memory.
+//!
 //! A message this browser sent before a reload (its id is remembered in localStorage) that
 //! the relay replays from its history is shown as the user's own, sent message, once it is
 //! complete.
@@ -15,11 +22,12 @@
 use std::cell::RefCell;
 use std::rc::{Rc, Weak};
 
-use framechat_wire::{Limits, MessageHeader, Uuid, plan};
+use framechat_wire::{Header, Limits, MessageHeader, Uuid};
 use futures_channel::oneshot;
 use gloo::events::EventListener;
 use gloo::timers::callback::{Interval, Timeout};
 use js_sys::Uint8Array;
+use wasm_bindgen::JsValue;
 use yew::Callback;
 
 use crate::error::AppError;
@@ -27,6 +35,8 @@ use crate::media::{Body, JsPart, OffThreadReader, ReadResult, Sendable, received
 use crate::platform::clock::{mono_ms, new_id, now_ms};
 use crate::platform::storage;
 use crate::state::{Action, Conn};
+use crate::store::{Op, Store, finish};
+use kept::{after_outbox, keep_going, restore};
 use known::KnownIds;
 
 pub mod control;
@@ -34,6 +44,7 @@ mod exchange;
 pub mod frames;
 pub mod host;
 mod inbox;
+mod kept;
 mod known;
 pub mod link;
 pub mod outbox;
@@ -117,6 +128,13 @@ struct Inner {
     worker_failed: bool,
     exchange: Exchange<Body, JsPart>,
     timers: Timers,
+    /// What the browser keeps of the room; `None` without, or once it failed.
+    store: Option<Store>,
+    /// A data frame arrived since the last `pos` (else the `pos` is of an own message whose
+    /// echo this page did not see).
+    saw_frame: bool,
+    /// The next own message's place in the order the user sent (kept with pending ones).
+    seq: u64,
 }
 
 /// What keeps the connection ticking; dropped on close.
@@ -143,8 +161,10 @@ impl PartialEq for Client {
 }
 
 impl Client {
-    /// Start connecting; every change is reported through `dispatch`.
-    pub fn connect(cfg: NetConfig, dispatch: Callback<Action>) -> Client {
+    /// Start connecting; every change is reported through `dispatch`. With `store` (the
+    /// store being opened), what it keeps of the room is shown and pending messages are
+    /// queued first, before the link opens.
+    pub fn connect(cfg: NetConfig, dispatch: Callback<Action>, store: Option<Op>) -> Client {
         let limits = Limits {
             max_message_bytes: cfg.max_message_bytes,
             ..Limits::default()
@@ -154,6 +174,9 @@ impl Client {
             .filter_map(|s| s.parse().ok())
             .collect();
         let inbox = Inbox::new(limits, earlier_own, received_media);
+        let mut exchange = Exchange::new(inbox);
+        // Neither echoes nor positions come back through these.
+        exchange.outbox.drain_delivers = !matches!(cfg.link, LinkKind::WebSocket { .. });
         let inner = Rc::new(RefCell::new(Inner {
             cfg,
             dispatch,
@@ -166,8 +189,12 @@ impl Client {
             attempt: 0,
             closed: false,
             worker_failed: false,
-            exchange: Exchange::new(inbox),
+            exchange,
             timers: Timers::default(),
+            store: None,
+            saw_frame: false,
+            // Above any earlier page's: milliseconds since 1970, times 1000.
+            seq: now_ms().saturating_mul(1000),
         }));
         let weak = Rc::downgrade(&inner);
         let expiry = Interval::new(EXPIRE_EVERY_MS, move || {
@@ -189,8 +216,32 @@ impl Client {
             i.timers.expiry = Some(expiry);
             i.timers.online = online;
         }
-        open_link(&inner);
+        match store {
+            Some(open) => {
+                let weak = Rc::downgrade(&inner);
+                wasm_bindgen_futures::spawn_local(async move {
+                    let store = finish(open).await.map(Store);
+                    if let Some(rc) = weak.upgrade() {
+                        let loaded = match store {
+                            Ok(store) => {
+                                rc.borrow_mut().store = Some(store.clone());
+                                store.load().await
+                            }
+                            Err(e) => Err(e),
+                        };
+                        restore(&rc, loaded);
+                        open_link(&rc);
+                    }
+                });
+            }
+            None => open_link(&inner),
+        }
         Client { inner }
+    }
+
+    /// What the browser keeps of the room, if it does.
+    pub fn store(&self) -> Option<Store> {
+        self.inner.borrow().store.clone()
     }
 
     /// Queue a message; returns its id. Only [`Sendable`] attachments can be given: the
@@ -204,8 +255,6 @@ impl Client {
             text,
             files: files.iter().map(|f| f.attachment().clone()).collect(),
         };
-        let budget = self.inner.borrow().cfg.plan_budget()?;
-        let frames = plan(&header, budget)?;
         let bodies = files
             .iter()
             .map(|f| (f.body().clone(), f.attachment().size))
@@ -213,15 +262,17 @@ impl Client {
         let media = files.iter().map(|f| f.preview().cloned()).collect();
         {
             let mut i = self.inner.borrow_mut();
-            let queued = !i.open;
-            i.exchange
-                .outbox
-                .push(OutMsg::new(id, from.to_string(), frames, bodies));
-            i.actions.push(Action::Local {
-                header,
-                media,
-                queued,
-            });
+            // Kept before it is shown: the write starts now, ahead of the render. Its bytes
+            // are the views and file slices the frames are made of.
+            if let Some(store) = i.store.clone() {
+                let parts = js_sys::Array::new();
+                for f in files {
+                    f.body().push_slices(0, f.attachment().size, &parts)?;
+                }
+                i.seq += 1;
+                keep_going(&self.inner, store.put(&header, parts, Some(i.seq)));
+            }
+            i.queue(header, bodies, media)?;
         }
         pump(&self.inner);
         Ok(id)
@@ -237,6 +288,10 @@ impl Client {
             exchange.outbox.cancel(id, actions)
         };
         if changed {
+            let store = self.inner.borrow().store.clone();
+            if let Some(store) = store {
+                keep_going(&self.inner, store.sent(&[id], true));
+            }
             pump(&self.inner);
         } else {
             flush(&self.inner);
@@ -401,12 +456,15 @@ fn on_event(rc: &Rc<RefCell<Inner>>, event: LinkEvent) {
     match event {
         LinkEvent::Open => opened(rc),
         LinkEvent::Frame(buffer) => {
-            received(rc, &Uint8Array::new(&buffer));
+            received(rc, &Uint8Array::new(&buffer), Source::Link);
             flush_soon(rc);
         }
         LinkEvent::Closed => closed(rc),
         LinkEvent::Notice(text) => {
-            rc.borrow_mut().actions.push(Action::Notice(text));
+            let mut i = rc.borrow_mut();
+            i.saw_frame = true;
+            i.actions.push(Action::Notice(text));
+            drop(i);
             flush(rc);
         }
         LinkEvent::Unreachable(reason) => cannot_connect(rc, &reason),
@@ -437,12 +495,25 @@ fn opened(rc: &Rc<RefCell<Inner>>) {
     pump(rc);
 }
 
-fn received(rc: &Rc<RefCell<Inner>>, frame: &Uint8Array) {
+/// Where a frame [`received`] comes from.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Source {
+    Link,
+    /// The browser kept it: shown as the relay's would be.
+    Kept,
+    /// The browser kept it as pending: sent again.
+    Pending,
+}
+
+/// One frame from the link, or one the browser kept.
+fn received(rc: &Rc<RefCell<Inner>>, frame: &Uint8Array, source: Source) {
     if frame.length() > 0 && control::is_control(Some(frame.get_index(0))) {
         on_control(rc, &frame.to_vec());
         return;
     }
     let mut i = rc.borrow_mut();
+    i.saw_frame = true;
+    let start = i.actions.len();
     let Inner {
         exchange,
         actions,
@@ -450,6 +521,15 @@ fn received(rc: &Rc<RefCell<Inner>>, frame: &Uint8Array) {
         ..
     } = &mut *i;
     match frames::decode(frame) {
+        Ok((Header::Msg(header), payload)) if source == Source::Pending => {
+            // The frame's payload: every attachment's bytes, one body.
+            let total = u64::from(payload.0.length());
+            let body = (Body::Memory(Rc::from([payload.0.clone()])), total);
+            let bodies = if total > 0 { vec![body] } else { Vec::new() };
+            let media = received_media(&header.files, std::slice::from_ref(&payload));
+            // It was planned once already: it plans again.
+            let _ = i.queue(header, bodies, media);
+        }
         Ok((header, payload)) => exchange.on_frame(header, payload, now_ms(), actions),
         // A private room's frame on a page whose link has no key (a private room's own frames
         // are opened before they get here): one notice per message.
@@ -463,18 +543,21 @@ fn received(rc: &Rc<RefCell<Inner>>, frame: &Uint8Array) {
         }
         Err(e) => actions.push(Action::Notice(format!("ignored a frame: {e}"))),
     }
-    remember_confirmed(&mut exchange.outbox);
-}
-
-/// Own messages that left this page whole. Only now is an id remembered as this browser's,
-/// for a reload to show the relay's replay of it as own: a message cut off by the reload is
-/// not replayed anyway. Not earlier, because a page's first use of localStorage can wait
-/// milliseconds for the browser, and while a picture is being sent that wait held up its
-/// frames.
-fn remember_confirmed(outbox: &mut Outbox<Body>) {
-    for id in outbox.take_confirmed() {
-        storage::store_own_id(&id.simple().to_string());
+    // Messages now complete are kept (own ones were when they were sent).
+    if let Some(store) = i.store.clone().filter(|_| source == Source::Link) {
+        for action in i.actions.get(start..).unwrap_or_default() {
+            if let Action::Complete { header, media } = action {
+                // Their blob: URLs, which the store reads back as Blobs.
+                let blobs = media.iter().flatten().map(|m| JsValue::from(m.url()));
+                let blobs: js_sys::Array = blobs.collect();
+                // Whole, or not at all: a frame must carry every attachment.
+                if blobs.length() as usize == header.files.len() {
+                    keep_going(rc, store.put(header, blobs, None));
+                }
+            }
+        }
     }
+    after_outbox(rc, &mut i);
 }
 
 /// A relay control frame (small: copied whole): the answer to `hello` goes out at once,
@@ -484,6 +567,13 @@ fn on_control(rc: &Rc<RefCell<Inner>>, bytes: &[u8]) {
     let Some(control) = control::decode(bytes) else {
         return;
     };
+    if matches!(control, control::Control::Pos { .. }) {
+        if !i.saw_frame {
+            i.exchange.outbox.on_pos();
+            after_outbox(rc, &mut i);
+        }
+        i.saw_frame = false;
+    }
     match i.recovery.on_control(control) {
         control::Step::Send(answer) => {
             let len = answer.len() as u64;
@@ -571,7 +661,7 @@ fn pump(rc: &Rc<RefCell<Inner>>) {
         }
         (None, _) => Pump::Idle,
     };
-    remember_confirmed(&mut exchange.outbox);
+    after_outbox(rc, &mut i);
     if let Pump::RetryIn(ms) = next {
         let weak = Rc::downgrade(rc);
         i.timers.pump = Some(Timeout::new(ms, move || {

@@ -6,6 +6,13 @@
 //! after its last frame, or its echo came back; unconfirmed and half-sent messages are re-sent
 //! from their first frame after a reconnect, with the same id (receivers dedupe and restart).
 //!
+//! Delivery is a separate question: a message is *delivered* once the relay shows it has it
+//! — its echo of the message's last frame, or framechat-relay's `pos` for a message whose
+//! echo this page did not see (the socket worker drops a private room's own echoes), in the
+//! order the messages' last frames were handed over ([`Outbox::on_pos`]). Only then is it
+//! no longer kept as pending in the browser ([`Outbox::take_delivered`]). A link that can
+//! tell neither (a host's own connection, Socket.IO) counts a drained buffer as delivery.
+//!
 //! Pure: frames go through a [`Sink`] (the socket in the browser, a recorder in the tests),
 //! and time is passed in.
 
@@ -115,6 +122,14 @@ pub struct Outbox<B> {
     resume_at: u64,
     /// Confirmed since last asked ([`Outbox::take_confirmed`]).
     confirmed: Vec<Uuid>,
+    /// Messages whose last frame was handed over, oldest first, waiting for the relay's
+    /// echo or `pos`.
+    acks: VecDeque<Uuid>,
+    /// Delivered since last asked ([`Outbox::take_delivered`]).
+    delivered: Vec<Uuid>,
+    /// A drained buffer counts as delivery (a link whose server neither echoes nor numbers
+    /// messages).
+    pub drain_delivers: bool,
 }
 
 impl<B> Default for Outbox<B> {
@@ -127,6 +142,9 @@ impl<B> Default for Outbox<B> {
             drain: Drain::default(),
             resume_at: 0,
             confirmed: Vec::new(),
+            acks: VecDeque::new(),
+            delivered: Vec::new(),
+            drain_delivers: false,
         }
     }
 }
@@ -190,6 +208,8 @@ impl<B> Outbox<B> {
     /// After a lost connection: everything not confirmed goes back, in order, to be re-sent
     /// whole.
     pub fn requeue(&mut self, actions: &mut Vec<Action>) {
+        // Positions of the lost connection mean nothing to the next one.
+        self.acks.clear();
         let mut texts = Vec::new();
         let mut files = Vec::new();
         for mut m in self.unconfirmed.drain(..) {
@@ -286,6 +306,7 @@ impl<B> Outbox<B> {
                 all_handed,
             });
             if all_handed {
+                self.acks.push_back(m.id);
                 self.finish_front();
             }
         }
@@ -306,6 +327,9 @@ impl<B> Outbox<B> {
                     total: m.total,
                     all_handed: true,
                 });
+                if self.drain_delivers {
+                    self.delivered.push(m.id);
+                }
                 self.confirm(m.id, actions);
             }
             return Pump::Idle;
@@ -344,6 +368,7 @@ impl<B> Outbox<B> {
                     Ok(()) => {
                         m.next = m.frames.len();
                         m.started = true;
+                        self.acks.push_back(m.id);
                         self.unconfirmed.push(m);
                     }
                     Err(e) => actions.push(Action::Failed {
@@ -361,21 +386,24 @@ impl<B> Outbox<B> {
         }
     }
 
-    /// An own frame came back (servers that echo): the last one proves delivery.
-    pub fn on_echo(&mut self, header: &Header, actions: &mut Vec<Action>) {
+    /// An own frame came back (servers that echo); `ends`: it is the last of its message,
+    /// which proves delivery.
+    pub fn on_echo(&mut self, header: &Header, ends: bool, actions: &mut Vec<Action>) {
         let id = header.id();
-        let last = match header {
-            Header::Msg(_) => self
-                .unconfirmed
-                .iter()
-                .any(|m| m.id == id && m.frames.len() == 1),
-            Header::Chunk(c) => c.last,
-            Header::Cancel(_) => false,
-        };
-        if !last {
+        if !ends || matches!(header, Header::Cancel(_)) {
             return;
         }
-        if let Some(pos) = self.unconfirmed.iter().position(|m| m.id == id) {
+        self.acks.retain(|a| *a != id);
+        self.delivered.push(id);
+        // Re-sent after a reload but already with the relay (its replay brought it back):
+        // it need not go again.
+        let queued = self.urgent.len() + self.bulk.len();
+        self.urgent
+            .retain(|u| !matches!(u, Urgent::Text(m) if m.id == id && !m.started));
+        self.bulk.retain(|m| m.id != id || m.started);
+        if queued != self.urgent.len() + self.bulk.len() {
+            self.confirm(id, actions);
+        } else if let Some(pos) = self.unconfirmed.iter().position(|m| m.id == id) {
             let m = self.unconfirmed.remove(pos);
             actions.push(Action::SendProgress {
                 id,
@@ -387,6 +415,14 @@ impl<B> Outbox<B> {
         }
     }
 
+    /// framechat-relay numbered a message this page did not see arrive (`pos` with no frame
+    /// before it since the last one): its own oldest message not yet delivered.
+    pub fn on_pos(&mut self) {
+        if let Some(id) = self.acks.pop_front() {
+            self.delivered.push(id);
+        }
+    }
+
     fn confirm(&mut self, id: Uuid, actions: &mut Vec<Action>) {
         actions.push(Action::Sent { id });
         self.confirmed.push(id);
@@ -395,5 +431,10 @@ impl<B> Outbox<B> {
     /// Ids confirmed since the last call.
     pub fn take_confirmed(&mut self) -> Vec<Uuid> {
         std::mem::take(&mut self.confirmed)
+    }
+
+    /// Ids delivered since the last call.
+    pub fn take_delivered(&mut self) -> Vec<Uuid> {
+        std::mem::take(&mut self.delivered)
     }
 }

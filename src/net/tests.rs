@@ -431,3 +431,105 @@ fn a_frame_that_cannot_be_sent_fails_its_message_and_the_queue_goes_on() {
     );
     assert_eq!(sink.0.log(), [("msg", Uuid::from_u128(2), 0)]);
 }
+
+/// Pumps and drains until the outbox has handed everything over.
+fn pump_all(x: &mut Exchange<Vec<u8>, Vec<u8>>, sink: &mut Recorder) -> Vec<Action> {
+    let mut actions = Vec::new();
+    for _ in 0..20 {
+        actions.extend(pump(x, sink, 0));
+        sink.drain();
+    }
+    actions
+}
+
+/// The frames `sink` was handed of message `n`.
+fn frames_of(sink: &Recorder, n: u128) -> Vec<Vec<u8>> {
+    let log = sink.log();
+    let of_n = |(i, _): &(usize, &Vec<u8>)| log.get(*i).is_some_and(|l| l.1 == Uuid::from_u128(n));
+    sink.frames
+        .iter()
+        .enumerate()
+        .filter(of_n)
+        .map(|(_, f)| f.clone())
+        .collect()
+}
+
+#[test]
+fn delivery_is_the_relays_echo_or_position_not_a_drained_buffer() {
+    let mut x = exchange();
+    let mut sink = Recorder::default();
+    for (n, size) in [(1, 0), (2, 0), (3, 200_000)] {
+        x.outbox.push(message(n, size).1);
+    }
+    let actions = pump_all(&mut x, &mut sink);
+    assert_eq!(count(&actions, |a| matches!(a, Action::Sent { .. })), 3);
+    assert_eq!(
+        x.outbox.take_delivered(),
+        Vec::<Uuid>::new(),
+        "a drained buffer is no delivery"
+    );
+    // The echo of 2 (its one frame), and of every frame of 3 but the last: 2 only.
+    let mut actions = Vec::new();
+    deliver(&mut x, &frames_of(&sink, 2)[0], &mut actions);
+    let three = frames_of(&sink, 3);
+    for frame in &three[..three.len() - 1] {
+        deliver(&mut x, frame, &mut actions);
+    }
+    assert_eq!(x.outbox.take_delivered(), [Uuid::from_u128(2)]);
+    // Positions of messages whose echo this page did not see: the oldest handed over first.
+    x.outbox.on_pos();
+    assert_eq!(x.outbox.take_delivered(), [Uuid::from_u128(1)]);
+    x.outbox.on_pos();
+    assert_eq!(x.outbox.take_delivered(), [Uuid::from_u128(3)]);
+    x.outbox.on_pos();
+    assert_eq!(
+        x.outbox.take_delivered(),
+        Vec::<Uuid>::new(),
+        "someone else's message's position"
+    );
+}
+
+#[test]
+fn a_link_without_echoes_or_positions_delivers_when_drained() {
+    let mut x = exchange();
+    x.outbox.drain_delivers = true;
+    let mut sink = Recorder::default();
+    x.outbox.push(message(1, 0).1);
+    pump(&mut x, &mut sink, 0);
+    assert_eq!(
+        x.outbox.take_delivered(),
+        Vec::<Uuid>::new(),
+        "still in the socket's buffer"
+    );
+    sink.drain();
+    pump(&mut x, &mut sink, 0);
+    assert_eq!(x.outbox.take_delivered(), [Uuid::from_u128(1)]);
+}
+
+#[test]
+fn positions_of_a_lost_connection_deliver_nothing_and_a_replayed_pending_message_is_not_sent_again()
+{
+    let mut x = exchange();
+    let mut sink = Recorder::default();
+    x.outbox.push(message(1, 0).1);
+    pump(&mut x, &mut sink, 0);
+    x.outbox.requeue(&mut Vec::new());
+    x.outbox.on_pos();
+    assert_eq!(
+        x.outbox.take_delivered(),
+        Vec::<Uuid>::new(),
+        "a position on the next connection"
+    );
+
+    // After a reload, a pending message queued again (not sent yet) that the relay already
+    // had: its replay delivers it, and it does not go out twice.
+    let mut y = exchange();
+    y.outbox.push(message(1, 0).1);
+    let mut actions = Vec::new();
+    deliver(&mut y, &sink.frames[0], &mut actions);
+    assert_eq!(y.outbox.take_delivered(), [Uuid::from_u128(1)]);
+    assert_eq!(count(&actions, |a| matches!(a, Action::Sent { .. })), 1);
+    let mut again = Recorder::default();
+    pump_all(&mut y, &mut again);
+    assert!(again.frames.is_empty(), "sent again: {:?}", again.log());
+}

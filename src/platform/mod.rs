@@ -1,4 +1,4 @@
-//! The browser underneath: clock and ids, localStorage, IndexedDB, DOM helpers for components,
+//! The browser underneath: clock and ids, localStorage, DOM helpers for components,
 //! image decoding and canvas glue (`image`), and the
 //! small pieces of JS interop the layers above share. Every JS error becomes an
 //! [`AppError`] here, where it happens.
@@ -9,7 +9,6 @@ use crate::error::AppError;
 
 pub mod clock;
 pub mod dom;
-pub mod idb;
 pub mod image;
 pub mod storage;
 pub mod webcrypto;

@@ -23,6 +23,27 @@ pub struct Config {
     /// Warm the send and receive paths up once the page is idle after start-up
     /// (`crate::startup`); `warmUp: false` turns it off.
     pub warm_up: bool,
+    /// What this browser keeps of the room (IndexedDB, `crate::store`); `None`: nothing
+    /// (`keep: false`), the chat lives in memory only.
+    pub keep: Option<Keep>,
+}
+
+/// How much of a room this browser keeps.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Keep {
+    /// The newest messages kept (`keepMessages`, default 200).
+    pub messages: usize,
+    /// The bytes of their media kept (`keepBytes`, default 200 MiB); the oldest go first.
+    pub bytes: u64,
+}
+
+impl Default for Keep {
+    fn default() -> Self {
+        Self {
+            messages: 200,
+            bytes: 200 * 1024 * 1024,
+        }
+    }
 }
 
 /// What carries the frames to the room.

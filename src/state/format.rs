@@ -7,18 +7,20 @@ pub fn human_size(bytes: u64) -> String {
     if bytes < 1024 {
         return format!("{bytes} B");
     }
-    let (mut unit, mut div) = (0, 1024u128);
-    let n = u128::from(bytes);
-    while n / div >= 1024 && unit + 1 < UNITS.len() {
+    let (mut unit, mut div) = (0, 1024u64);
+    while bytes / div >= 1024 && unit + 1 < UNITS.len() {
         div *= 1024;
         unit += 1;
     }
     let name = UNITS.get(unit).copied().unwrap_or("TB");
-    if n < 10 * div {
-        let tenths = (n * 10 + div / 2) / div;
+    // Rounded as (10 * bytes + div / 2) / div would be, without its overflow (and in u64:
+    // u128 would bring its own division and printing into the client, 1.5 KB).
+    let (whole, rest) = (bytes / div, bytes % div);
+    if whole < 10 {
+        let tenths = whole * 10 + (rest * 10 + div / 2) / div;
         format!("{}.{} {name}", tenths / 10, tenths % 10)
     } else {
-        format!("{} {name}", (n + div / 2) / div)
+        format!("{} {name}", whole + (rest + div / 2) / div)
     }
 }
 

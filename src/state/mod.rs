@@ -13,7 +13,7 @@ mod config;
 mod format;
 mod media;
 
-pub use config::{Config, Transport};
+pub use config::{Config, Keep, Transport};
 pub use format::{category_label, clock, file_tag, fit_field, human_size, removed_labels};
 pub use media::Media;
 

@@ -483,6 +483,7 @@ fn helpers() {
     assert_eq!(human_size(12_500_000), "12 MB");
     assert_eq!(human_size(50 * 1024 * 1024), "50 MB");
     assert_eq!(human_size(1024), "1.0 KB");
+    assert_eq!(human_size(1024 * 1024 - 1), "1024 KB");
     assert_eq!(human_size(10 * 1024 - 1), "10.0 KB");
     assert_eq!(human_size(10 * 1024), "10 KB");
     assert_eq!(human_size(1023 * 1024 * 1024 * 1024 * 1024), "1023 TB");

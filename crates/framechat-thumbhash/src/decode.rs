@@ -2,7 +2,7 @@
 //! average colour. Every byte is read with a bounds check: a hostile hash is an error,
 //! never a panic.
 
-use crate::{Error, ac_count, js_round};
+use crate::{Cos, Error, ac_count, js_round};
 
 /// A decoded placeholder: at most 32 pixels on its longer side, RGBA row by row, not
 /// premultiplied by alpha.
@@ -113,6 +113,15 @@ fn rgb(l: f64, p: f64, q: f64) -> (f64, f64, f64) {
 /// [`Error::Truncated`] when the hash is shorter than its header says. Bytes after the
 /// coefficients are ignored, as the reference does.
 pub fn decode(hash: &[u8]) -> Result<Image, Error> {
+    decode_with(hash, f64::cos)
+}
+
+/// [`decode`] with the cosine `cos` (a browser's `Math.cos`, say: the reference's own, and
+/// no copy of a cosine's code in WebAssembly).
+///
+/// # Errors
+/// As [`decode`].
+pub fn decode_with(hash: &[u8], cos: Cos) -> Result<Image, Error> {
     use std::f64::consts::PI;
     let h = header(hash)?;
     let ac_start = if h.has_alpha { 6 } else { 5 };
@@ -154,16 +163,16 @@ pub fn decode(hash: &[u8]) -> Result<Image, Error> {
     let mut rgba = Vec::with_capacity(width * height * 4);
     let n = h.lx.max(if h.has_alpha { 5 } else { 3 });
     let m = h.ly.max(if h.has_alpha { 5 } else { 3 });
-    let mut fx = vec![0.0; n];
+    // Every column's cosines once (the reference computes them again for every row).
+    let fxs: Vec<f64> = (0..width)
+        .flat_map(|x| (0..n).map(move |cx| cos(PI / w * (x as f64 + 0.5) * cx as f64)))
+        .collect();
     let mut fy = vec![0.0; m];
     for y in 0..height {
         for (cy, f) in fy.iter_mut().enumerate() {
-            *f = (PI / h_px * (y as f64 + 0.5) * cy as f64).cos();
+            *f = cos(PI / h_px * (y as f64 + 0.5) * cy as f64);
         }
-        for x in 0..width {
-            for (cx, f) in fx.iter_mut().enumerate() {
-                *f = (PI / w * (x as f64 + 0.5) * cx as f64).cos();
-            }
+        for fx in fxs.chunks_exact(n) {
             let term = |ac: &[f64], nx: usize, ny: usize, start: f64| {
                 let mut v = start;
                 let mut j = 0;
@@ -182,7 +191,7 @@ pub fn decode(hash: &[u8]) -> Result<Image, Error> {
                 v
             };
             let l = term(&l_ac, h.lx, h.ly, h.l_dc);
-            let (p, q) = pq(&p_ac, &q_ac, &fx, &fy, h.p_dc, h.q_dc);
+            let (p, q) = pq(&p_ac, &q_ac, fx, &fy, h.p_dc, h.q_dc);
             let a = if h.has_alpha {
                 term(&a_ac, 5, 5, h.a_dc)
             } else {

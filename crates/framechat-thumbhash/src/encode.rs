@@ -1,6 +1,6 @@
 //! RGBA pixels to a ThumbHash: average colour, LPQA channels, a few DCT terms each.
 
-use crate::{Error, MAX_SIZE, js_round};
+use crate::{Cos, Error, MAX_SIZE, js_round};
 
 /// One channel's DCT: its DC term, its AC terms normalised to 0..=1, and their scale.
 struct Channel {
@@ -12,17 +12,23 @@ struct Channel {
 /// The cosines of the DCT: `cos(PI / n * c * (i + 0.5))` for `c` in `0..terms`, `i` in
 /// `0..n`, row by row. The same expression as the reference, computed once per channel
 /// instead of once per coefficient: the same values.
-fn cosines(n: usize, terms: usize) -> Vec<f64> {
+fn cosines(n: usize, terms: usize, cos: Cos) -> Vec<f64> {
     use std::f64::consts::PI;
     let nf = n as f64;
     (0..terms)
-        .flat_map(|c| (0..n).map(move |i| (PI / nf * c as f64 * (i as f64 + 0.5)).cos()))
+        .flat_map(|c| (0..n).map(move |i| cos(PI / nf * c as f64 * (i as f64 + 0.5))))
         .collect()
 }
 
 /// The DCT terms `(cx, cy)` with `cx * ny < nx * (ny - cy)` of a `w` x `h` channel.
-fn encode_channel(channel: &[f64], w: usize, h: usize, nx: usize, ny: usize) -> Channel {
-    let (fxs, fys) = (cosines(w, nx), cosines(h, ny));
+fn encode_channel(
+    channel: &[f64],
+    (w, h): (usize, usize),
+    nx: usize,
+    ny: usize,
+    cos: Cos,
+) -> Channel {
+    let (fxs, fys) = (cosines(w, nx, cos), cosines(h, ny, cos));
     let mut out = Channel {
         dc: 0.0,
         ac: Vec::with_capacity(nx * ny),
@@ -63,6 +69,15 @@ fn encode_channel(channel: &[f64], w: usize, h: usize, nx: usize, ny: usize) -> 
 /// [`Error::Empty`] for a width or height of 0, [`Error::TooLarge`] above [`MAX_SIZE`],
 /// [`Error::WrongLength`] when `rgba` is not `width * height * 4` bytes.
 pub fn encode(width: u32, height: u32, rgba: &[u8]) -> Result<Vec<u8>, Error> {
+    encode_with(width, height, rgba, f64::cos)
+}
+
+/// [`encode`] with the cosine `cos` (a browser's `Math.cos`, say: the reference's own, and
+/// no copy of a cosine's code in WebAssembly).
+///
+/// # Errors
+/// As [`encode`].
+pub fn encode_with(width: u32, height: u32, rgba: &[u8], cos: Cos) -> Result<Vec<u8>, Error> {
     if width == 0 || height == 0 {
         return Err(Error::Empty);
     }
@@ -127,10 +142,10 @@ pub fn encode(width: u32, height: u32, rgba: &[u8]) -> Result<Vec<u8>, Error> {
         a.push(alpha);
     }
 
-    let l = encode_channel(&l, w, h, lx.max(3), ly.max(3));
-    let p = encode_channel(&p, w, h, 3, 3);
-    let q = encode_channel(&q, w, h, 3, 3);
-    let a = has_alpha.then(|| encode_channel(&a, w, h, 5, 5));
+    let l = encode_channel(&l, (w, h), lx.max(3), ly.max(3), cos);
+    let p = encode_channel(&p, (w, h), 3, 3, cos);
+    let q = encode_channel(&q, (w, h), 3, 3, cos);
+    let a = has_alpha.then(|| encode_channel(&a, (w, h), 5, 5, cos));
 
     // The constants. Every rounded value is within its field (DC terms are in 0..=1 or
     // -1..=1, scales in 0..=1), as in the reference, which ORs them the same way.

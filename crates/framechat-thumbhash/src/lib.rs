@@ -42,8 +42,11 @@ mod encode;
 
 use std::fmt;
 
-pub use decode::{Image, aspect_ratio, average_rgba, decode};
-pub use encode::encode;
+pub use decode::{Image, aspect_ratio, average_rgba, decode, decode_with};
+pub use encode::{encode, encode_with};
+
+/// A cosine function: `f64::cos`, or a browser's `Math.cos` ([`encode_with`], [`decode_with`]).
+pub type Cos = fn(f64) -> f64;
 
 /// Largest width and height [`encode`] accepts: the design averages over at most 100x100
 /// pixels ("encoding an image larger than 100x100 is slow with no benefit"); callers

@@ -1,6 +1,6 @@
-//! The browser sections (`scrub`, `wire`, `latency`, `memory`): stages the photos, the bench
+//! The browser sections (`scrub`, `wire`, `latency`, `memory`, `reload`): stages the photos, the bench
 //! pages, the bench WASM and the app under one origin, starts the relay serving them, runs
-//! `bench/browser/run.mjs` (which measures all four in one headless Chromium) and merges
+//! `bench/browser/run.mjs` (which measures them all in one headless Chromium) and merges
 //! what it wrote (`goals.tsv`, `errors.tsv`, `browser.md`, `browser.json`) into the report.
 
 use std::fs;

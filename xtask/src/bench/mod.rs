@@ -9,6 +9,7 @@
 //! | `wire`    | bytes on the wire for one photo: our frames vs base64 in JSON               |
 //! | `latency` | pick a 12 MP photo on page A → shown on page B, the app vs a bare WebSocket |
 //! | `memory`  | live object URLs and JS heap of the app after 100/250/500 received images    |
+//! | `reload`  | a reload of the app with 200 kept messages: first and all painted, socket open |
 //! | `size`    | the release client's .wasm and JS glue, raw and gzip -9 (fails over budget) |
 //! | `load`    | framechat-load through our relay and through the Node `ws` relay            |
 //!
@@ -18,7 +19,7 @@
 //!
 //! Code map: this file is the driver (which sections, which builds, in which order);
 //! [`build`] builds the release client and the bench WASM, [`size`] and [`load`] are the
-//! native sections, [`browser`] stages the pages and runs the Node driver for the four
+//! native sections, [`browser`] stages the pages and runs the Node driver for the
 //! browser sections (their per-section needs are [`Section::needs_bench_wasm`] and
 //! [`Section::needs_app`]), and [`report`] collects the goals and writes the files.
 
@@ -45,18 +46,20 @@ pub enum Section {
     Wire,
     Latency,
     Memory,
+    Reload,
     Size,
     Load,
 }
 
 impl Section {
     /// Every section, in the order they run.
-    const ALL: [Section; 6] = [
+    const ALL: [Section; 7] = [
         Section::Size,
         Section::Scrub,
         Section::Wire,
         Section::Latency,
         Section::Memory,
+        Section::Reload,
         Section::Load,
     ];
 
@@ -66,6 +69,7 @@ impl Section {
             Section::Wire => "wire",
             Section::Latency => "latency",
             Section::Memory => "memory",
+            Section::Reload => "reload",
             Section::Size => "size",
             Section::Load => "load",
         }
@@ -75,18 +79,21 @@ impl Section {
     fn in_browser(self) -> bool {
         matches!(
             self,
-            Section::Scrub | Section::Wire | Section::Latency | Section::Memory
+            Section::Scrub | Section::Wire | Section::Latency | Section::Memory | Section::Reload
         )
     }
 
     /// Needs the release client (`trunk build --release`).
     fn needs_client(self) -> bool {
-        matches!(self, Section::Size | Section::Latency | Section::Memory)
+        matches!(
+            self,
+            Section::Size | Section::Latency | Section::Memory | Section::Reload
+        )
     }
 
     /// Needs the app served at `/` next to the bench pages.
     fn needs_app(self) -> bool {
-        matches!(self, Section::Latency | Section::Memory)
+        matches!(self, Section::Latency | Section::Memory | Section::Reload)
     }
 
     /// Needs the bench WASM: the scrub and wire sections time it, the memory run's script
