@@ -56,6 +56,7 @@
 //! # }
 //! ```
 
+mod cluster;
 mod config;
 mod conn;
 mod control;
@@ -135,7 +136,8 @@ impl Relay {
     /// (each close handshake bounded by `Config::close_timeout`).
     ///
     /// # Errors
-    /// An I/O error from the listener.
+    /// An I/O error from the listener, or Redis unreachable at start
+    /// ([`Config::redis_url`]).
     pub async fn serve(
         self,
         listener: tokio::net::TcpListener,
@@ -143,6 +145,16 @@ impl Relay {
     ) -> io::Result<()> {
         if let Ok(addr) = listener.local_addr() {
             tracing::info!(%addr, "relay listening");
+        }
+        if let Some(url) = &self.hub.config.redis_url {
+            let ttl = self.hub.config.history_idle;
+            let cluster = cluster::Cluster::connect(url, ttl, Arc::downgrade(&self.hub))
+                .await
+                .map_err(|e| io::Error::other(e.to_string()))?;
+            if let Err(cluster) = self.hub.cluster.set(cluster) {
+                cluster.stop();
+                return Err(io::Error::other("this relay is already connected to redis"));
+            }
         }
         let hub = Arc::clone(&self.hub);
         let signal = async move {
@@ -179,6 +191,9 @@ impl Relay {
             .with_graceful_shutdown(signal)
             .await;
         upkeep.abort();
+        if let Some(cluster) = self.hub.cluster() {
+            cluster.stop();
+        }
         served?;
         // Upgraded connections are no longer HTTP connections: wait for them
         // here. Each ends within close_timeout of the shutdown signal.
