@@ -20,6 +20,7 @@
 //! | outgoing queue: 1024 messages or 64 MiB | the client cannot keep up: removed from its room and closed with 4000 ([`close_code::SLOW_CONSUMER`]); the room never waits for it |
 //! | `--validate`, 10 invalid frames | each invalid message is dropped and logged; after 10, closed with 1007 |
 //! | `ping_interval` (30 s) | the relay pings every client; one silent for two intervals is closed with 4001 ([`close_code::PING_TIMEOUT`]) |
+//! | cluster mode: Redis unavailable, or the room's live stream broke | a client that sends (its message is not relayed) or joins then, or whose room missed frames, is closed with 4002 ([`close_code::STORE_UNAVAILABLE`]); quiet clients stay connected |
 //! | shutdown (Ctrl-C, SIGTERM) | every client is closed with 1001 (going away) |
 //! | `Origin` not the relay's own (`Host` or `X-Forwarded-Host`) nor in `allow_origins` | HTTP 403 before the upgrade (no `Origin`: a non-browser client, passes) |
 //! | `max_connections` (20,000), `max_connections_per_ip` (1,000) | HTTP 503, resp. 429, before the upgrade |
@@ -47,6 +48,16 @@
 //! room's lock, so there is no gap and no duplicate between replay and live
 //! traffic. A room with no clients keeps its history for `history_idle`;
 //! all rooms together keep at most `history_total_bytes`.
+//!
+//! # Cluster mode
+//!
+//! With [`Config::redis_url`], any number of relay processes share rooms
+//! through Redis: each room's offset counter, epoch and history (a capped
+//! Redis Stream of whole messages) live there, and live frames reach every
+//! node through Pub/Sub; one Lua script numbers, records and publishes each
+//! frame, so every client of a room, on any node, sees one order, and a
+//! client may resume on any node (see `cluster`). `history_total_bytes`
+//! does not apply there (use Redis's `maxmemory`).
 //!
 //! ```no_run
 //! # async fn run() -> std::io::Result<()> {
