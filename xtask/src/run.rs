@@ -134,7 +134,10 @@ fn cluster(
             .enumerate()
             .find_map(|(i, r)| r.child.try_wait().ok().flatten().map(|s| (i, s)))
         {
-            eprintln!("relay {} exited with {status}", addr.port() + u16::try_from(i)?);
+            eprintln!(
+                "relay {} exited with {status}",
+                addr.port() + u16::try_from(i)?
+            );
             break;
         }
         std::thread::sleep(std::time::Duration::from_millis(200));

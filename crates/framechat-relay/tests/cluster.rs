@@ -481,3 +481,54 @@ async fn a_slow_client_does_not_get_its_node_cut_off_by_redis_pubsub_limits() {
         "redis cut a node's Pub/Sub connection"
     );
 }
+
+/// An encrypted envelope with `flags`, message `tag` and some ciphertext.
+fn sealed(flags: u8, tag: u8) -> Message {
+    let mut v = vec![0xFD, flags];
+    v.extend_from_slice(&[tag; 16]);
+    v.extend_from_slice(&[tag ^ flags; 12 + 16 + 8]);
+    Message::binary(v)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redis_history_keeps_whole_messages_under_its_caps() {
+    let redis = RedisServer::start().await;
+    let a = start(Config {
+        history_messages: 3,
+        history_bytes: 20_000,
+        ..config(&redis)
+    })
+    .await;
+    let (mut x, epoch) = join(&a.url("caps")).await;
+    post(&mut x, text("x", 1)).await;
+    // A three-frame file and a three-frame encrypted message, interleaved.
+    let f = file("x", 2, 10_000, 4096);
+    let s = [sealed(0x01, 7), sealed(0x00, 7), sealed(0x02, 7)];
+    for m in [&f[0], &s[0], &f[1], &s[1], &f[2], &s[2]] {
+        send(&mut x, m.clone()).await;
+    }
+    let mut echo = vec![f[0].clone(), s[0].clone(), f[1].clone(), s[1].clone()];
+    echo.extend([f[2].clone(), pos(2), s[2].clone(), pos(3)]);
+    assert_eq!(take(&mut x, echo.len()).await, echo);
+    // Too big to keep (30,000 > 20,000 bytes): a position, no replay.
+    let big = file("x", 4, 30_000, 4096);
+    for m in &big {
+        send(&mut x, m.clone()).await;
+    }
+    assert_eq!(take(&mut x, big.len() + 1).await.last(), Some(&pos(4)));
+    post(&mut x, text("x", 5)).await;
+
+    // Kept: 3 messages (3, the hole 4, 5); 1 and 2 were evicted whole.
+    let (mut y, _) = join(&a.url("caps")).await;
+    let mut kept = s.to_vec();
+    kept.extend([pos(3), text("x", 5), pos(5)]);
+    assert_eq!(take(&mut y, kept.len()).await, kept);
+    // A resume from 1 is told what is lost, then gets the whole messages kept.
+    let (mut z, _, _) = open(&a.url("caps")).await;
+    send(&mut z, resume(&epoch, 1)).await;
+    let lost = recv_any(&mut z).await;
+    assert_eq!(control_json(&lost).expect("lost")["first"], 3, "{lost:?}");
+    assert_eq!(take(&mut z, kept.len()).await, kept);
+    post(&mut x, text("x", 6)).await;
+    assert_eq!(take(&mut z, 2).await, vec![text("x", 6), pos(6)]);
+}
