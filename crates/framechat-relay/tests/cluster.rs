@@ -532,3 +532,38 @@ async fn redis_history_keeps_whole_messages_under_its_caps() {
     post(&mut x, text("x", 6)).await;
     assert_eq!(take(&mut z, 2).await, vec![text("x", 6), pos(6)]);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_that_joins_after_a_message_start_was_dropped_gets_none_of_its_rest() {
+    let redis = RedisServer::start().await;
+    let (a, b) = (
+        start(Config {
+            history_bytes: 20_000,
+            ..config(&redis)
+        })
+        .await,
+        start(Config {
+            history_bytes: 20_000,
+            ..config(&redis)
+        })
+        .await,
+    );
+    let (mut x, _) = join(&a.url("dropped")).await;
+    // 60,000 bytes in 15 frames: past 20,000 its frames so far are dropped.
+    let f = file("x", 1, 60_000, 4096);
+    for frame in &f[..8] {
+        send(&mut x, frame.clone()).await;
+    }
+    assert_eq!(take(&mut x, 8).await, f[..8].to_vec());
+    // y joins (on the other relay) after the drop: it never gets the message's
+    // start, so it gets none of the rest either, nor its position.
+    let (mut y, _) = join(&b.url("dropped")).await;
+    for frame in &f[8..] {
+        send(&mut x, frame.clone()).await;
+    }
+    let mut rest = f[8..].to_vec();
+    rest.push(pos(1));
+    assert_eq!(take(&mut x, rest.len()).await, rest);
+    post(&mut x, text("x", 2)).await;
+    assert_eq!(take(&mut y, 2).await, vec![text("x", 2), pos(2)]);
+}
