@@ -433,7 +433,11 @@ async fn pubsub(
         if !wanted.is_empty() {
             let all: Vec<String> = wanted.iter().map(|r| channel(r)).collect();
             if let Err(err) = bounded("resubscribe", sink.subscribe(&all)).await {
-                tracing::warn!(%err, "cannot resubscribe");
+                tracing::warn!(%err, "cannot resubscribe; retrying in {backoff:?}");
+                if !offline(&mut cmds, &mut wanted, backoff).await {
+                    return;
+                }
+                backoff = (backoff * 2).min(MAX_BACKOFF);
                 continue;
             }
         }
