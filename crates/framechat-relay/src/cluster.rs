@@ -38,6 +38,7 @@ use redis::aio::ConnectionManager;
 use tokio::sync::{mpsc, oneshot};
 
 use crate::control::Request;
+use crate::flow::Flow;
 use crate::history::{self, Key, Part, Snapshot, Stored};
 use crate::hub::{Hub, new_epoch};
 
@@ -67,6 +68,8 @@ pub(crate) struct Frame {
     /// Non-zero: only clients whose snapshot is older than this `seq` get
     /// the frame (the others never got its message's start).
     pub upto: u64,
+    /// The publishing relay's tag (see `flow`).
+    pub tag: String,
     pub msg: Message,
 }
 
@@ -86,6 +89,7 @@ pub(crate) struct Cluster {
     /// Seconds a room's keys outlive its last message or join.
     ttl: u64,
     cmds: mpsc::UnboundedSender<Cmd>,
+    flow: Arc<Flow>,
     task: Mutex<Option<tokio::task::AbortHandle>>,
 }
 
@@ -169,7 +173,7 @@ fn part_code(part: Part) -> (&'static str, String) {
     }
 }
 
-/// Reads a published payload: `"<epoch> <seq> <offset> <upto>\n<record>"`.
+/// Reads a published payload: `"<epoch> <seq> <offset> <upto> <tag>\n<record>"`.
 pub(crate) fn decode(payload: &[u8]) -> Option<Frame> {
     let nl = payload.iter().position(|&b| b == b'\n')?;
     let head = std::str::from_utf8(payload.get(..nl)?).ok()?;
@@ -177,6 +181,7 @@ pub(crate) fn decode(payload: &[u8]) -> Option<Frame> {
     let epoch = it.next()?.to_owned();
     let mut num = || it.next()?.parse::<u64>().ok();
     let (seq, offset, upto) = (num()?, num()?, num()?);
+    let tag = it.next()?.to_owned();
     let rec = payload.get(nl + 1..)?;
     let kind = *rec.first()?;
     let body = rec.get(5..)?;
@@ -186,6 +191,7 @@ pub(crate) fn decode(payload: &[u8]) -> Option<Frame> {
         seq,
         offset,
         upto,
+        tag,
         msg,
     })
 }
@@ -255,7 +261,9 @@ impl Cluster {
         let common = include_str!("lua/common.lua");
         let script = |body: &str| redis::Script::new(&format!("{common}\n{body}"));
         let (tx, rx) = mpsc::unbounded_channel();
+        let flow = Arc::new(Flow::new(TIMEOUT));
         let cluster = Arc::new(Self {
+            flow: Arc::clone(&flow),
             publish: script(include_str!("lua/publish.lua")),
             snapshot: script(include_str!("lua/snapshot.lua")),
             manager: manager.clone(),
@@ -263,7 +271,7 @@ impl Cluster {
             cmds: tx,
             task: Mutex::new(None),
         });
-        let task = tokio::spawn(pubsub(client, manager, hub, rx));
+        let task = tokio::spawn(pubsub(client, manager, hub, flow, rx));
         if let Ok(mut slot) = cluster.task.lock() {
             *slot = Some(task.abort_handle());
         }
@@ -362,6 +370,13 @@ impl Cluster {
     /// in the room's history.
     pub async fn publish(&self, hub: &Hub, room: &str, msg: &Message) -> Result<(), Unavailable> {
         let (part, key) = part_code(history::classify(msg));
+        let rec = record(msg);
+        // Wait for room in this relay's window (see `flow`).
+        let Some(reserved) = self.flow.reserve(rec.len()).await else {
+            return Err(Unavailable(format!(
+                "publish: frames sent in the last {TIMEOUT:?} not read back"
+            )));
+        };
         let cfg = &hub.config;
         let mut inv = self.publish.prepare_invoke();
         for k in keys(room) {
@@ -372,15 +387,19 @@ impl Cluster {
             .arg(self.ttl)
             .arg(part)
             .arg(key)
-            .arg(record(msg))
+            .arg(rec)
             .arg(cfg.history_messages)
             .arg(cfg.history_bytes)
             .arg(cfg.open_messages)
-            .arg(channel(room));
+            .arg(channel(room))
+            .arg(reserved.tag.clone());
         let mut conn = self.manager.clone();
-        bounded("publish", inv.invoke_async::<Value>(&mut conn))
-            .await
-            .map(drop)
+        let id = self.flow.publishing(reserved);
+        let done = bounded("publish", inv.invoke_async::<Value>(&mut conn)).await;
+        if done.is_err() {
+            self.flow.failed(id);
+        }
+        done.map(drop)
     }
 }
 
@@ -412,6 +431,7 @@ async fn pubsub(
     client: redis::Client,
     mut manager: ConnectionManager,
     hub: Weak<Hub>,
+    flow: Arc<Flow>,
     mut cmds: mpsc::UnboundedReceiver<Cmd>,
 ) {
     let mut wanted: HashSet<String> = HashSet::new();
@@ -472,6 +492,7 @@ async fn pubsub(
         }
         first = false;
         backoff = Duration::from_millis(50);
+        flow.reset();
         loop {
             tokio::select! {
                 biased;
@@ -482,7 +503,11 @@ async fn pubsub(
                     };
                     let name = msg.get_channel_name();
                     let room = name.strip_prefix("fc:{").and_then(|r| r.strip_suffix('}'));
-                    match (room, decode(msg.get_payload_bytes()), hub.upgrade()) {
+                    let frame = decode(msg.get_payload_bytes());
+                    if let Some(f) = &frame {
+                        flow.echoed(&f.tag);
+                    }
+                    match (room, frame, hub.upgrade()) {
                         (Some(room), Some(frame), Some(hub)) => hub.dispatch(room, frame),
                         (_, _, None) => return,
                         _ => tracing::warn!(channel = name, "unreadable pub/sub message dropped"),
@@ -561,7 +586,7 @@ mod tests {
 
     #[test]
     fn published_payload() {
-        let mut p = b"0123456789abcdef 7 3 0\n".to_vec();
+        let mut p = b"0123456789abcdef 7 3 0 n:1\n".to_vec();
         p.extend(record(&Message::Binary(Bytes::from_static(b"abc"))));
         let f = decode(&p).expect("decodes");
         assert_eq!(

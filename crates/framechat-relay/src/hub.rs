@@ -605,18 +605,23 @@ impl Hub {
         let len = message_len(msg);
         let queued = m.shared.queued_bytes.load(Ordering::Acquire);
         let fits = queued.saturating_add(len) <= cfg.queue_bytes;
+        // Counted before the push: the writer may take the message (and
+        // uncount it) as soon as it is in the queue.
         let outcome = if fits {
-            m.shared.push(msg.clone(), cfg.queue_messages.max(1))
+            m.shared.queued_bytes.fetch_add(len, Ordering::AcqRel);
+            let total = self.queued_bytes.fetch_add(len, Ordering::Relaxed) + len;
+            let pushed = m.shared.push(msg.clone(), cfg.queue_messages.max(1));
+            if pushed.is_err() {
+                self.dequeued(&m.shared, len);
+            } else {
+                self.peak_queued_bytes.fetch_max(total, Ordering::Relaxed);
+            }
+            pushed
         } else {
             Ok(())
         };
         match (fits, outcome) {
-            (true, Ok(())) => {
-                m.shared.queued_bytes.fetch_add(len, Ordering::AcqRel);
-                let total = self.queued_bytes.fetch_add(len, Ordering::Relaxed) + len;
-                self.peak_queued_bytes.fetch_max(total, Ordering::Relaxed);
-                true
-            }
+            (true, Ok(())) => true,
             // The connection task is already gone; leave() will follow.
             (true, Err(Offer::Closed)) => false,
             (false, _) | (true, Err(Offer::Full)) => {

@@ -72,6 +72,7 @@ mod config;
 mod conn;
 mod control;
 mod error;
+mod flow;
 mod handshake;
 mod history;
 mod hub;

@@ -4,12 +4,13 @@
 -- ARGV[4] part: W (a message on its own), C (begins and ends one), B (begins),
 -- M (middle), E (ends); ARGV[5] message key; ARGV[6] the frame's record;
 -- ARGV[7] max messages, ARGV[8] max bytes, ARGV[9] max open messages;
--- ARGV[10] channel. Publishes "<epoch> <seq> <offset> <upto>\n<record>"
--- (offset 0: ends no message; upto 0: for every subscriber, else only for
--- those whose snapshot is older than seq upto). Returns {seq, offset}.
+-- ARGV[10] channel; ARGV[11] the publishing relay's tag for this frame.
+-- Publishes "<epoch> <seq> <offset> <upto> <tag>\n<record>" (offset 0: ends
+-- no message; upto 0: for every subscriber, else only for those whose
+-- snapshot is older than seq upto). Returns {seq, offset}.
 local part, key, rec = ARGV[4], ARGV[5], ARGV[6]
 local max_msgs, max_bytes, max_open = tonumber(ARGV[7]), tonumber(ARGV[8]), tonumber(ARGV[9])
-local channel = ARGV[10]
+local channel, tag = ARGV[10], ARGV[11]
 
 local epoch = ensure()
 local seq = redis.call('HINCRBY', meta, 'seq', 1)
@@ -106,5 +107,5 @@ end
 
 redis.call('HSET', meta, 'obytes', obytes, 'bytes', bytes)
 touch()
-redis.call('PUBLISH', channel, epoch .. ' ' .. seq .. ' ' .. off .. ' ' .. upto .. '\n' .. rec)
+redis.call('PUBLISH', channel, epoch .. ' ' .. seq .. ' ' .. off .. ' ' .. upto .. ' ' .. tag .. '\n' .. rec)
 return {seq, off}
