@@ -14,8 +14,10 @@
 //!
 //! Each node holds one Pub/Sub connection, subscribed to the rooms it has
 //! clients in; a task drains it at once into the rooms' client queues (which
-//! never block: a slow client is dropped, see `hub`), so Redis's Pub/Sub
-//! output buffer limit is not reached by a slow client. A joining client's
+//! never block: a slow client is dropped, see `hub`), and its senders wait
+//! while 4 MiB it published are not yet read back (`flow`), so Redis's
+//! Pub/Sub output buffer limit is reached neither through a slow client nor
+//! through a burst of many senders. A joining client's
 //! node subscribes first, then reads the snapshot; live frames that arrive
 //! meanwhile are kept for it and filtered by `seq`, so there is no gap and no
 //! duplicate. When the Pub/Sub connection drops, the node reconnects and
