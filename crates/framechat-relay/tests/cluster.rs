@@ -567,3 +567,49 @@ async fn a_client_that_joins_after_a_message_start_was_dropped_gets_none_of_its_
     post(&mut x, text("x", 2)).await;
     assert_eq!(take(&mut y, 2).await, vec![text("x", 2), pos(2)]);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_relay_whose_pubsub_connection_was_cut_misses_nothing_silently() {
+    let redis = RedisServer::start().await;
+    let (a, b) = (node(&redis).await, node(&redis).await);
+    let (mut x, epoch) = join(&a.url("cut")).await;
+    let (mut y, _) = join(&b.url("cut")).await;
+    post(&mut x, text("x", 1)).await;
+    assert_eq!(take(&mut y, 2).await, vec![text("x", 1), pos(1)]);
+    // Redis drops every relay's Pub/Sub connection (as its output buffer limit
+    // would) and, for a moment, takes no new connection: x's next frame is
+    // published while no relay listens.
+    let client = redis::Client::open(redis.url()).expect("url");
+    let mut admin = client.get_connection().expect("connect");
+    let mut cut = redis::pipe();
+    cut.atomic()
+        .cmd("CONFIG")
+        .arg("SET")
+        .arg("maxclients")
+        .arg(3)
+        .ignore()
+        .cmd("CLIENT")
+        .arg("KILL")
+        .arg("TYPE")
+        .arg("pubsub");
+    let (killed,): (u64,) = cut.query(&mut admin).expect("cut");
+    assert_eq!(killed, 2);
+    send(&mut x, text("x", 2)).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let () = redis::cmd("CONFIG")
+        .arg("SET")
+        .arg("maxclients")
+        .arg(10_000)
+        .query(&mut admin)
+        .expect("restore");
+    // Back, each relay sees that the room moved on without it: its clients
+    // are told with 4002, and recover exactly what they missed.
+    for (ws, relay) in [(&mut x, &a), (&mut y, &b)] {
+        let (code, _) = read_until_close(ws).await;
+        assert_eq!(code, Some(close_code::STORE_UNAVAILABLE));
+        let (mut again, _, offset) = open(&relay.url("cut")).await;
+        assert_eq!(offset, 2);
+        send(&mut again, resume(&epoch, 1)).await;
+        assert_eq!(take(&mut again, 2).await, vec![text("x", 2), pos(2)]);
+    }
+}
