@@ -426,3 +426,95 @@ export function waitLastOwnSent(page, { timeout = 20_000 } = {}) {
     return mine.at(-1)?.querySelector('.fc-status')?.textContent === 'sent';
   }, null, { timeout });
 }
+
+/**
+ * A framechat-relay cluster: one `redis-server` (free port, temporary directory, no
+ * persistence) and `n` relays (FRAMECHAT_RELAY_BIN with `--redis`) sharing rooms through
+ * it. `nodes[i]` are ordinary `Server`s (restartable on their port); `redis` is stopped
+ * with the cluster. Needs FRAMECHAT_RELAY_BIN and Debian's redis-server.
+ */
+export class Cluster {
+  constructor(n = 2, { args = [] } = {}) {
+    this.n = n;
+    this.args = args;
+    this.nodes = [];
+    this.redisStop = null;
+  }
+
+  async start() {
+    assert.ok(process.env.FRAMECHAT_RELAY_BIN, 'a cluster needs FRAMECHAT_RELAY_BIN');
+    this.redisPort ??= await freePort();
+    this.redisDir ??= fs.mkdtempSync(path.join(os.tmpdir(), 'framechat-e2e-redis-'));
+    const child = spawn('redis-server', ['--port', String(this.redisPort), '--bind', '127.0.0.1',
+      '--save', '', '--appendonly', 'no', '--dir', this.redisDir], { stdio: ['ignore', 'ignore', 'inherit'] });
+    const failed = new Promise((_, reject) => child.once('error', (e) => reject(e.code === 'ENOENT'
+      ? new Error('redis-server is not installed: run `cargo xtask setup` (it installs Debian\'s redis-server)')
+      : e)));
+    const exited = new Promise((r) => child.once('exit', r));
+    const reap = () => child.kill('SIGKILL');
+    process.once('exit', reap);
+    this.redisStop = async () => { process.off('exit', reap); child.kill('SIGKILL'); await exited; };
+    await Promise.race([waitTcp(this.redisPort, 20_000), failed]);
+    this.redisUrl = `redis://127.0.0.1:${this.redisPort}/`;
+    if (this.nodes.length === 0) {
+      for (let i = 0; i < this.n; i += 1) this.nodes.push(new Server('bin', { args: ['--redis', this.redisUrl, ...this.args] }));
+    }
+    for (const node of this.nodes) await node.start();
+    return this;
+  }
+
+  async stop() {
+    for (const node of this.nodes) await node.stop();
+    const f = this.redisStop;
+    this.redisStop = null;
+    if (f) await f();
+    if (this.redisDir) fs.rmSync(this.redisDir, { recursive: true, force: true });
+  }
+}
+
+/** Waits until something accepts TCP connections on 127.0.0.1:`port`. */
+export async function waitTcp(port, ms) {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const up = await new Promise((resolve) => {
+      const s = net.connect(port, '127.0.0.1', () => { s.destroy(); resolve(true); });
+      s.on('error', () => resolve(false));
+    });
+    if (up) return;
+    if (Date.now() > deadline) throw new Error(`nothing listened on port ${port} within ${ms} ms`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/**
+ * A TCP front for a cluster, as a load balancer would be: every new connection goes to the
+ * port `target` names at that moment; `base` is its URL. Cutting over (`target = p`) leaves
+ * open connections alone; the ones whose relay dies end with it.
+ */
+export class Front {
+  constructor(target) {
+    this.target = target;
+    this.sockets = new Set();
+  }
+
+  async start() {
+    this.server = net.createServer((down) => {
+      const up = net.connect(this.target, '127.0.0.1');
+      for (const s of [down, up]) { this.sockets.add(s); s.on('close', () => this.sockets.delete(s)); }
+      down.pipe(up);
+      up.pipe(down);
+      up.on('error', () => down.destroy());
+      down.on('error', () => up.destroy());
+      up.on('close', () => down.destroy());
+      down.on('close', () => up.destroy());
+    });
+    this.port = await new Promise((resolve) => this.server.listen(0, '127.0.0.1', () => resolve(this.server.address().port)));
+    this.base = `http://127.0.0.1:${this.port}`;
+    return this;
+  }
+
+  async stop() {
+    for (const s of this.sockets) s.destroy();
+    await new Promise((r) => this.server.close(() => r()));
+  }
+}

@@ -4,7 +4,7 @@
 // message once, in order. See harness.mjs for the environment.
 import { test, before, after, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
-import { Server, Session, checkReceivedImage, makePhoto, messages, notices, say, uniqueRoom, waitText } from './harness.mjs';
+import { Cluster, Server, Session, checkReceivedImage, makePhoto, messages, notices, say, uniqueRoom, waitText } from './harness.mjs';
 
 const server = new Server();
 let s;
@@ -102,4 +102,47 @@ test('relay restarted while the sender queues three texts and a 12 MP photo; sen
   assert.equal((await lostNotices(b)).length, 1);
   assert.equal(await b.$$eval('.fc-notice', (els) => els.filter((e) => e.textContent.includes('no transfer')).length), 0,
     'no stray-chunk notices');
+});
+
+test('cluster: both relays restarted while the sender queues three texts and a 12 MP photo; sender back first on one, receiver later on the other: all four once, in order, nothing lost',
+  { timeout: 180_000, skip: usesOurRelay ? false : 'needs framechat-relay (FRAMECHAT_RELAY_BIN)' }, async () => {
+  const cluster = await new Cluster(2).start();
+  try {
+    const [one, two] = cluster.nodes;
+    const room = uniqueRoom('cluster4');
+    const a = await s.openChat(room, 'Ann', { server: one });
+    const b = await s.openChat(room, 'Bob', { server: two, query: '&worker=0', init: droppable });
+    await say(a, 'before');
+    await waitText(b, 'before');
+
+    // B stays away until the test lets it back; every relay goes down, Redis stays.
+    await b.evaluate(() => { window.fcOffline = true; });
+    await one.stop();
+    await two.stop();
+    await a.waitForSelector('.fc-badge-reconnecting, .fc-badge-offline', { timeout: 10_000 });
+    for (const text of ['queued one', 'queued two', 'queued three']) await say(a, text);
+    const photo = makePhoto(s.file('cluster-photo.jpg'));
+    await a.setInputFiles('.fc-composer input[type=file]', photo);
+    await a.waitForSelector('.fc-pending .fc-note.fc-ok', { timeout: 30_000 });
+    await a.click('.fc-send');
+    await a.waitForFunction(() => [...document.querySelectorAll('.fc-mine .fc-status')].filter((e) => e.textContent === 'waiting for connection').length === 4);
+
+    // The relays come back on their ports; A (on the first) flushes its outbox first.
+    await one.start();
+    await two.start();
+    await a.waitForSelector('.fc-badge-online', { timeout: 30_000 });
+    await a.waitForFunction(() => [...document.querySelectorAll('.fc-mine .fc-status')].every((e) => e.textContent === 'sent'), null, { timeout: 60_000 });
+    // Then B, on the other relay, a moment later.
+    await b.evaluate(() => { window.fcOffline = false; });
+    await b.waitForSelector('.fc-badge-online', { timeout: 30_000 });
+    await checkReceivedImage(b, 'cluster-photo.jpg', { timeout: 30_000 });
+    await waitText(b, 'queued three');
+    assert.deepEqual(await theirs(b), ['before', 'queued one', 'queued two', 'queued three', 'cluster-photo.jpg']);
+    // Redis kept the room's history and epoch through the restart: B recovered exactly.
+    assert.deepEqual(await lostNotices(b), [], 'nothing was lost');
+    assert.equal(await b.$$eval('.fc-notice', (els) => els.filter((e) => e.textContent.includes('no transfer')).length), 0,
+      'no stray-chunk notices');
+  } finally {
+    await cluster.stop();
+  }
 });

@@ -3,7 +3,7 @@
 // after reconnect, on both pages. See harness.mjs for the environment.
 import { test, before, after, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
-import { Server, Session, holdAfter20Frames, waitLastOwnSent, messages, pageSha256, randomFile, say, uniqueRoom, waitText } from './harness.mjs';
+import { Cluster, Front, Server, Session, holdAfter20Frames, waitLastOwnSent, messages, pageSha256, randomFile, say, uniqueRoom, waitText } from './harness.mjs';
 
 const server = new Server();
 let s;
@@ -59,4 +59,43 @@ test('messages typed while the relay is down go out after reconnect, in order, o
   assert.ok(la.every((m) => m.mine));
   assert.equal(lb.length, 5, JSON.stringify(lb));
   assert.equal(await b.$$eval('.fc-theirs.fc-failed', (els) => els.length), 0, 'B shows a failed copy of the message');
+});
+
+test('cluster: the relay serving the sender is killed mid-transfer; the sender reconnects to the other relay; the file arrives once',
+  { timeout: 180_000, skip: process.env.FRAMECHAT_RELAY_BIN && server.restartable ? false : 'needs framechat-relay (FRAMECHAT_RELAY_BIN)' }, async () => {
+  const cluster = await new Cluster(2).start();
+  const [one, two] = cluster.nodes;
+  // A reaches the cluster through a front (as through a load balancer), now to the first relay.
+  const front = await new Front(one.port).start();
+  try {
+    const room = uniqueRoom('failover');
+    const a = await s.openChat(room, 'Ann', { server: front, init: holdAfter20Frames });
+    const b = await s.openChat(room, 'Bob', { server: two });
+    await say(a, 'before the failover');
+    await waitText(b, 'before the failover');
+
+    const big = s.file('failover.bin');
+    const sha = randomFile(big, 40 * 1024 * 1024);
+    await a.setInputFiles('.fc-composer input[type=file]', big);
+    await a.waitForSelector('.fc-pending .fc-note:text-is("sent as a file")');
+    await a.click('.fc-send');
+    await b.waitForSelector('.fc-theirs.fc-busy', { timeout: 20_000 });
+    // The first relay dies; new connections go to the second.
+    front.target = two.port;
+    await one.stop();
+    const link = await b.waitForSelector('.fc-theirs a.fc-file-link[download="failover.bin"]', { timeout: 90_000 });
+    assert.equal(await pageSha256(b, await link.getAttribute('href')), sha, 'the bytes B got are the bytes A sent');
+    await waitLastOwnSent(a, { timeout: 60_000 });
+
+    const la = await messages(a);
+    const lb = await messages(b);
+    assert.equal(la.filter((m) => m.files.includes('failover.bin')).length, 1, JSON.stringify(la));
+    assert.equal(lb.filter((m) => m.files.includes('failover.bin')).length, 1, JSON.stringify(lb));
+    assert.equal(la.length, 2, JSON.stringify(la));
+    assert.equal(lb.length, 2, JSON.stringify(lb));
+    assert.equal(await b.$$eval('.fc-theirs.fc-failed', (els) => els.length), 0, 'B shows a failed copy of the message');
+  } finally {
+    await front.stop();
+    await cluster.stop();
+  }
 });

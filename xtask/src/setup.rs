@@ -77,6 +77,11 @@ pub fn ensure(need: Need) -> Result<()> {
     Ok(())
 }
 
+/// Installs Debian's redis-server if missing (`cargo xtask run --cluster`).
+pub fn ensure_redis() -> Result<()> {
+    ensure_apt(&[("redis-server", "redis-server")])
+}
+
 /// Installs nightly Rust and cargo-fuzz for `cargo xtask fuzz`.
 pub fn ensure_fuzz() -> Result<()> {
     let toolchains = probe(Command::new("rustup").args(["toolchain", "list"])).unwrap_or_default();

@@ -39,6 +39,14 @@ pub mod close_code {
     /// Application code: nothing (not even a pong) came from this client for
     /// two ping intervals; the peer or the path to it is gone.
     pub const PING_TIMEOUT: u16 = 4001;
+    /// Application code, cluster mode (`--redis`) only: the relay's shared
+    /// store is unavailable or lost frames of this room. Sent when a client
+    /// sends while Redis is away (that message was not relayed), when a
+    /// client joins while Redis is away, and to the clients of a room whose
+    /// live frames this node missed (its Pub/Sub connection dropped) or
+    /// whose history Redis lost (new epoch). Reconnect with backoff and
+    /// resend; `resume` recovers what was missed, or says `lost`.
+    pub const STORE_UNAVAILABLE: u16 = 4002;
 }
 
 /// What the relay does with a client that sends faster than its rate limit.
@@ -125,6 +133,12 @@ pub struct Config {
     /// How long a close handshake (ours or the client's) may take before the
     /// connection is dropped, and how long shutdown waits for connections.
     pub close_timeout: Duration,
+    /// Share rooms with other relay processes through the Redis at this URL
+    /// (`redis://HOST:PORT/`): live frames through its Pub/Sub, history in
+    /// it (capped by `history_messages` and `history_bytes`, kept for
+    /// `history_idle` after the room's last message or join). `None`: rooms
+    /// live in this process's memory.
+    pub redis_url: Option<String>,
 }
 
 impl Default for Config {
@@ -155,6 +169,7 @@ impl Default for Config {
             max_invalid_frames: 10,
             ping_interval: Duration::from_secs(30),
             close_timeout: Duration::from_secs(5),
+            redis_url: None,
         }
     }
 }

@@ -120,28 +120,29 @@ pub(crate) async fn run(io: Io, hub: Arc<Hub>, room: String, _guard: ConnectionG
         }
     };
     let id = joined.id;
-    tracing::info!(room = %room, client = id, offset = joined.history.offset, "client joined");
-
-    // The relay speaks first; a client that knows the control frames answers
-    // with `resume` at once. Live traffic queues meanwhile (bounded).
-    let hello = control::hello(&joined.history.epoch, joined.history.offset);
-    // Timers are boxed: a timer is cache-line aligned, and inline it would
-    // pad every connection's task for its whole life (an idle connection's
-    // memory is mostly this task).
-    let opening = match Box::pin(tokio::time::timeout(timeout, sink.send(hello))).await {
-        Ok(Ok(())) => opening(&hub, &mut stream).await,
-        _ => Opening::Broken,
+    // The room's epoch and newest position: from this process, or (cluster
+    // mode) from Redis once this node receives the room's live frames.
+    let head = match hub.cluster() {
+        None => Ok((joined.history.epoch.clone(), joined.history.offset)),
+        Some(cluster) => cluster.open(&room, joined.subscribed.take()).await,
     };
-    let end = match opening {
-        Opening::Broken => End::Broken,
-        Opening::Closed(code) => End::ClientClosed(code),
-        Opening::Start { request, first } => {
-            let history = std::mem::replace(&mut joined.history, Snapshot::empty());
-            let replay = history.replay(request.as_ref(), hub.config.replay_messages);
-            if let Some(r) = &request {
-                tracing::debug!(room = %room, client = id, request = ?r, "resume");
-            }
-            relay(&hub, &mut joined, replay, first, &mut sink, &mut stream).await
+    let end = match head {
+        Err(err) => {
+            tracing::warn!(room = %room, client = id, %err, "cannot join");
+            End::Kick(STORE_KICK)
+        }
+        Ok((epoch, offset)) => {
+            tracing::info!(room = %room, client = id, offset, "client joined");
+            start(
+                &hub,
+                &room,
+                &mut joined,
+                &epoch,
+                offset,
+                &mut sink,
+                &mut stream,
+            )
+            .await
         }
     };
 
@@ -192,6 +193,62 @@ pub(crate) async fn run(io: Io, hub: Arc<Hub>, room: String, _guard: ConnectionG
     while let Some(msg) = joined.shared.try_recv() {
         hub.dequeued(&joined.shared, message_len(&msg));
     }
+}
+
+/// The close for a client whose room Redis cannot serve now.
+const STORE_KICK: Kick = Kick {
+    code: close_code::STORE_UNAVAILABLE,
+    reason: "shared store (redis) unavailable: not relayed, reconnect",
+};
+
+/// Says `hello`, reads the client's `resume`, replays, then relays.
+async fn start(
+    hub: &Hub,
+    room: &str,
+    joined: &mut Joined,
+    epoch: &str,
+    offset: u64,
+    sink: &mut Sink,
+    stream: &mut Stream,
+) -> End {
+    // The relay speaks first; a client that knows the control frames answers
+    // with `resume` at once. Live traffic queues meanwhile (bounded).
+    let hello = control::hello(epoch, offset);
+    // Timers are boxed: a timer is cache-line aligned, and inline it would
+    // pad every connection's task for its whole life (an idle connection's
+    // memory is mostly this task).
+    let timeout = hub.config.close_timeout;
+    let opening = match Box::pin(tokio::time::timeout(timeout, sink.send(hello))).await {
+        Ok(Ok(())) => opening(hub, stream).await,
+        _ => Opening::Broken,
+    };
+    let (request, first) = match opening {
+        Opening::Broken => return End::Broken,
+        Opening::Closed(code) => return End::ClientClosed(code),
+        Opening::Start { request, first } => (request, first),
+    };
+    if let Some(r) = &request {
+        tracing::debug!(room, client = joined.id, request = ?r, "resume");
+    }
+    let fresh = hub.config.replay_messages;
+    let history = match hub.cluster() {
+        None => std::mem::replace(&mut joined.history, Snapshot::empty()),
+        Some(cluster) => match cluster.snapshot(room, request.as_ref(), fresh).await {
+            Ok((snap, seq)) if snap.epoch == epoch => {
+                if !hub.activate(&joined.room, joined.id, seq, epoch) {
+                    return End::Kick(STORE_KICK);
+                }
+                snap
+            }
+            Ok(_) => return End::Kick(STORE_KICK),
+            Err(err) => {
+                tracing::warn!(room, client = joined.id, %err, "cannot read history");
+                return End::Kick(STORE_KICK);
+            }
+        },
+    };
+    let replay = history.replay(request.as_ref(), fresh);
+    relay(hub, joined, replay, first, sink, stream).await
 }
 
 /// How a connection's opening (after `hello`) ended.
@@ -438,7 +495,15 @@ async fn read_loop(
             }
         }
         hub.messages_in.fetch_add(1, Ordering::Relaxed);
-        hub.broadcast(room, &msg);
+        match hub.cluster() {
+            None => hub.broadcast(room, &msg),
+            Some(cluster) => {
+                if let Err(err) = cluster.publish(hub, room.name(), &msg).await {
+                    tracing::warn!(room = room.name(), client = id, %err, "send failed, closing");
+                    return End::Kick(STORE_KICK);
+                }
+            }
+        }
     }
     End::Broken
 }

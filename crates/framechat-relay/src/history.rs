@@ -125,6 +125,20 @@ pub(crate) struct Stored {
     bytes: usize,
 }
 
+impl Stored {
+    /// A finished message read back from shared storage (`cluster`).
+    pub fn new(offset: u64, frames: Option<Vec<Message>>) -> Self {
+        let bytes = frames
+            .as_ref()
+            .map_or(0, |f| f.iter().map(message_len).sum());
+        Self {
+            offset,
+            frames: frames.map(Arc::from),
+            bytes,
+        }
+    }
+}
+
 /// A message in progress.
 #[derive(Debug)]
 struct Open {
@@ -376,6 +390,25 @@ pub(crate) struct Snapshot {
 }
 
 impl Snapshot {
+    /// A snapshot read back from shared storage (`cluster`): `done` in
+    /// position order, `first_kept` the oldest position history can replay
+    /// whole, `open` the frames so far of messages in progress.
+    pub fn new(
+        epoch: String,
+        offset: u64,
+        first_kept: u64,
+        done: Vec<Stored>,
+        open: Vec<Message>,
+    ) -> Self {
+        Self {
+            epoch,
+            offset,
+            first_kept,
+            done,
+            open,
+        }
+    }
+
     /// Nothing (what is left after a snapshot was taken for replay).
     pub fn empty() -> Self {
         Self {

@@ -14,12 +14,16 @@ use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use std::time::Instant;
 
 use axum::extract::ws::Message;
-use tokio::sync::{Notify, watch};
+use tokio::sync::{Notify, oneshot, watch};
 
+use crate::cluster::{Cluster, Frame};
 use crate::config::{Config, close_code};
 use crate::control;
 use crate::error::JoinError;
 use crate::history::{self, Limits, Log, Snapshot};
+
+#[path = "hub_remote.rs"]
+mod remote;
 
 /// Takes a lock even if a thread panicked while holding it: every critical
 /// section below leaves the data consistent at each step.
@@ -153,6 +157,9 @@ struct Member {
     /// Its join number in the room's log (see `history::Pushed::upto`).
     seq: u64,
     shared: Arc<ClientShared>,
+    /// Cluster mode, before the client's snapshot is read: the live frames
+    /// that came meanwhile (see `remote`).
+    pending: Option<Vec<Frame>>,
 }
 
 #[derive(Debug)]
@@ -161,6 +168,8 @@ struct RoomState {
     log: Log,
     /// Since when the room has had no clients (`None` while it has some).
     idle_since: Option<Instant>,
+    /// Cluster mode: what this node knows of the room's shared stream.
+    remote: remote::Remote,
 }
 
 /// A fresh epoch: 16 hex digits, unpredictable enough that two incarnations
@@ -218,8 +227,10 @@ pub(crate) struct Joined {
     pub id: u64,
     pub room: Arc<Room>,
     pub shared: Arc<ClientShared>,
-    /// The room's history at the moment of joining.
+    /// The room's history at the moment of joining (in-memory mode).
     pub history: Snapshot,
+    /// Cluster mode: answers once the node receives the room's live frames.
+    pub subscribed: Option<oneshot::Receiver<bool>>,
 }
 
 /// All rooms, the limits, and the counters.
@@ -243,6 +254,8 @@ pub(crate) struct Hub {
     connections: watch::Sender<usize>,
     /// Live connections per client IP.
     per_ip: Mutex<HashMap<IpAddr, usize>>,
+    /// Set when rooms are shared through Redis (`--redis`).
+    pub cluster: OnceLock<Arc<Cluster>>,
 }
 
 /// Counts one connection (in total and for its client IP) for as long as it lives.
@@ -295,7 +308,13 @@ impl Hub {
             shutdown: watch::Sender::new(false),
             connections: watch::Sender::new(0),
             per_ip: Mutex::default(),
+            cluster: OnceLock::new(),
         }
+    }
+
+    /// The Redis connections, in cluster mode.
+    pub fn cluster(&self) -> Option<&Arc<Cluster>> {
+        self.cluster.get()
     }
 
     pub fn stats(&self) -> Stats {
@@ -384,6 +403,7 @@ impl Hub {
                         members: Vec::new(),
                         log: Log::new(new_epoch()),
                         idle_since: Some(now),
+                        remote: remote::Remote::default(),
                     }),
                 });
                 rooms.insert(name.to_owned(), Arc::clone(&room));
@@ -406,14 +426,19 @@ impl Hub {
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
         let shared = Arc::new(ClientShared::default());
         let seq = state.log.join();
+        let cluster = self.cluster();
         state.members.push(Member {
             id,
             seq,
             shared: Arc::clone(&shared),
+            pending: cluster.map(|_| Vec::new()),
         });
         state.idle_since = None;
         let history = state.log.snapshot();
         drop(state);
+        // Under the room map's lock: subscriptions and unsubscriptions of a
+        // room name reach the Pub/Sub task in the order rooms come and go.
+        let subscribed = cluster.map(|c| c.subscribe(name));
         drop(rooms);
         self.clients.fetch_add(1, Ordering::Relaxed);
         Ok(Joined {
@@ -421,6 +446,7 @@ impl Hub {
             room,
             shared,
             history,
+            subscribed,
         })
     }
 
@@ -441,6 +467,9 @@ impl Hub {
                 self.history_bytes.fetch_sub(bytes, Ordering::Relaxed);
                 drop(state);
                 rooms.remove(&room.name);
+                if let Some(cluster) = self.cluster() {
+                    cluster.unsubscribe(&room.name);
+                }
                 tracing::info!(room = %room.name, "room removed (no clients, no history kept)");
             } else {
                 state.idle_since = Some(Instant::now());
@@ -576,18 +605,23 @@ impl Hub {
         let len = message_len(msg);
         let queued = m.shared.queued_bytes.load(Ordering::Acquire);
         let fits = queued.saturating_add(len) <= cfg.queue_bytes;
+        // Counted before the push: the writer may take the message (and
+        // uncount it) as soon as it is in the queue.
         let outcome = if fits {
-            m.shared.push(msg.clone(), cfg.queue_messages.max(1))
+            m.shared.queued_bytes.fetch_add(len, Ordering::AcqRel);
+            let total = self.queued_bytes.fetch_add(len, Ordering::Relaxed) + len;
+            let pushed = m.shared.push(msg.clone(), cfg.queue_messages.max(1));
+            if pushed.is_err() {
+                self.dequeued(&m.shared, len);
+            } else {
+                self.peak_queued_bytes.fetch_max(total, Ordering::Relaxed);
+            }
+            pushed
         } else {
             Ok(())
         };
         match (fits, outcome) {
-            (true, Ok(())) => {
-                m.shared.queued_bytes.fetch_add(len, Ordering::AcqRel);
-                let total = self.queued_bytes.fetch_add(len, Ordering::Relaxed) + len;
-                self.peak_queued_bytes.fetch_max(total, Ordering::Relaxed);
-                true
-            }
+            (true, Ok(())) => true,
             // The connection task is already gone; leave() will follow.
             (true, Err(Offer::Closed)) => false,
             (false, _) | (true, Err(Offer::Full)) => {

@@ -20,6 +20,7 @@
 //! | outgoing queue: 1024 messages or 64 MiB | the client cannot keep up: removed from its room and closed with 4000 ([`close_code::SLOW_CONSUMER`]); the room never waits for it |
 //! | `--validate`, 10 invalid frames | each invalid message is dropped and logged; after 10, closed with 1007 |
 //! | `ping_interval` (30 s) | the relay pings every client; one silent for two intervals is closed with 4001 ([`close_code::PING_TIMEOUT`]) |
+//! | cluster mode: Redis unavailable, or the room's live stream broke | a client that sends (its message is not relayed) or joins then, or whose room missed frames, is closed with 4002 ([`close_code::STORE_UNAVAILABLE`]); quiet clients stay connected |
 //! | shutdown (Ctrl-C, SIGTERM) | every client is closed with 1001 (going away) |
 //! | `Origin` not the relay's own (`Host` or `X-Forwarded-Host`) nor in `allow_origins` | HTTP 403 before the upgrade (no `Origin`: a non-browser client, passes) |
 //! | `max_connections` (20,000), `max_connections_per_ip` (1,000) | HTTP 503, resp. 429, before the upgrade |
@@ -48,6 +49,16 @@
 //! traffic. A room with no clients keeps its history for `history_idle`;
 //! all rooms together keep at most `history_total_bytes`.
 //!
+//! # Cluster mode
+//!
+//! With [`Config::redis_url`], any number of relay processes share rooms
+//! through Redis: each room's offset counter, epoch and history (a capped
+//! Redis Stream of whole messages) live there, and live frames reach every
+//! node through Pub/Sub; one Lua script numbers, records and publishes each
+//! frame, so every client of a room, on any node, sees one order, and a
+//! client may resume on any node (see `cluster`). `history_total_bytes`
+//! does not apply there (use Redis's `maxmemory`).
+//!
 //! ```no_run
 //! # async fn run() -> std::io::Result<()> {
 //! let listener = tokio::net::TcpListener::bind("127.0.0.1:8080").await?;
@@ -56,10 +67,12 @@
 //! # }
 //! ```
 
+mod cluster;
 mod config;
 mod conn;
 mod control;
 mod error;
+mod flow;
 mod handshake;
 mod history;
 mod hub;
@@ -135,7 +148,8 @@ impl Relay {
     /// (each close handshake bounded by `Config::close_timeout`).
     ///
     /// # Errors
-    /// An I/O error from the listener.
+    /// An I/O error from the listener, or Redis unreachable at start
+    /// ([`Config::redis_url`]).
     pub async fn serve(
         self,
         listener: tokio::net::TcpListener,
@@ -143,6 +157,16 @@ impl Relay {
     ) -> io::Result<()> {
         if let Ok(addr) = listener.local_addr() {
             tracing::info!(%addr, "relay listening");
+        }
+        if let Some(url) = &self.hub.config.redis_url {
+            let ttl = self.hub.config.history_idle;
+            let cluster = cluster::Cluster::connect(url, ttl, Arc::downgrade(&self.hub))
+                .await
+                .map_err(|e| io::Error::other(e.to_string()))?;
+            if let Err(cluster) = self.hub.cluster.set(cluster) {
+                cluster.stop();
+                return Err(io::Error::other("this relay is already connected to redis"));
+            }
         }
         let hub = Arc::clone(&self.hub);
         let signal = async move {
@@ -179,6 +203,9 @@ impl Relay {
             .with_graceful_shutdown(signal)
             .await;
         upkeep.abort();
+        if let Some(cluster) = self.hub.cluster() {
+            cluster.stop();
+        }
         served?;
         // Upgraded connections are no longer HTTP connections: wait for them
         // here. Each ends within close_timeout of the shutdown signal.

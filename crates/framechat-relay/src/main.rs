@@ -91,6 +91,10 @@ struct Args {
     /// Seconds a close handshake may take.
     #[arg(long, default_value_t = Config::default().close_timeout.as_secs())]
     close_timeout: u64,
+    /// Share rooms with other relays through this Redis, e.g. redis://127.0.0.1:6379/
+    /// (history lives there; without it rooms live in this process's memory).
+    #[arg(long, value_name = "URL")]
+    redis: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
@@ -130,6 +134,7 @@ impl From<Args> for Config {
             max_invalid_frames: a.max_invalid_frames,
             ping_interval: Duration::from_secs(a.ping_interval),
             close_timeout: Duration::from_secs(a.close_timeout),
+            redis_url: a.redis,
         }
     }
 }
@@ -144,6 +149,11 @@ async fn main() -> anyhow::Result<()> {
         .init();
     let args = Args::parse();
     let listen = args.listen;
+    if args.redis.is_some() && args.history_idle == 0 {
+        anyhow::bail!(
+            "--history-idle 0 does not work with --redis: Redis keeps a room for --history-idle seconds after its last message or join"
+        );
+    }
     let config = Config::from(args);
     if let Some(dir) = &config.static_dir {
         if !dir.join("index.html").is_file() {

@@ -33,7 +33,8 @@ pub const STAMP_LEN: usize = 16;
 #[derive(Debug, Clone)]
 pub struct LoadConfig {
     /// Base URL of the rooms, e.g. `ws://127.0.0.1:8080/ws/chat/`; the room
-    /// name and a `/` are appended.
+    /// name and a `/` are appended. Several, comma-separated (the relays of a
+    /// cluster): each room's clients are spread over them in turn.
     pub url: String,
     /// Number of clients.
     pub clients: usize,
@@ -276,8 +277,10 @@ pub async fn run(cfg: &LoadConfig) -> Result<LoadReport, LoadError> {
         .max_frame_size(Some(cfg.size.max(1 << 20) * 2));
     let mut sockets = Vec::with_capacity(cfg.clients);
     let mut connects = Vec::with_capacity(cfg.clients);
+    let bases: Vec<&str> = cfg.url.split(',').collect();
     for i in 0..cfg.clients {
-        let url = format!("{}load{}-{}/", cfg.url, i % cfg.rooms, run_id());
+        let base = bases[(i / cfg.rooms.max(1)) % bases.len()];
+        let url = format!("{base}load{}-{}/", i % cfg.rooms, run_id());
         connects.push(tokio::spawn(async move {
             let r = tokio_tungstenite::connect_async_with_config(&url, Some(ws_config), true).await;
             let r = match r {

@@ -15,6 +15,7 @@ use load::{LoadConfig, run};
 #[command(version, about)]
 struct Args {
     /// Base URL of the rooms; `load<N>-<run>/` is appended (a new run tag each run).
+    /// Comma-separated URLs (a cluster's relays): each room's clients are spread over them.
     #[arg(long, default_value = "ws://127.0.0.1:8080/ws/chat/")]
     url: String,
     /// Clients.
