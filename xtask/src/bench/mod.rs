@@ -11,6 +11,7 @@
 //! | `memory`  | live object URLs and JS heap of the app after 100/250/500 received images    |
 //! | `size`    | the release client's .wasm and JS glue, raw and gzip -9 (fails over budget) |
 //! | `load`    | framechat-load through our relay and through the Node `ws` relay            |
+//! | `cluster` | the burst load through 1, 2 and 3 relay nodes on one Redis, and Node's      |
 //!
 //! The browser sections run in `bench/browser/run.mjs` (Playwright driving the system
 //! Chromium); this module builds and serves what they need, runs the native sections and
@@ -24,6 +25,7 @@
 
 mod browser;
 mod build;
+mod cluster;
 mod idle;
 mod load;
 mod report;
@@ -47,17 +49,19 @@ pub enum Section {
     Memory,
     Size,
     Load,
+    Cluster,
 }
 
 impl Section {
     /// Every section, in the order they run.
-    const ALL: [Section; 6] = [
+    const ALL: [Section; 7] = [
         Section::Size,
         Section::Scrub,
         Section::Wire,
         Section::Latency,
         Section::Memory,
         Section::Load,
+        Section::Cluster,
     ];
 
     fn name(self) -> &'static str {
@@ -68,6 +72,7 @@ impl Section {
             Section::Memory => "memory",
             Section::Size => "size",
             Section::Load => "load",
+            Section::Cluster => "cluster",
         }
     }
 
@@ -97,7 +102,7 @@ impl Section {
 
     /// Needs the relay binary (to serve the pages, or to be loaded).
     fn needs_relay(self) -> bool {
-        self.in_browser() || self == Section::Load
+        self.in_browser() || matches!(self, Section::Load | Section::Cluster)
     }
 }
 
@@ -189,6 +194,14 @@ pub fn bench(args: &BenchArgs) -> Result<()> {
         if let Some(relay) = &relay {
             if let Err(e) = load::measure(relay, args.quick, &mut report) {
                 report.error("load", &e);
+            }
+        }
+    }
+
+    if want(Section::Cluster) {
+        if let Some(relay) = &relay {
+            if let Err(e) = cluster::measure(relay, args.quick, &mut report) {
+                report.error("cluster", &e);
             }
         }
     }
