@@ -14,15 +14,15 @@ use super::report::{Goal, Report, json_str};
 use crate::util::{Spawned, cmd, free_addr, root, run_with_limit, section, target_dir};
 
 /// What one framechat-load run printed, picked apart.
-struct LoadResult {
-    label: String,
-    status: ExitStatus,
-    lines: Vec<String>,
-    mb_s: Option<f64>,
-    p50: Option<f64>,
-    p99: Option<f64>,
-    lost: Option<u64>,
-    reordered: Option<u64>,
+pub(super) struct LoadResult {
+    pub label: String,
+    pub status: ExitStatus,
+    pub lines: Vec<String>,
+    pub mb_s: Option<f64>,
+    pub p50: Option<f64>,
+    pub p99: Option<f64>,
+    pub lost: Option<u64>,
+    pub reordered: Option<u64>,
 }
 
 /// One traffic shape, run through both relays in alternating rounds.
@@ -252,7 +252,7 @@ fn load_once(
 
 /// Picks the throughput line (`… MB/s delivered … p50 … p99 …`) and the counts line
 /// (`… N lost, M reordered …`) out of framechat-load's output.
-fn parse_load(label: &str, status: ExitStatus, output: &str) -> LoadResult {
+pub(super) fn parse_load(label: &str, status: ExitStatus, output: &str) -> LoadResult {
     let lines: Vec<String> = output.lines().map(str::to_owned).collect();
     let find = |needle: &str| lines.iter().find(|l| l.contains(needle)).cloned();
     let throughput = find("MB/s delivered");

@@ -12,6 +12,7 @@
 //! | `reload`  | a reload of the app with 200 kept messages: first and all painted, socket open |
 //! | `size`    | the release client's .wasm and JS glue, raw and gzip -9 (fails over budget) |
 //! | `load`    | framechat-load through our relay and through the Node `ws` relay            |
+//! | `cluster` | the burst load through 1, 2 and 3 relay nodes on one Redis, and Node's      |
 //!
 //! The browser sections run in `bench/browser/run.mjs` (Playwright driving the system
 //! Chromium); this module builds and serves what they need, runs the native sections and
@@ -25,6 +26,7 @@
 
 mod browser;
 mod build;
+mod cluster;
 mod idle;
 mod load;
 mod report;
@@ -49,6 +51,7 @@ pub enum Section {
     Reload,
     Size,
     Load,
+    Cluster,
 }
 
 impl Section {
@@ -61,6 +64,7 @@ impl Section {
         Section::Memory,
         Section::Reload,
         Section::Load,
+        Section::Cluster,
     ];
 
     fn name(self) -> &'static str {
@@ -72,6 +76,7 @@ impl Section {
             Section::Reload => "reload",
             Section::Size => "size",
             Section::Load => "load",
+            Section::Cluster => "cluster",
         }
     }
 
@@ -104,7 +109,7 @@ impl Section {
 
     /// Needs the relay binary (to serve the pages, or to be loaded).
     fn needs_relay(self) -> bool {
-        self.in_browser() || self == Section::Load
+        self.in_browser() || matches!(self, Section::Load | Section::Cluster)
     }
 }
 
@@ -196,6 +201,14 @@ pub fn bench(args: &BenchArgs) -> Result<()> {
         if let Some(relay) = &relay {
             if let Err(e) = load::measure(relay, args.quick, &mut report) {
                 report.error("load", &e);
+            }
+        }
+    }
+
+    if want(Section::Cluster) {
+        if let Some(relay) = &relay {
+            if let Err(e) = cluster::measure(relay, args.quick, &mut report) {
+                report.error("cluster", &e);
             }
         }
     }

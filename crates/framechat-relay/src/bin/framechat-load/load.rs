@@ -32,10 +32,10 @@ pub const STAMP_LEN: usize = 16;
 /// What to run.
 #[derive(Debug, Clone)]
 pub struct LoadConfig {
-    /// Base URL of the rooms, e.g. `ws://127.0.0.1:8080/ws/chat/`; the room
-    /// name and a `/` are appended. Several, comma-separated (the relays of a
-    /// cluster): each room's clients are spread over them in turn.
-    pub url: String,
+    /// Base URLs of the rooms, e.g. `ws://127.0.0.1:8080/ws/chat/`; the room
+    /// name and a `/` are appended. Several URLs are the nodes of one cluster:
+    /// the clients of every room are spread over all of them.
+    pub urls: Vec<String>,
     /// Number of clients.
     pub clients: usize,
     /// Number of rooms.
@@ -55,7 +55,7 @@ pub struct LoadConfig {
 impl Default for LoadConfig {
     fn default() -> Self {
         Self {
-            url: "ws://127.0.0.1:8080/ws/chat/".into(),
+            urls: vec!["ws://127.0.0.1:8080/ws/chat/".into()],
             clients: 200,
             rooms: 10,
             messages: 2000,
@@ -245,6 +245,14 @@ pub async fn greet(mut ws: Ws) -> Result<Ws, tungstenite::Error> {
     }
 }
 
+/// The node client `i` connects to: the clients of a room take the nodes in turn
+/// (client `i` is the `i / rooms`-th of room `i % rooms`), so every room has
+/// members on every node and each message crosses the cluster.
+fn node_url(urls: &[String], rooms: usize, i: usize) -> &str {
+    let nth = i / rooms.max(1);
+    urls.get(nth % urls.len().max(1)).map_or("", String::as_str)
+}
+
 fn micros_since(epoch: Instant) -> u64 {
     u64::try_from(epoch.elapsed().as_micros()).unwrap_or(u64::MAX)
 }
@@ -263,6 +271,9 @@ pub async fn run(cfg: &LoadConfig) -> Result<LoadReport, LoadError> {
     if cfg.window == 0 {
         return Err(LoadError::Config("window must be at least 1"));
     }
+    if cfg.urls.is_empty() {
+        return Err(LoadError::Config("need at least one URL"));
+    }
     // Client i is the (i / rooms)-th of its room.
     let is_sender = |i: usize| cfg.senders_per_room == 0 || i / cfg.rooms < cfg.senders_per_room;
     let senders = (0..cfg.clients).filter(|&i| is_sender(i)).count();
@@ -277,10 +288,13 @@ pub async fn run(cfg: &LoadConfig) -> Result<LoadReport, LoadError> {
         .max_frame_size(Some(cfg.size.max(1 << 20) * 2));
     let mut sockets = Vec::with_capacity(cfg.clients);
     let mut connects = Vec::with_capacity(cfg.clients);
-    let bases: Vec<&str> = cfg.url.split(',').collect();
     for i in 0..cfg.clients {
-        let base = bases[(i / cfg.rooms.max(1)) % bases.len()];
-        let url = format!("{base}load{}-{}/", i % cfg.rooms, run_id());
+        let url = format!(
+            "{}load{}-{}/",
+            node_url(&cfg.urls, cfg.rooms, i),
+            i % cfg.rooms,
+            run_id()
+        );
         connects.push(tokio::spawn(async move {
             let r = tokio_tungstenite::connect_async_with_config(&url, Some(ws_config), true).await;
             let r = match r {

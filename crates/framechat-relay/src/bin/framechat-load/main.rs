@@ -15,9 +15,9 @@ use load::{LoadConfig, run};
 #[command(version, about)]
 struct Args {
     /// Base URL of the rooms; `load<N>-<run>/` is appended (a new run tag each run).
-    /// Comma-separated URLs (a cluster's relays): each room's clients are spread over them.
-    #[arg(long, default_value = "ws://127.0.0.1:8080/ws/chat/")]
-    url: String,
+    /// Repeat it for the nodes of a cluster: each room's clients take them in turn.
+    #[arg(long = "url", default_value = "ws://127.0.0.1:8080/ws/chat/")]
+    urls: Vec<String>,
     /// Clients.
     #[arg(long, default_value_t = 200)]
     clients: usize,
@@ -44,8 +44,9 @@ struct Args {
     #[arg(long, default_value_t = 300)]
     timeout: u64,
     /// PID of the relay process, to print its peak and current memory (Linux).
-    #[arg(long)]
-    server_pid: Option<u32>,
+    /// Repeat it for the nodes of a cluster (in the order of `--url`).
+    #[arg(long = "server-pid")]
+    server_pids: Vec<u32>,
     /// Label printed with the results.
     #[arg(long, default_value = "relay")]
     label: String,
@@ -88,8 +89,13 @@ fn rss_kib(pid: u32) -> Option<(u64, u64)> {
 
 /// `--idle N`: the relay's memory with N idle connections open.
 async fn idle_run(args: &Args, count: usize) -> anyhow::Result<()> {
-    let Some(pid) = args.server_pid else {
-        anyhow::bail!("--idle needs --server-pid");
+    let (Some(&pid), Some(url), 1, 1) = (
+        args.server_pids.first(),
+        args.urls.first(),
+        args.server_pids.len(),
+        args.urls.len(),
+    ) else {
+        anyhow::bail!("--idle needs one --url and its relay's --server-pid");
     };
     if let Some(limit) = idle::nofile_limit() {
         if usize::try_from(limit).unwrap_or(usize::MAX) < count + 64 {
@@ -100,7 +106,7 @@ async fn idle_run(args: &Args, count: usize) -> anyhow::Result<()> {
     }
     let (before, _) = rss_kib(pid).context("cannot read the relay's memory")?;
     let mut after = None;
-    idle::hold(&args.url, count, args.rooms, Duration::from_secs(2), || {
+    idle::hold(url, count, args.rooms, Duration::from_secs(2), || {
         after = rss_kib(pid);
     })
     .await
@@ -119,7 +125,7 @@ async fn idle_run(args: &Args, count: usize) -> anyhow::Result<()> {
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     let cfg = LoadConfig {
-        url: args.url.clone(),
+        urls: args.urls.clone(),
         clients: args.clients,
         rooms: args.rooms,
         messages: args.messages,
@@ -131,24 +137,49 @@ async fn main() -> anyhow::Result<()> {
     if let Some(count) = args.idle {
         return idle_run(&args, count).await;
     }
-    let cpu_before = args.server_pid.and_then(cpu_seconds);
-    if let Some(pid) = args.server_pid {
-        println!("[{}] relay memory before: {}", args.label, memory_of(pid));
+    // "relay" for a single relay, "node N" for the nodes of a cluster.
+    let name = |n: usize| {
+        if args.server_pids.len() == 1 {
+            "relay".to_owned()
+        } else {
+            format!("node {}", n + 1)
+        }
+    };
+    let cpu_before: Vec<_> = args.server_pids.iter().map(|&p| cpu_seconds(p)).collect();
+    for (n, &pid) in args.server_pids.iter().enumerate() {
+        println!(
+            "[{}] {} memory before: {}",
+            args.label,
+            name(n),
+            memory_of(pid)
+        );
     }
     let report = run(&cfg).await.context("load run failed")?;
     println!(
         "[{}] {} clients, {} rooms, {} messages of {} bytes, window {} -> {}",
-        args.label, cfg.clients, cfg.rooms, cfg.messages, cfg.size, cfg.window, cfg.url
+        args.label,
+        cfg.clients,
+        cfg.rooms,
+        cfg.messages,
+        cfg.size,
+        cfg.window,
+        cfg.urls.join(" ")
     );
     for line in report.to_string().lines() {
         println!("[{}] {line}", args.label);
     }
-    if let Some(pid) = args.server_pid {
-        println!("[{}] relay memory after: {}", args.label, memory_of(pid));
-        if let (Some((u0, s0)), Some((u1, s1))) = (cpu_before, cpu_seconds(pid)) {
+    for (n, (&pid, before)) in args.server_pids.iter().zip(cpu_before).enumerate() {
+        println!(
+            "[{}] {} memory after: {}",
+            args.label,
+            name(n),
+            memory_of(pid)
+        );
+        if let (Some((u0, s0)), Some((u1, s1))) = (before, cpu_seconds(pid)) {
             println!(
-                "[{}] relay CPU during the run: {:.2} s user + {:.2} s system",
+                "[{}] {} CPU during the run: {:.2} s user + {:.2} s system",
                 args.label,
+                name(n),
                 u1 - u0,
                 s1 - s0
             );
