@@ -56,7 +56,7 @@ pub enum Section {
 
 impl Section {
     /// Every section, in the order they run.
-    const ALL: [Section; 7] = [
+    const ALL: [Section; 8] = [
         Section::Size,
         Section::Scrub,
         Section::Wire,
