@@ -12,6 +12,9 @@
 //! order the messages' last frames were handed over ([`Outbox::on_pos`]). Only then is it
 //! no longer kept as pending in the browser ([`Outbox::take_delivered`]). A link that can
 //! tell neither (a host's own connection, Socket.IO) counts a drained buffer as delivery.
+//! Until it is delivered, a confirmed message is kept: should the connection be lost first
+//! (the relay went down with the message in its socket), it is re-sent like an unconfirmed
+//! one, in order, and a relay's replay of it (an echo) drops the copy still queued.
 //!
 //! Pure: frames go through a [`Sink`] (the socket in the browser, a recorder in the tests),
 //! and time is passed in.
@@ -116,6 +119,9 @@ pub struct Outbox<B> {
     urgent: VecDeque<Urgent<B>>,
     bulk: VecDeque<OutMsg<B>>,
     unconfirmed: Vec<OutMsg<B>>,
+    /// Confirmed (all drained) but not yet delivered, oldest first: re-sent after a lost
+    /// connection. Always empty when a drained buffer counts as delivery.
+    undelivered: Vec<OutMsg<B>>,
     own: KnownIds,
     drain: Drain,
     /// After a reconnect the outbox resumes only from this time (unix ms).
@@ -138,6 +144,7 @@ impl<B> Default for Outbox<B> {
             urgent: VecDeque::new(),
             bulk: VecDeque::new(),
             unconfirmed: Vec::new(),
+            undelivered: Vec::new(),
             own: KnownIds::default(),
             drain: Drain::default(),
             resume_at: 0,
@@ -212,7 +219,8 @@ impl<B> Outbox<B> {
         self.acks.clear();
         let mut texts = Vec::new();
         let mut files = Vec::new();
-        for mut m in self.unconfirmed.drain(..) {
+        let unconfirmed = std::mem::take(&mut self.unconfirmed);
+        for mut m in self.undelivered.drain(..).chain(unconfirmed) {
             m.next = 0;
             if m.bodies.is_empty() {
                 texts.push(m);
@@ -327,10 +335,12 @@ impl<B> Outbox<B> {
                     total: m.total,
                     all_handed: true,
                 });
+                self.confirm(m.id, actions);
                 if self.drain_delivers {
                     self.delivered.push(m.id);
+                } else {
+                    self.undelivered.push(m);
                 }
-                self.confirm(m.id, actions);
             }
             return Pump::Idle;
         }
@@ -394,6 +404,7 @@ impl<B> Outbox<B> {
             return;
         }
         self.acks.retain(|a| *a != id);
+        self.undelivered.retain(|m| m.id != id);
         self.delivered.push(id);
         // Re-sent after a reload but already with the relay (its replay brought it back):
         // it need not go again.
@@ -419,6 +430,7 @@ impl<B> Outbox<B> {
     /// before it since the last one): its own oldest message not yet delivered.
     pub fn on_pos(&mut self) {
         if let Some(id) = self.acks.pop_front() {
+            self.undelivered.retain(|m| m.id != id);
             self.delivered.push(id);
         }
     }

@@ -533,3 +533,59 @@ fn positions_of_a_lost_connection_deliver_nothing_and_a_replayed_pending_message
     pump_all(&mut y, &mut again);
     assert!(again.frames.is_empty(), "sent again: {:?}", again.log());
 }
+
+#[test]
+fn a_lost_connection_resends_what_drained_but_was_never_delivered_in_order() {
+    let mut x = exchange();
+    let mut sink = Recorder::default();
+    for (n, size) in [(1, 0), (2, 200_000), (3, 0)] {
+        x.outbox.push(message(n, size).1);
+    }
+    let actions = pump_all(&mut x, &mut sink);
+    assert_eq!(count(&actions, |a| matches!(a, Action::Sent { .. })), 3);
+    // The relay echoed 3 only, then went down (1 and 2 were in its socket).
+    let mut actions = Vec::new();
+    deliver(&mut x, &frames_of(&sink, 3)[0], &mut actions);
+    assert_eq!(x.outbox.take_delivered(), [Uuid::from_u128(3)]);
+
+    let mut actions = Vec::new();
+    x.outbox.requeue(&mut actions);
+    assert_eq!(
+        count(&actions, |a| matches!(a, Action::Requeued { .. })),
+        2,
+        "{actions:?}"
+    );
+    let mut again = Recorder::default();
+    pump_all(&mut x, &mut again);
+    let ids: Vec<Uuid> = again.log().iter().map(|l| l.1).collect();
+    let mut order = ids.clone();
+    order.dedup();
+    assert_eq!(
+        order,
+        [Uuid::from_u128(1), Uuid::from_u128(2)],
+        "{:?}",
+        again.log()
+    );
+    assert_eq!(again.frames.len(), 1 + frames_of(&sink, 2).len());
+
+    // Delivered now (their echoes): a further lost connection re-sends nothing.
+    let mut actions = Vec::new();
+    deliver(&mut x, &frames_of(&again, 1)[0], &mut actions);
+    let last = frames_of(&again, 2).pop().expect("frames of 2");
+    deliver(&mut x, &last, &mut actions);
+    x.outbox.requeue(&mut Vec::new());
+    let mut third = Recorder::default();
+    pump_all(&mut x, &mut third);
+    assert!(third.frames.is_empty(), "sent again: {:?}", third.log());
+
+    // A link whose drained buffer is delivery keeps nothing to re-send.
+    let mut y = exchange();
+    y.outbox.drain_delivers = true;
+    let mut sink = Recorder::default();
+    y.outbox.push(message(1, 0).1);
+    pump_all(&mut y, &mut sink);
+    y.outbox.requeue(&mut Vec::new());
+    let mut again = Recorder::default();
+    pump_all(&mut y, &mut again);
+    assert!(again.frames.is_empty(), "sent again: {:?}", again.log());
+}
