@@ -390,6 +390,7 @@ async fn the_socket_worker_seals_what_the_rust_opener_opens() {
             }),
         },
         callback,
+        None,
     );
     wait_for("online", || {
         actions
