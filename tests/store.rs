@@ -238,28 +238,70 @@ async fn the_oldest_messages_past_the_count_are_evicted() {
 }
 
 #[wasm_bindgen_test]
-async fn past_the_byte_cap_the_oldest_messages_with_media_go_and_texts_stay() {
-    let store = open(
-        "bytes",
-        None,
-        Keep {
-            messages: 100,
-            bytes: 250,
-        },
-    )
-    .await;
-    put(&store, 1, "old picture", 100, None).await;
-    put(&store, 2, "old text", 0, None).await;
-    put(&store, 3, "picture", 100, None).await;
-    put(&store, 4, "new picture", 100, None).await;
-    let loaded = store.load().await.unwrap();
-    assert_eq!(
-        texts(&loaded.recent),
-        ["old text", "picture", "new picture"]
-    );
-    // A message over the cap by itself does not stay either: the texts do.
-    put(&store, 5, "huge", 1_000, None).await;
-    assert_eq!(texts(&store.load().await.unwrap().recent), ["old text"]);
+async fn past_the_byte_cap_the_oldest_attachments_go_and_their_messages_text_stays() {
+    let gone = |text: &str, n: u32| format!("{text}\n[p{n}.png: no longer kept in this browser]");
+    let mut sealed_label = None;
+    for key in [None, Some(generate_room_key().unwrap())] {
+        let room = if key.is_some() {
+            "bytes sealed"
+        } else {
+            "bytes"
+        };
+        let store = open(
+            room,
+            key.as_ref(),
+            Keep {
+                messages: 100,
+                bytes: 250,
+            },
+        )
+        .await;
+        put(&store, 1, "old picture", 100, None).await;
+        put(&store, 2, "old text", 0, None).await;
+        put(&store, 3, "picture", 100, None).await;
+        put(&store, 4, "new picture", 100, None).await;
+        let loaded = store.load().await.unwrap();
+        assert_eq!(
+            texts(&loaded.recent),
+            [
+                gone("old picture", 1).as_str(),
+                "old text",
+                "picture",
+                "new picture"
+            ],
+            "{room}"
+        );
+        let (first, payload) = read(&loaded.recent[0]);
+        assert!(
+            first.files.is_empty() && payload.is_empty(),
+            "{room}: {first:?}"
+        );
+        assert_eq!(
+            read(&loaded.recent[3]).1,
+            vec![4u8; 100],
+            "{room}: kept whole"
+        );
+        // A message over the cap by itself keeps its text only, and so do the older ones.
+        put(&store, 5, "", 1_000, None).await;
+        assert_eq!(
+            texts(&store.load().await.unwrap().recent),
+            [
+                gone("old picture", 1),
+                "old text".into(),
+                gone("picture", 3),
+                gone("new picture", 4),
+                "[p5.png: no longer kept in this browser]".into(),
+            ],
+            "{room}"
+        );
+        if key.is_some() {
+            sealed_label = Reflect::get(&store.0, &"r".into()).unwrap().as_string();
+        }
+    }
+    // Sealed, the text-only records reveal nothing either.
+    let sealed = raw_records(sealed_label.as_deref()).await;
+    assert!(sealed.starts_with(sealed_label.as_deref().unwrap_or("?")));
+    assert!(!sealed.contains("no longer kept") && !sealed.contains("picture"));
 }
 
 #[wasm_bindgen_test]

@@ -11,11 +11,14 @@
 //   messages  { r: room (a private room's pseudonym), id: 32 hex digits, k: send time (ms),
 //               f: the whole message as one `msg` frame (PROTOCOL.md) — a Uint8Array when it
 //                  has no attachment, else a Blob of the header bytes and the attachments —
-//               n: bytes of its attachments }
+//               n: bytes of its attachments,
+//               t: for a message with attachments, the message without them as a `msg` frame
+//                  (its text, then which files it had), what `f` becomes when the byte cap
+//                  evicts the attachments }
 //   pending   { r, id, k: the outbox's sequence number }: own messages the relay has not
 //               confirmed yet; their frame is the messages record of the same id, which
 //               eviction never touches while it is pending.
-// In a private room f is iv ‖ AES-GCM(frame) (a Blob again when it has attachments), a fresh
+// In a private room f (and t) is iv ‖ AES-GCM(frame) (a Blob again when it has attachments), a fresh
 // 96-bit iv each, the additional data naming room and record: only r (a pseudonym), id, k
 // and n are in the clear. Errors are thrown as the browser made them (a QuotaExceededError
 // stays one); a record that does not read back is skipped and counted.
@@ -106,15 +109,25 @@ export async function put({ db, r, key, max, cap }, id, k, m, b, seq) {
     b = await Promise.all(b.map(async (p) => (typeof p === "string" ? (await fetch(p)).blob() : p)));
   }
   let f = b.length ? new Blob([m, ...b]) : m;
+  let t = b.length ? textOnly(m) : null;
   if (key) {
     // Sealed before the transaction: an await on WebCrypto inside one would commit it.
-    const plain = b.length ? await f.arrayBuffer() : f;
-    const iv = crypto.getRandomValues(new Uint8Array(IV));
-    const sealed = await crypto.subtle.encrypt(
-      { name: "AES-GCM", iv, additionalData: ad(r, id) }, key, plain);
-    f = b.length ? new Blob([iv, sealed]) : new Uint8Array([...iv, ...new Uint8Array(sealed)]);
+    const seal = async (plain) => {
+      const iv = crypto.getRandomValues(new Uint8Array(IV));
+      const sealed = new Uint8Array(await crypto.subtle.encrypt(
+        { name: "AES-GCM", iv, additionalData: ad(r, id) }, key, plain));
+      return [iv, sealed];
+    };
+    const joined = ([iv, sealed]) => {
+      const out = new Uint8Array(IV + sealed.length);
+      out.set(iv);
+      out.set(sealed, IV);
+      return out;
+    };
+    f = b.length ? new Blob(await seal(await f.arrayBuffer())) : joined(await seal(f));
+    if (t) t = joined(await seal(t));
   }
-  const value = { r, id, k, f, n: b.reduce((sum, p) => sum + (p instanceof Blob ? p.size : p.byteLength), 0) };
+  const value = { r, id, k, f, t, n: b.reduce((sum, p) => sum + (p instanceof Blob ? p.size : p.byteLength), 0) };
   const tx = db.transaction([PENDING, MESSAGES], "readwrite");
   const end = committed(tx);
   try {
@@ -130,9 +143,32 @@ export async function put({ db, r, key, max, cap }, id, k, m, b, seq) {
 }
 
 /**
+ * Message header bytes `m` (`0xFC`, u16 length, JSON) as a `msg` frame without its files: the
+ * text, then a line naming the files no longer kept. Null when that would not be a valid
+ * header (PROTOCOL.md: text of at most 16384 bytes); the message is then evicted whole.
+ */
+function textOnly(m) {
+  try {
+    const h = JSON.parse(new TextDecoder().decode(m.subarray(3, 3 + ((m[1] << 8) | m[2]))));
+    const note = `[${h.files.map((f) => f.name).join(", ")}: no longer kept in this browser]`;
+    h.text = h.text ? `${h.text}\n${note}` : note;
+    delete h.files;
+    const json = utf8.encode(JSON.stringify(h));
+    if (utf8.encode(h.text).length > 16384 || json.length > 65535) return null;
+    const out = new Uint8Array(3 + json.length);
+    out.set([0xfc, json.length >> 8, json.length & 255]);
+    out.set(json, 3);
+    return out;
+  } catch (_) {
+    return null;
+  }
+}
+
+/**
  * Past `max` messages the oldest go; then, past `cap` bytes of attachments, the oldest
- * messages with attachments, whole, until the rest fits. Pending messages stay, and count
- * towards neither.
+ * messages' attachments, until the rest fits: each such message stays as its text and the
+ * names of its files (`t`), or goes whole when it has none. Pending messages stay, and
+ * count towards neither.
  */
 async function evict(tx, r, max, cap) {
   const store = tx.objectStore(MESSAGES);
@@ -142,10 +178,14 @@ async function evict(tx, r, max, cap) {
   let over = all.length - max;
   let bytes = all.reduce((sum, v) => sum + size(v), 0);
   for (const v of all) {
-    if (over > 0 || (bytes > cap && size(v) > 0)) {
+    if (over > 0) {
       over -= 1;
       bytes -= size(v);
       store.delete([v.r, v.id]);
+    } else if (bytes > cap && size(v) > 0) {
+      bytes -= size(v);
+      if (v.t) store.put({ r: v.r, id: v.id, k: v.k, f: v.t, n: 0 });
+      else store.delete([v.r, v.id]);
     }
   }
 }
@@ -212,7 +252,7 @@ export async function usage({ db, r }) {
   const tx = db.transaction(MESSAGES);
   const all = await done(tx.objectStore(MESSAGES).getAll(room(r)));
   const size = (f) => (f instanceof Blob ? f.size : f ? f.byteLength || 0 : 0);
-  return all.reduce((sum, v) => sum + size(v.f), 0);
+  return all.reduce((sum, v) => sum + size(v.f) + size(v.t), 0);
 }
 
 /** Forgets everything the room keeps, pending messages included. */
