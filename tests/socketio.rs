@@ -91,6 +91,7 @@ impl Seen {
                 LinkEvent::Unreachable(why) => format!("unreachable {why}"),
                 LinkEvent::WorkerFailed { .. } => "worker failed".into(),
                 LinkEvent::Notice(text) => format!("notice {text}"),
+                LinkEvent::SealedEcho(tag) => format!("echo {tag:?}"),
             };
             seen.0.borrow_mut().push(text);
         })

@@ -35,6 +35,9 @@ pub enum LinkEvent {
     WorkerFailed {
         was_open: bool,
     },
+    /// The relay's echo of the frame that ends an own private-room message, which the link
+    /// sealed and does not hand back: the message's tag.
+    SealedEcho([u8; TAG_LEN]),
     /// Something the user should know of a frame the link dropped (a private room's frame
     /// that could not be opened).
     Notice(String),

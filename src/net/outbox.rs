@@ -399,10 +399,14 @@ impl<B> Outbox<B> {
     /// An own frame came back (servers that echo); `ends`: it is the last of its message,
     /// which proves delivery.
     pub fn on_echo(&mut self, header: &Header, ends: bool, actions: &mut Vec<Action>) {
-        let id = header.id();
-        if !ends || matches!(header, Header::Cancel(_)) {
-            return;
+        if ends && !matches!(header, Header::Cancel(_)) {
+            self.on_delivered(header.id(), actions);
         }
+    }
+
+    /// The relay has own message `id` (the echo of its last frame, seen by the page or by a
+    /// link that sealed it).
+    pub fn on_delivered(&mut self, id: Uuid, actions: &mut Vec<Action>) {
         self.acks.retain(|a| *a != id);
         self.undelivered.retain(|m| m.id != id);
         self.delivered.push(id);

@@ -93,6 +93,12 @@ impl Sealer {
         })
     }
 
+    /// The own message sealed under `tag`.
+    pub fn id_of(&self, tag: &[u8; TAG_LEN]) -> Option<Uuid> {
+        let tags = self.tags.borrow();
+        tags.iter().find(|(_, (t, _))| t == tag).map(|(id, _)| *id)
+    }
+
     /// The tag and index of the next frame of message `id` with these flags: a `msg` frame
     /// starts the message (again, after a reconnect) at index 0, under the message's tag.
     fn position(&self, id: Uuid, flags: Flags) -> Result<([u8; TAG_LEN], u32), AppError> {

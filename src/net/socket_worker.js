@@ -21,6 +21,8 @@
 //                        but not the echoes the page said it does not need (below)
 //                   {ev: "buffered", handed, buffered}   bytes handed to the socket so far,
 //                                                        and its bufferedAmount
+//                   {ev: "echo", tag: Uint8Array}   the relay echoed the frame that ends an own
+//                        sealed message (dropped, not opened): the message's 16-byte tag
 //                   {ev: "read", id, data: ArrayBuffer (transferred)} or {ev: "read", id, error}
 //                   {ev: "notice", message}               a frame could not be sealed: the
 //                                                         socket closes, the page re-sends
@@ -150,8 +152,8 @@ function send(m, data) {
     sealing.length = 0;
     return;
   }
-  // The relay's echo of an own sealed frame proves nothing the socket's buffer does not, and
-  // its index would not follow on: all of them are dropped.
+  // The relay's echo of an own sealed frame is not opened (its index would not follow on):
+  // all of them are dropped, the one that ends a message reported by its tag (below).
   if (m.seal) expectEcho(data.subarray(0, 30));
   else if (m.echo instanceof Uint8Array) expectEcho(m.echo);
   report();
@@ -190,8 +192,13 @@ function connect(url) {
   ws.onmessage = (e) => {
     // Text messages are not part of the protocol (PROTOCOL.md): not even passed on.
     const buf = e.data;
-    if (buf instanceof ArrayBuffer && !isExpectedEcho(buf)) {
-      postMessage({ ev: "message", data: buf }, [buf]);
+    if (!(buf instanceof ArrayBuffer)) return;
+    if (!isExpectedEcho(buf)) postMessage({ ev: "message", data: buf }, [buf]);
+    // The echo of an own sealed frame that ends its message proves the relay has the
+    // message, for servers that send no positions (a Django consumer): its tag goes to the
+    // page, which knows the message by it.
+    else if (new Uint8Array(buf, 0, 1)[0] === 0xfd && new Uint8Array(buf, 1, 1)[0] & 2) {
+      postMessage({ ev: "echo", tag: new Uint8Array(buf.slice(2, 18)) });
     }
   };
   ws.onclose = () => {

@@ -177,6 +177,10 @@ impl State {
                 Some(LinkEvent::Open)
             }
             Some("message") => get(msg, "data").dyn_into().ok().map(LinkEvent::Frame),
+            Some("echo") => {
+                let tag = js_sys::Uint8Array::new(&get(msg, "tag")).to_vec();
+                tag.try_into().ok().map(LinkEvent::SealedEcho)
+            }
             Some("notice") => Some(LinkEvent::Notice(
                 get(msg, "message").as_string().unwrap_or_default(),
             )),

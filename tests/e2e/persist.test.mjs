@@ -197,6 +197,28 @@ test('a private room keeps nothing readable: no text, no room name in IndexedDB'
   assert.ok((await records(c, 'messages')).some((r) => r.r === room && r.raw.includes('plain words')));
 });
 
+test('a private room through a server that echoes but sends no positions: the echo ends the pending record', { timeout: 60_000 }, async () => {
+  // relay.mjs is a plain Node relay (no hello, no pos): only the echo of A's sealed last frame,
+  // which the socket worker reports by its tag, tells A the server has the message.
+  const node = await new Server('node').start();
+  try {
+    const key = Buffer.from(Array.from({ length: 32 }, (_, i) => i * 5 + 3)).toString('base64url');
+    const room = uniqueRoom('echoed');
+    const ws = encodeURIComponent(`${node.wsBase}/ws/chat/{room}/`);
+    const a = await s.openChat(room, 'Ann', { server: web, query: `&ws=${ws}#k=${key}` });
+    const b = await s.openChat(room, 'Bob', { server: web, query: `&ws=${ws}#k=${key}` });
+    await say(a, 'sealed and echoed');
+    await waitText(b, 'sealed and echoed');
+    for (let i = 0; i < 100 && (await records(a, 'pending')).length > 0; i += 1) {
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    assert.deepEqual(await records(a, 'pending'), [], 'still pending after its echo');
+    assert.equal((await records(a, 'messages')).length, 1, 'kept as history');
+  } finally {
+    await node.stop();
+  }
+});
+
 test('the room menu shows what is kept and clears it', { timeout: 60_000,
   skip: server.restartable && web.restartable ? false : 'needs a relay this test can restart' }, async () => {
   const room = uniqueRoom('menu');
