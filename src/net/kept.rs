@@ -1,7 +1,7 @@
 //! What the browser keeps of the room, as the connection uses it ([`Store`]): the kept chat
 //! shown and the pending messages queued before the link opens ([`restore`]), writes that
 //! turn the store off with one notice when they fail ([`keep_going`]), and own messages
-//! remembered and no longer pending once delivered ([`after_outbox`]); and own messages
+//! remembered and no longer pending once delivered ([`after_outbox`], [`sealed_echo`]); and own messages
 //! queued, sent now or kept from before ([`Inner::queue`]).
 
 use std::cell::RefCell;
@@ -34,6 +34,20 @@ pub(super) fn after_outbox(rc: &Rc<RefCell<Inner>>, i: &mut Inner) {
     let delivered = i.exchange.outbox.take_delivered();
     if let Some(store) = i.store.as_ref().filter(|_| !delivered.is_empty()) {
         keep_going(rc, store.sent(&delivered, false));
+    }
+}
+
+/// The relay echoed the frame that ends own sealed message `tag` (a link that seals reports
+/// it without handing the frame back): delivered.
+pub(super) fn sealed_echo(rc: &Rc<RefCell<Inner>>, tag: &[u8; framechat_wire::TAG_LEN]) {
+    let mut i = rc.borrow_mut();
+    // A frame of this connection: the `pos` that follows is this message's.
+    i.saw_frame = true;
+    if let Some(id) = i.sealer.as_ref().and_then(|s| s.id_of(tag)) {
+        let mut actions = Vec::new();
+        i.exchange.outbox.on_delivered(id, &mut actions);
+        i.actions.extend(actions);
+        after_outbox(rc, &mut i);
     }
 }
 

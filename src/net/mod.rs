@@ -460,17 +460,7 @@ fn on_event(rc: &Rc<RefCell<Inner>>, event: LinkEvent) {
             flush_soon(rc);
         }
         LinkEvent::Closed => closed(rc),
-        LinkEvent::SealedEcho(tag) => {
-            let mut i = rc.borrow_mut();
-            // A frame of this connection: the `pos` that follows is this message's.
-            i.saw_frame = true;
-            if let Some(id) = i.sealer.as_ref().and_then(|s| s.id_of(&tag)) {
-                let mut actions = Vec::new();
-                i.exchange.outbox.on_delivered(id, &mut actions);
-                i.actions.extend(actions);
-                after_outbox(rc, &mut i);
-            }
-        }
+        LinkEvent::SealedEcho(tag) => kept::sealed_echo(rc, &tag),
         LinkEvent::Notice(text) => {
             let mut i = rc.borrow_mut();
             i.saw_frame = true;
