@@ -15,7 +15,7 @@ use std::time::Duration;
 
 use anyhow::{Result, bail};
 
-use super::load::{LoadResult, parse_load};
+use super::load::{BURST, LoadResult, parse_load};
 use super::report::{Goal, Report, json_str};
 use crate::util::{Spawned, cmd, free_addr, root, run_with_limit, section, target_dir};
 
@@ -207,22 +207,7 @@ pub fn measure(relay: &Path, quick: bool, report: &mut Report) -> Result<()> {
     if !load.exists() {
         bail!("needs {}", load.display());
     }
-    let args: Vec<String> = [
-        "--clients",
-        "200",
-        "--rooms",
-        "10",
-        "--senders-per-room",
-        "1",
-        "--messages",
-        "100",
-        "--size",
-        "262144",
-        "--window",
-        "10",
-    ]
-    .map(str::to_owned)
-    .to_vec();
+    let args: Vec<String> = BURST.map(str::to_owned).to_vec();
     let rounds = if quick { 1 } else { 3 };
     let redis = Redis::start()?;
     let mut runs = Vec::new();
