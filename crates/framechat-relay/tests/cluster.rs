@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use common::redis_server::RedisServer;
 use common::{
-    Server, WAIT, Ws, connect_plain, control, control_json, control_kind, open_config,
+    Server, WAIT, Ws, connect_plain, control, control_json, control_kind, open_config, post,
     read_until_close, recv_any, send, start,
 };
 use framechat_relay::{Config, close_code};
@@ -139,17 +139,6 @@ async fn take(ws: &mut Ws, n: usize) -> Vec<Message> {
         out.push(recv_any(ws).await);
     }
     out
-}
-
-/// Sends `msg` and reads back its echo and `pos`: the position.
-async fn post(ws: &mut Ws, msg: Message) -> u64 {
-    send(ws, msg.clone()).await;
-    assert_eq!(recv_any(ws).await, msg);
-    let p = recv_any(ws).await;
-    assert_eq!(control_kind(&p).as_deref(), Some("pos"), "{p:?}");
-    control_json(&p).expect("json")["offset"]
-        .as_u64()
-        .expect("offset")
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -10,8 +10,8 @@ mod common;
 use std::time::Duration;
 
 use common::{
-    WAIT, Ws, connect_plain, connect_url, control, control_json, control_kind, open_config, recv,
-    recv_any, send, start,
+    WAIT, Ws, connect_plain, connect_url, control, control_json, control_kind, open_config, post,
+    recv, recv_any, send, start,
 };
 use framechat_relay::Config;
 use tokio_tungstenite::tungstenite::Message;
@@ -107,17 +107,6 @@ async fn take(ws: &mut Ws, n: usize) -> Vec<Message> {
 
 fn pos(offset: u64) -> Message {
     control(&format!(r#"{{"kind":"pos","offset":{offset}}}"#))
-}
-
-/// Sends `msg` from `ws` and reads back its echo and `pos`: the position.
-async fn post(ws: &mut Ws, msg: Message) -> u64 {
-    send(ws, msg.clone()).await;
-    assert_eq!(recv_any(ws).await, msg);
-    let p = recv_any(ws).await;
-    assert_eq!(control_kind(&p).as_deref(), Some("pos"), "{p:?}");
-    control_json(&p).expect("json")["offset"]
-        .as_u64()
-        .expect("offset")
 }
 
 #[tokio::test]

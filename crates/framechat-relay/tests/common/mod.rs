@@ -209,6 +209,17 @@ pub async fn send(ws: &mut Ws, msg: Message) {
         .expect("send");
 }
 
+/// Sends `msg` from `ws` and reads back its echo and `pos`: the message's position.
+pub async fn post(ws: &mut Ws, msg: Message) -> u64 {
+    send(ws, msg.clone()).await;
+    assert_eq!(recv_any(ws).await, msg);
+    let p = recv_any(ws).await;
+    assert_eq!(control_kind(&p).as_deref(), Some("pos"), "{p:?}");
+    control_json(&p).expect("json")["offset"]
+        .as_u64()
+        .expect("offset")
+}
+
 /// Connects `n` clients to `room` one after another. Each newcomer sends a
 /// marker and waits for it to come back to everyone already in, which proves
 /// the relay has joined it to the room (no sleeps). Needs history off.
