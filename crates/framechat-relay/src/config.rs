@@ -133,6 +133,16 @@ pub struct Config {
     /// How long a close handshake (ours or the client's) may take before the
     /// connection is dropped, and how long shutdown waits for connections.
     pub close_timeout: Duration,
+    /// Most bytes a client's socket holds that TCP has not sent yet
+    /// (`TCP_NOTSENT_LOWAT`, Linux); the rest waits in the client's queue
+    /// here, and the relay writes more as the socket sends. Without it the
+    /// kernel takes megabytes per socket ahead of what the network carries:
+    /// a burst then goes out in small pieces, each clocked by an
+    /// acknowledgement, which costs more CPU per byte on both ends and delays
+    /// everything queued behind it. Only unsent bytes count, so a fast or
+    /// distant client still has its whole window in flight. 0: the kernel's
+    /// default (no limit).
+    pub send_lowat: usize,
     /// Share rooms with other relay processes through the Redis at this URL
     /// (`redis://HOST:PORT/`): live frames through its Pub/Sub, history in
     /// it (capped by `history_messages` and `history_bytes`, kept for
@@ -169,6 +179,7 @@ impl Default for Config {
             max_invalid_frames: 10,
             ping_interval: Duration::from_secs(30),
             close_timeout: Duration::from_secs(5),
+            send_lowat: 64 * 1024,
             redis_url: None,
         }
     }

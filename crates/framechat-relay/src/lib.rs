@@ -176,10 +176,12 @@ impl Relay {
         };
         // Small chat messages should not wait for Nagle's algorithm (Node's
         // `ws` disables it on every socket too).
-        let listener = listener.tap_io(|tcp| {
+        let lowat = self.hub.config.send_lowat;
+        let listener = listener.tap_io(move |tcp| {
             if let Err(err) = tcp.set_nodelay(true) {
                 tracing::debug!(%err, "cannot set TCP_NODELAY");
             }
+            set_send_lowat(tcp, lowat);
         });
         // Expires idle rooms even when nobody joins.
         let upkeep = {
@@ -320,4 +322,53 @@ async fn no_static() -> (StatusCode, &'static str) {
         StatusCode::NOT_FOUND,
         "framechat relay: no static directory configured (--static dist/)\n",
     )
+}
+
+/// Caps the bytes `tcp` holds unsent at `lowat` (see [`Config::send_lowat`]).
+fn set_send_lowat(tcp: &tokio::net::TcpStream, lowat: usize) {
+    if lowat == 0 {
+        return;
+    }
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    {
+        let lowat = u32::try_from(lowat).unwrap_or(u32::MAX);
+        if let Err(err) = socket2::SockRef::from(tcp).set_tcp_notsent_lowat(lowat) {
+            tracing::debug!(%err, "cannot set TCP_NOTSENT_LOWAT");
+        }
+    }
+    #[cfg(not(any(target_os = "linux", target_os = "android")))]
+    let _ = tcp;
+}
+
+#[cfg(all(test, any(target_os = "linux", target_os = "android")))]
+mod tests {
+    use super::set_send_lowat;
+
+    async fn connected() -> tokio::net::TcpStream {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let (client, accepted) =
+            tokio::join!(tokio::net::TcpStream::connect(addr), listener.accept());
+        drop(client);
+        accepted.unwrap().0
+    }
+
+    #[tokio::test]
+    async fn a_client_socket_holds_at_most_the_configured_unsent_bytes() {
+        let tcp = connected().await;
+        set_send_lowat(&tcp, 64 * 1024);
+        let got = socket2::SockRef::from(&tcp).tcp_notsent_lowat().unwrap();
+        assert_eq!(got, 64 * 1024);
+    }
+
+    #[tokio::test]
+    async fn zero_leaves_the_kernels_default() {
+        let tcp = connected().await;
+        let before = socket2::SockRef::from(&tcp).tcp_notsent_lowat().unwrap();
+        set_send_lowat(&tcp, 0);
+        assert_eq!(
+            socket2::SockRef::from(&tcp).tcp_notsent_lowat().unwrap(),
+            before
+        );
+    }
 }

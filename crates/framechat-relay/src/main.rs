@@ -91,6 +91,9 @@ struct Args {
     /// Seconds a close handshake may take.
     #[arg(long, default_value_t = Config::default().close_timeout.as_secs())]
     close_timeout: u64,
+    /// Most unsent bytes a client's socket holds (TCP_NOTSENT_LOWAT, Linux; 0 = kernel default).
+    #[arg(long, default_value_t = Config::default().send_lowat)]
+    send_lowat: usize,
     /// Share rooms with other relays through this Redis, e.g. redis://127.0.0.1:6379/
     /// (history lives there; without it rooms live in this process's memory).
     #[arg(long, value_name = "URL")]
@@ -134,6 +137,7 @@ impl From<Args> for Config {
             max_invalid_frames: a.max_invalid_frames,
             ping_interval: Duration::from_secs(a.ping_interval),
             close_timeout: Duration::from_secs(a.close_timeout),
+            send_lowat: a.send_lowat,
             redis_url: a.redis,
         }
     }
