@@ -342,33 +342,34 @@ fn set_send_lowat(tcp: &tokio::net::TcpStream, lowat: usize) {
 
 #[cfg(all(test, any(target_os = "linux", target_os = "android")))]
 mod tests {
+    use std::io;
+
     use super::set_send_lowat;
 
-    async fn connected() -> tokio::net::TcpStream {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
+    /// The relay's end of a fresh connection.
+    async fn accepted() -> io::Result<tokio::net::TcpStream> {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let addr = listener.local_addr()?;
         let (client, accepted) =
             tokio::join!(tokio::net::TcpStream::connect(addr), listener.accept());
-        drop(client);
-        accepted.unwrap().0
+        drop(client?);
+        Ok(accepted?.0)
     }
 
     #[tokio::test]
-    async fn a_client_socket_holds_at_most_the_configured_unsent_bytes() {
-        let tcp = connected().await;
+    async fn a_client_socket_holds_at_most_the_configured_unsent_bytes() -> io::Result<()> {
+        let tcp = accepted().await?;
         set_send_lowat(&tcp, 64 * 1024);
-        let got = socket2::SockRef::from(&tcp).tcp_notsent_lowat().unwrap();
-        assert_eq!(got, 64 * 1024);
+        assert_eq!(socket2::SockRef::from(&tcp).tcp_notsent_lowat()?, 64 * 1024);
+        Ok(())
     }
 
     #[tokio::test]
-    async fn zero_leaves_the_kernels_default() {
-        let tcp = connected().await;
-        let before = socket2::SockRef::from(&tcp).tcp_notsent_lowat().unwrap();
+    async fn zero_leaves_the_kernels_default() -> io::Result<()> {
+        let tcp = accepted().await?;
+        let before = socket2::SockRef::from(&tcp).tcp_notsent_lowat()?;
         set_send_lowat(&tcp, 0);
-        assert_eq!(
-            socket2::SockRef::from(&tcp).tcp_notsent_lowat().unwrap(),
-            before
-        );
+        assert_eq!(socket2::SockRef::from(&tcp).tcp_notsent_lowat()?, before);
+        Ok(())
     }
 }
