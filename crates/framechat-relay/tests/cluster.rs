@@ -12,20 +12,11 @@ use std::time::Duration;
 use common::redis_server::RedisServer;
 use common::{
     Server, WAIT, Ws, connect_plain, control, control_json, control_kind, open_config, post,
-    read_until_close, recv_any, send, start,
+    read_until_close, recv_any, send, start, v1,
 };
 use framechat_relay::{Config, close_code};
 use futures_util::{SinkExt as _, StreamExt as _};
 use tokio_tungstenite::tungstenite::Message;
-
-/// A v1 frame: 0xFC, u16 BE header length, header JSON, payload.
-fn v1(json: &str, payload: &[u8]) -> Message {
-    let mut v = vec![0xFC];
-    v.extend_from_slice(&u16::try_from(json.len()).expect("short").to_be_bytes());
-    v.extend_from_slice(json.as_bytes());
-    v.extend_from_slice(payload);
-    Message::binary(v)
-}
 
 /// A text message from `from`, complete in one frame.
 fn text(from: &str, n: u32) -> Message {

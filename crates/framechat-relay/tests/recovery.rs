@@ -11,19 +11,10 @@ use std::time::Duration;
 
 use common::{
     WAIT, Ws, connect_plain, connect_url, control, control_json, control_kind, open_config, post,
-    recv, recv_any, send, start,
+    recv, recv_any, send, start, v1,
 };
 use framechat_relay::Config;
 use tokio_tungstenite::tungstenite::Message;
-
-/// A v1 frame: 0xFC, u16 BE header length, header JSON, payload.
-fn v1(json: &str, payload: &[u8]) -> Message {
-    let mut v = vec![0xFC];
-    v.extend_from_slice(&u16::try_from(json.len()).expect("short").to_be_bytes());
-    v.extend_from_slice(json.as_bytes());
-    v.extend_from_slice(payload);
-    Message::binary(v)
-}
 
 fn id(n: u32) -> String {
     format!("{n:032x}")

@@ -209,6 +209,15 @@ pub async fn send(ws: &mut Ws, msg: Message) {
         .expect("send");
 }
 
+/// A v1 frame: 0xFC, u16 BE header length, header JSON, payload.
+pub fn v1(json: &str, payload: &[u8]) -> Message {
+    let mut v = vec![0xFC];
+    v.extend_from_slice(&u16::try_from(json.len()).expect("short").to_be_bytes());
+    v.extend_from_slice(json.as_bytes());
+    v.extend_from_slice(payload);
+    Message::binary(v)
+}
+
 /// Sends `msg` from `ws` and reads back its echo and `pos`: the message's position.
 pub async fn post(ws: &mut Ws, msg: Message) -> u64 {
     send(ws, msg.clone()).await;
