@@ -12,8 +12,8 @@ import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
-  Server, Session, blobBytes, checkReceivedImage, exif, freePort, leakedTags, makePhoto, messages,
-  pageSha256, randomFile, say, uniqueRoom, waitText, watchBoxes,
+  Server, Session, freePort, leakedTags, messages, pageSha256, randomFile, say, sharePhoto, uniqueRoom,
+  waitText,
 } from './harness.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -84,16 +84,7 @@ test('Django Channels on Redis, two daphne processes: a 12 MP photo and a 50 MB 
   await say(a, 'across two daphnes');
   await waitText(b, 'across two daphnes');
 
-  const photo = makePhoto(s.file('photo.jpg'));
-  await watchBoxes(b);
-  await a.setInputFiles('.fc-composer input[type=file]', photo);
-  await a.waitForSelector('.fc-pending .fc-note.fc-ok', { timeout: 30_000 });
-  await a.click('.fc-send');
-  const dims = await checkReceivedImage(b, 'photo.jpg', { ratio: 0.75, timeout: 30_000 });
-  assert.deepEqual([dims.w, dims.h], [3000, 4000], 'upright');
-  const received = s.file('received.jpg');
-  fs.writeFileSync(received, await blobBytes(b, dims.src));
-  assert.deepEqual(leakedTags(exif(received)), [], 'metadata left');
+  assert.deepEqual(leakedTags(await sharePhoto(a, b, s)), [], 'metadata left');
   // The consumer echoes to the sender too: shown once.
   await a.waitForSelector('.fc-mine .fc-status:text-is("sent")', { timeout: 20_000 });
   assert.equal((await messages(a)).filter((m) => m.files.includes('photo.jpg')).length, 1);
@@ -123,12 +114,7 @@ test('a private room through Django Channels on Redis: the envelopes pass unchan
   assert.equal((await a.textContent('.fc-lock')).trim(), 'Private');
   await say(a, 'sealed across two daphnes');
   await waitText(b, 'sealed across two daphnes');
-  const photo = makePhoto(s.file('sealed.jpg'));
-  await a.setInputFiles('.fc-composer input[type=file]', photo);
-  await a.waitForSelector('.fc-pending .fc-note.fc-ok', { timeout: 30_000 });
-  await a.click('.fc-send');
-  const dims = await checkReceivedImage(b, 'sealed.jpg', { ratio: 0.75, timeout: 30_000 });
-  assert.deepEqual([dims.w, dims.h], [3000, 4000]);
+  await sharePhoto(a, b, s, 'sealed.jpg');
   await a.waitForSelector('.fc-mine:last-child .fc-status:text-is("sent")', { timeout: 20_000 });
   assert.equal((await messages(a)).length, 2, 'the consumer echoes; the sender shows each message once');
 });

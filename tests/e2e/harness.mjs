@@ -286,6 +286,42 @@ export async function checkReceivedImage(page, alt, { ratio, timeout = 20_000 } 
   return facts;
 }
 
+/**
+ * `a` sends the 12 MP camera photo as `name` (made in `dir`, a scratch dir with `file(name)`);
+ * `b` must show it upright (3000x4000) from a blob: URL, in a box that keeps its size. Returns
+ * the exiftool facts of the bytes `b` got.
+ */
+export async function sharePhoto(a, b, dir, name = 'photo.jpg') {
+  const photo = makePhoto(dir.file(name));
+  await watchBoxes(b);
+  await a.setInputFiles('.fc-composer input[type=file]', photo);
+  await a.waitForSelector('.fc-pending .fc-note.fc-ok', { timeout: 30_000 });
+  await a.click('.fc-send');
+  const dims = await checkReceivedImage(b, name, { ratio: 0.75, timeout: 30_000 });
+  assert.deepEqual([dims.w, dims.h], [3000, 4000], 'upright');
+  const received = dir.file(`received-${name}`);
+  fs.writeFileSync(received, await blobBytes(b, dims.src));
+  return exif(received);
+}
+
+/**
+ * `a` starts sending a 40 MB file `archive.bin` (made in `dir`); once `b` shows it arriving,
+ * `cut()` takes the server away and `b` must show that it lost the connection (within
+ * `timeout` ms) with the file not arrived. Returns the file's SHA-256.
+ */
+export async function cutDuringBigFile(a, b, dir, cut, { timeout = 10_000 } = {}) {
+  const big = dir.file('archive.bin');
+  const sha = randomFile(big, 40 * 1024 * 1024);
+  await a.setInputFiles('.fc-composer input[type=file]', big);
+  await a.waitForSelector('.fc-pending .fc-note:text-is("sent as a file")');
+  await a.click('.fc-send');
+  await b.waitForSelector('.fc-theirs.fc-busy', { timeout: 20_000 });
+  await cut();
+  await b.waitForSelector('.fc-badge-reconnecting, .fc-badge-offline', { timeout });
+  assert.equal(await b.$$eval('.fc-theirs a[download="archive.bin"]', (els) => els.length), 0, 'arrived before the cut');
+  return sha;
+}
+
 /** A file of `size` random bytes and its SHA-256 (hex). */
 export function randomFile(file, size) {
   const fd = fs.openSync(file, 'w');

@@ -3,7 +3,7 @@
 // after reconnect, on both pages. See harness.mjs for the environment.
 import { test, before, after, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
-import { Cluster, Front, Server, Session, holdAfter20Frames, waitLastOwnSent, messages, pageSha256, randomFile, say, uniqueRoom, waitText } from './harness.mjs';
+import { Cluster, Front, Server, Session, cutDuringBigFile, holdAfter20Frames, waitLastOwnSent, messages, pageSha256, randomFile, say, uniqueRoom, waitText } from './harness.mjs';
 
 const server = new Server();
 let s;
@@ -33,15 +33,7 @@ test('messages typed while the relay is down go out after reconnect, in order, o
   assert.deepEqual(texts, ['before the restart', 'offline one', 'offline two', 'offline three']);
 
   // A 40 MB file; the relay dies while it is on its way, and comes back on the same port.
-  const big = s.file('archive.bin');
-  const sha = randomFile(big, 40 * 1024 * 1024);
-  await a.setInputFiles('.fc-composer input[type=file]', big);
-  await a.waitForSelector('.fc-pending .fc-note:text-is("sent as a file")');
-  await a.click('.fc-send');
-  await b.waitForSelector('.fc-theirs.fc-busy', { timeout: 20_000 });
-  await server.stop();
-  await b.waitForSelector('.fc-badge-reconnecting, .fc-badge-offline', { timeout: 10_000 });
-  assert.equal(await b.$$eval('.fc-theirs a[download="archive.bin"]', (els) => els.length), 0, 'arrived before the restart');
+  const sha = await cutDuringBigFile(a, b, s, () => server.stop());
   await server.start();
   assert.equal(server.port, port);
   const link = await b.waitForSelector('.fc-theirs a.fc-file-link[download="archive.bin"]', { timeout: 60_000 });

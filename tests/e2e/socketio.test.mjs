@@ -9,8 +9,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
-  Server, Session, checkReceivedImage, blobBytes, exif, freePort, holdAfter20Frames, leakedTags, makePhoto, messages,
-  pageSha256, randomFile, say, uniqueRoom, waitHttp, waitText, watchBoxes,
+  Server, Session, cutDuringBigFile, freePort, holdAfter20Frames, leakedTags, messages, pageSha256, say,
+  randomFile, sharePhoto, uniqueRoom, waitHttp, waitText,
 } from './harness.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -57,16 +57,7 @@ test('through Socket.IO: a 12 MP photo arrives upright and clean, shown once on 
   await say(a, 'hello over socket.io');
   await waitText(b, 'hello over socket.io');
 
-  const photo = makePhoto(s.file('photo.jpg'));
-  await watchBoxes(b);
-  await a.setInputFiles('.fc-composer input[type=file]', photo);
-  await a.waitForSelector('.fc-pending .fc-note.fc-ok', { timeout: 30_000 });
-  await a.click('.fc-send');
-  const dims = await checkReceivedImage(b, 'photo.jpg', { ratio: 0.75, timeout: 30_000 });
-  assert.deepEqual([dims.w, dims.h], [3000, 4000], 'upright');
-  const received = s.file('received.jpg');
-  fs.writeFileSync(received, await blobBytes(b, dims.src));
-  const meta = exif(received);
+  const meta = await sharePhoto(a, b, s);
   assert.deepEqual(leakedTags(meta), [], 'metadata left');
   await a.waitForSelector('.fc-mine img', { timeout: 20_000 });
   assert.equal((await messages(a)).filter((m) => m.files.includes('photo.jpg')).length, 1, 'shown once on the sender');
@@ -91,15 +82,7 @@ test('through Socket.IO: the server restarted mid-transfer, the file arrives onc
   const room = uniqueRoom('siorestart');
   const a = await open(room, 'Ann', holdAfter20Frames);
   const b = await open(room, 'Bob');
-  const big = s.file('archive.bin');
-  const sha = randomFile(big, 40 * 1024 * 1024);
-  await a.setInputFiles('.fc-composer input[type=file]', big);
-  await a.waitForSelector('.fc-pending .fc-note:text-is("sent as a file")');
-  await a.click('.fc-send');
-  await b.waitForSelector('.fc-theirs.fc-busy', { timeout: 20_000 });
-  await sio.stop();
-  await b.waitForSelector('.fc-badge-reconnecting, .fc-badge-offline', { timeout: 60_000 });
-  assert.equal(await b.$$eval('.fc-theirs a[download="archive.bin"]', (els) => els.length), 0, 'arrived before the restart');
+  const sha = await cutDuringBigFile(a, b, s, () => sio.stop(), { timeout: 60_000 });
   await sio.start();
   const link = await b.waitForSelector('.fc-theirs a.fc-file-link[download="archive.bin"]', { timeout: 90_000 });
   assert.equal(await pageSha256(b, await link.getAttribute('href')), sha);
@@ -147,14 +130,7 @@ test('a host page wires framechat to its own socket.io-client (transport option)
   const b = await hostPage('Bob');
   await say(a, 'from the host socket');
   await waitText(b, 'from the host socket');
-  const photo = makePhoto(s.file('host-photo.jpg'));
-  await a.setInputFiles('.fc-composer input[type=file]', photo);
-  await a.waitForSelector('.fc-pending .fc-note.fc-ok', { timeout: 30_000 });
-  await a.click('.fc-send');
-  const dims = await checkReceivedImage(b, 'host-photo.jpg', { ratio: 0.75, timeout: 30_000 });
-  const received = s.file('host-received.jpg');
-  fs.writeFileSync(received, await blobBytes(b, dims.src));
-  assert.deepEqual(leakedTags(exif(received)), [], 'metadata left');
+  assert.deepEqual(leakedTags(await sharePhoto(a, b, s, 'host-photo.jpg')), [], 'metadata left');
   await a.waitForSelector('.fc-mine .fc-status:text-is("sent")', { timeout: 20_000 });
   assert.equal((await messages(a)).length, 2);
   assert.equal((await messages(b)).length, 2);
