@@ -70,8 +70,6 @@ pub(crate) struct Frame {
     /// Non-zero: only clients whose snapshot is older than this `seq` get
     /// the frame (the others never got its message's start).
     pub upto: u64,
-    /// The publishing relay's tag (see `flow`).
-    pub tag: String,
     pub msg: Message,
 }
 
@@ -175,27 +173,47 @@ fn part_code(part: Part) -> (&'static str, String) {
     }
 }
 
-/// Reads a published payload: `"<epoch> <seq> <offset> <upto> <tag>\n<record>"`.
-pub(crate) fn decode(payload: &[u8]) -> Option<Frame> {
-    let nl = payload.iter().position(|&b| b == b'\n')?;
-    let head = std::str::from_utf8(payload.get(..nl)?).ok()?;
-    let mut it = head.split(' ');
-    let epoch = it.next()?.to_owned();
-    let mut num = || it.next()?.parse::<u64>().ok();
-    let (seq, offset, upto) = (num()?, num()?, num()?);
-    let tag = it.next()?.to_owned();
-    let rec = payload.get(nl + 1..)?;
-    let kind = *rec.first()?;
-    let body = rec.get(5..)?;
-    let msg = message(kind, Bytes::copy_from_slice(body))?;
-    Some(Frame {
-        epoch,
-        seq,
-        offset,
-        upto,
-        tag,
-        msg,
-    })
+/// The first of the two messages `publish.lua` publishes per frame:
+/// `"#<epoch> <seq> <offset> <upto> <tag>"`; the frame's record follows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Head {
+    epoch: String,
+    seq: u64,
+    offset: u64,
+    upto: u64,
+    /// The publishing relay's tag (see `flow`).
+    tag: String,
+}
+
+impl Head {
+    pub(crate) fn decode(payload: &[u8]) -> Option<Self> {
+        let head = std::str::from_utf8(payload.strip_prefix(b"#")?).ok()?;
+        let mut it = head.split(' ');
+        let epoch = it.next()?.to_owned();
+        let mut num = || it.next()?.parse::<u64>().ok();
+        let (seq, offset, upto) = (num()?, num()?, num()?);
+        let tag = it.next()?.to_owned();
+        Some(Self {
+            epoch,
+            seq,
+            offset,
+            upto,
+            tag,
+        })
+    }
+
+    /// The frame this head announced, from the record published after it.
+    pub(crate) fn frame(self, record: &[u8]) -> Option<Frame> {
+        let kind = *record.first()?;
+        let msg = message(kind, Bytes::copy_from_slice(record.get(5..)?))?;
+        Some(Frame {
+            epoch: self.epoch,
+            seq: self.seq,
+            offset: self.offset,
+            upto: self.upto,
+            msg,
+        })
+    }
 }
 
 fn int(v: Option<&Value>) -> Option<u64> {
@@ -495,6 +513,8 @@ async fn pubsub(
         first = false;
         backoff = Duration::from_millis(50);
         flow.reset();
+        // The head of a frame whose record comes next, and its channel.
+        let mut head: Option<(String, Head)> = None;
         loop {
             tokio::select! {
                 biased;
@@ -504,11 +524,23 @@ async fn pubsub(
                         break;
                     };
                     let name = msg.get_channel_name();
+                    let payload = msg.get_payload_bytes();
+                    let frame = match head.take() {
+                        // A script publishes both at once: a record follows its
+                        // head on the same channel.
+                        Some((channel, h)) if channel == name => h.frame(payload),
+                        _ => {
+                            // A head (or, should a record come alone, nothing: the
+                            // room's next frame shows the gap and its clients resume).
+                            if let Some(h) = Head::decode(payload) {
+                                flow.echoed(&h.tag);
+                                head = Some((name.to_owned(), h));
+                                continue;
+                            }
+                            None
+                        }
+                    };
                     let room = name.strip_prefix("fc:{").and_then(|r| r.strip_suffix('}'));
-                    let frame = decode(msg.get_payload_bytes());
-                    if let Some(f) = &frame {
-                        flow.echoed(&f.tag);
-                    }
                     match (room, frame, hub.upgrade()) {
                         (Some(room), Some(frame), Some(hub)) => hub.dispatch(room, frame),
                         (_, _, None) => return,
@@ -587,15 +619,23 @@ mod tests {
     }
 
     #[test]
-    fn published_payload() {
-        let mut p = b"0123456789abcdef 7 3 0 n:1\n".to_vec();
-        p.extend(record(&Message::Binary(Bytes::from_static(b"abc"))));
-        let f = decode(&p).expect("decodes");
+    fn a_published_head_and_its_record_make_the_frame() {
+        let head = Head::decode(b"#0123456789abcdef 7 3 0 n:1").expect("decodes");
+        assert_eq!(head.tag, "n:1");
+        let rec = record(&Message::Binary(Bytes::from_static(b"abc")));
+        let f = head.frame(&rec).expect("a frame");
         assert_eq!(
             (f.epoch.as_str(), f.seq, f.offset, f.upto),
             ("0123456789abcdef", 7, 3, 0)
         );
         assert_eq!(f.msg, Message::Binary(Bytes::from_static(b"abc")));
-        assert!(decode(b"e 1 2\nb").is_none());
+        // A record is not a head, nor is a head without its fields.
+        assert!(Head::decode(&rec).is_none());
+        assert!(Head::decode(b"#e 1 2").is_none());
+        assert!(Head::decode(b"0123456789abcdef 7 3 0 n:1").is_none());
+        // What follows a head must be a record.
+        let head = Head::decode(b"#e 1 0 0 t").expect("decodes");
+        assert!(head.clone().frame(b"x").is_none());
+        assert!(head.frame(b"q\0\0\0\0").is_none());
     }
 }

@@ -5,9 +5,12 @@
 -- M (middle), E (ends); ARGV[5] message key; ARGV[6] the frame's record;
 -- ARGV[7] max messages, ARGV[8] max bytes, ARGV[9] max open messages;
 -- ARGV[10] channel; ARGV[11] the publishing relay's tag for this frame.
--- Publishes "<epoch> <seq> <offset> <upto> <tag>\n<record>" (offset 0: ends
--- no message; upto 0: for every subscriber, else only for those whose
--- snapshot is older than seq upto). Returns {seq, offset}.
+-- Publishes two messages: "#<epoch> <seq> <offset> <upto> <tag>" (offset 0:
+-- ends no message; upto 0: for every subscriber, else only for those whose
+-- snapshot is older than seq upto), then the record itself. A script runs at
+-- once, so every subscriber gets the two one after the other; and the frame's
+-- bytes never go into a new Lua string, which costs: Lua hashes every byte of
+-- every string it makes (about 0.4 ms for 256 KiB). Returns {seq, offset}.
 local part, key, rec = ARGV[4], ARGV[5], ARGV[6]
 local max_msgs, max_bytes, max_open = tonumber(ARGV[7]), tonumber(ARGV[8]), tonumber(ARGV[9])
 local channel, tag = ARGV[10], ARGV[11]
@@ -95,17 +98,22 @@ elseif part == 'M' then
 elseif part == 'E' then
   if is_open(key) then
     local dropped = redis.call('HGET', od, key)
-    local data = close_open(key)
     if dropped then
+      close_open(key)
       upto = tonumber(dropped)
       off = finish(false)
     else
-      off = finish((data or '') .. rec)
+      -- The last frame joins the others in Redis: the whole message is then
+      -- read into Lua once, not copied again by a concatenation.
+      redis.call('APPEND', okey(key), rec)
+      obytes = obytes + #rec
+      off = finish(close_open(key))
     end
   end
 end
 
 redis.call('HSET', meta, 'obytes', obytes, 'bytes', bytes)
 touch()
-redis.call('PUBLISH', channel, epoch .. ' ' .. seq .. ' ' .. off .. ' ' .. upto .. ' ' .. tag .. '\n' .. rec)
+redis.call('PUBLISH', channel, '#' .. epoch .. ' ' .. seq .. ' ' .. off .. ' ' .. upto .. ' ' .. tag)
+redis.call('PUBLISH', channel, rec)
 return {seq, off}
