@@ -8,10 +8,11 @@
     clippy::indexing_slicing
 )]
 
-use std::collections::BTreeMap;
-use std::fs;
-use std::path::Path;
+mod common;
 
+use std::collections::BTreeMap;
+
+use common::hex;
 use framechat_wire::native::{FrameKey, derive};
 use framechat_wire::{
     Envelope, EnvelopeError, FRAME_KEY_INFO, Flags, RoomKey, additional_data, decode_inner,
@@ -43,38 +44,14 @@ impl Vector {
     }
 }
 
-fn hex(s: &str) -> Vec<u8> {
-    assert!(s.len() % 2 == 0, "odd hex length");
-    (0..s.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(&s[i..i + 2], 16).expect("hex digit"))
-        .collect()
-}
-
 fn load() -> Vec<Vector> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/vectors/e2e");
-    let mut vectors = Vec::new();
-    for entry in fs::read_dir(&dir).expect("e2e vectors dir") {
-        let path = entry.expect("dir entry").path();
-        if path.extension().is_none_or(|e| e != "vec") {
-            continue;
-        }
-        let text = fs::read_to_string(&path).expect("vector file");
-        let fields = text
-            .lines()
-            .filter(|l| !l.starts_with('#'))
-            .map(|line| {
-                let (key, value) = line.split_once(' ').unwrap_or((line, ""));
-                (key.to_owned(), value.to_owned())
-            })
-            .collect();
-        vectors.push(Vector {
-            name: path.file_stem().unwrap().to_string_lossy().into_owned(),
-            fields,
-        });
-    }
-    vectors.sort_by(|a, b| a.name.cmp(&b.name));
-    vectors
+    common::vector_files("vectors/e2e")
+        .into_iter()
+        .map(|(name, lines)| Vector {
+            name,
+            fields: lines.into_iter().collect(),
+        })
+        .collect()
 }
 
 /// What a receiver does with an envelope: read the layout, authenticate and

@@ -8,9 +8,9 @@
     clippy::indexing_slicing
 )]
 
-use std::fs;
-use std::path::Path;
+mod common;
 
+use common::hex;
 use framechat_wire::{DecodeError, Frame, Header};
 
 struct Vector {
@@ -21,44 +21,29 @@ struct Vector {
     error: Option<String>,
 }
 
-fn hex(s: &str) -> Vec<u8> {
-    assert!(s.len() % 2 == 0, "odd hex length");
-    (0..s.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(&s[i..i + 2], 16).expect("hex digit"))
-        .collect()
-}
-
 fn load() -> Vec<Vector> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/vectors");
-    let mut vectors = Vec::new();
-    for entry in fs::read_dir(&dir).expect("vectors dir") {
-        let path = entry.expect("dir entry").path();
-        if path.extension().is_none_or(|e| e != "vec") {
-            continue;
-        }
-        let text = fs::read_to_string(&path).expect("vector file");
-        let mut v = Vector {
-            name: path.file_stem().unwrap().to_string_lossy().into_owned(),
-            header: None,
-            payload: None,
-            frame: Vec::new(),
-            error: None,
-        };
-        for line in text.lines().filter(|l| !l.starts_with('#')) {
-            let (key, value) = line.split_once(' ').unwrap_or((line, ""));
-            match key {
-                "header" => v.header = Some(value.to_owned()),
-                "payload" => v.payload = Some(hex(value)),
-                "frame" => v.frame = hex(value),
-                "error" => v.error = Some(value.to_owned()),
-                other => panic!("{}: unknown key {other}", v.name),
+    common::vector_files("vectors")
+        .into_iter()
+        .map(|(name, lines)| {
+            let mut v = Vector {
+                name,
+                header: None,
+                payload: None,
+                frame: Vec::new(),
+                error: None,
+            };
+            for (key, value) in lines {
+                match key.as_str() {
+                    "header" => v.header = Some(value),
+                    "payload" => v.payload = Some(hex(&value)),
+                    "frame" => v.frame = hex(&value),
+                    "error" => v.error = Some(value),
+                    other => panic!("{}: unknown key {other}", v.name),
+                }
             }
-        }
-        vectors.push(v);
-    }
-    vectors.sort_by(|a, b| a.name.cmp(&b.name));
-    vectors
+            v
+        })
+        .collect()
 }
 
 fn class(e: &DecodeError) -> &'static str {
