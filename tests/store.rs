@@ -1,8 +1,8 @@
 //! Browser tests of the kept chat (`framechat::store`, its IndexedDB side in
 //! `src/store/idb.js`) on the browser's real IndexedDB: write and read back with and without a
-//! room key, a second write of an id, pending messages in order and confirmed, eviction by
-//! count and by bytes, a corrupt record skipped, quota exceeded, no IndexedDB, usage and clear,
-//! and the JS store key against the Rust one.
+//! room key, an own message's attachments as byte views, a second write of an id, pending
+//! messages in order and confirmed, eviction by count and by bytes, a corrupt record skipped,
+//! quota exceeded, no IndexedDB, usage and clear, and the JS store key against the Rust one.
 //!
 //! Run: `CHROMEDRIVER=/usr/bin/chromedriver cargo test --target wasm32-unknown-unknown \
 //!       -p framechat --test store`
@@ -161,6 +161,49 @@ async fn with_a_room_key_nothing_is_readable_and_another_key_reads_nothing() {
     )
     .await;
     assert!(other.load().await.unwrap().recent.is_empty());
+}
+
+#[wasm_bindgen_test]
+async fn own_attachments_as_byte_views_are_kept_sealed_and_read_back_whole() {
+    // What the sender hands over: views into larger buffers (the scrubber's output), two
+    // parts of one attachment and a second attachment, in a sealed room and a plain one.
+    let backing = Uint8Array::from(
+        (0..=255u8)
+            .cycle()
+            .take(5_000)
+            .collect::<Vec<_>>()
+            .as_slice(),
+    );
+    let parts = [
+        backing.subarray(7, 1_007),
+        backing.subarray(2_000, 2_500),
+        backing.subarray(4_000, 4_300),
+    ];
+    let expected: Vec<u8> = parts.iter().flat_map(|p| p.to_vec()).collect();
+    let (mut header, _) = message(9, "views", 1_500);
+    let mut second = header.files[0].clone();
+    second.name = "q9.png".into();
+    second.size = 300;
+    header.files.push(second);
+    let key = generate_room_key().unwrap();
+    for (room, key) in [("views sealed", Some(&key)), ("views", None)] {
+        let store = open(room, key, Keep::default()).await;
+        finish(store.put(&header, parts.iter().collect(), Some(1)))
+            .await
+            .unwrap();
+        let loaded = store.load().await.unwrap();
+        assert_eq!(loaded.pending.len(), 1, "{room}");
+        let (back, payload) = read(&loaded.pending[0]);
+        assert_eq!(back, header, "{room}");
+        assert_eq!(payload, expected, "{room}: every byte, in order");
+        // The views' buffers are the sender's: left as they were.
+        assert_eq!(backing.length(), 5_000);
+    }
+    // Sealed: one opaque record, the attachment's bytes nowhere in it.
+    let label = derive_store_key(&key).await.unwrap().label().to_owned();
+    let raw = raw_records(Some(&label)).await;
+    let clear: String = expected[..64].iter().map(|&b| char::from(b)).collect();
+    assert!(raw.starts_with(&label) && !raw.contains(&clear) && !raw.contains("views"));
 }
 
 #[wasm_bindgen_test]
