@@ -1,8 +1,8 @@
 // End-to-end: the chat kept in the browser (IndexedDB, src/store/). Messages sent while the
 // relay is down survive a reload and go out once, in order; a reloaded page shows what it kept
 // before its socket opens, and no duplicates once the relay's history arrives; a private room
-// keeps nothing readable; the room's menu shows what is kept and clears it. See harness.mjs
-// for the environment.
+// keeps nothing readable, a photo sent in one with the relay down included; the room's menu
+// shows what is kept and clears it. See harness.mjs for the environment.
 import { test, before, after, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
 import { Server, Session, checkReceivedImage, makePhoto, messages, notices, say, shotPath, uniqueRoom, waitText } from './harness.mjs';
@@ -39,7 +39,7 @@ function records(page, name) {
         for (const v of all.result) {
           const f = v.f instanceof Blob ? new Uint8Array(await v.f.arrayBuffer()) : v.f;
           // Every byte as a Latin-1 character: a plaintext search over the raw record.
-          out.push({ r: v.r, id: v.id, k: v.k, raw: f ? String.fromCharCode(...f.subarray(0, 1 << 16)) : '' });
+          out.push({ r: v.r, id: v.id, k: v.k, size: f ? f.length : 0, raw: f ? String.fromCharCode(...f.subarray(0, 1 << 16)) : '' });
         }
         db.close();
         resolve(out);
@@ -195,6 +195,50 @@ test('a private room keeps nothing readable: no text, no room name in IndexedDB'
     await new Promise((r) => setTimeout(r, 100));
   }
   assert.ok((await records(c, 'messages')).some((r) => r.r === room && r.raw.includes('plain words')));
+});
+
+test('a private room, the relay down: a 12 MP photo is kept sealed at Send, comes back on a reload and goes out once', { timeout: 180_000,
+  skip: server.restartable && web.restartable ? false : 'needs a relay this test can restart' }, async () => {
+  const key = Buffer.from(Array.from({ length: 32 }, (_, i) => i * 3 + 2)).toString('base64url');
+  const photo = makePhoto(s.file('photo.jpg'));
+  const room = uniqueRoom('sealedphoto');
+  const a = await open(room, 'Ann', `#k=${key}`);
+  const b = await open(room, 'Bob', `#k=${key}`);
+  await say(a, 'before');
+  await waitText(b, 'before');
+
+  await server.stop();
+  await a.waitForSelector('.fc-badge-reconnecting, .fc-badge-offline', { timeout: 10_000 });
+  await a.setInputFiles('.fc-composer input[type=file]', photo);
+  await a.waitForSelector('.fc-pending .fc-note.fc-ok', { timeout: 30_000 });
+  await a.fill('.fc-composer textarea', 'a sealed photo');
+  await a.click('.fc-send');
+  // Kept at Send, sealed: its record holds the whole photo and reads as nothing.
+  let kept = [];
+  for (let i = 0; i < 100 && kept.length === 0; i += 1) {
+    kept = (await records(a, 'pending')).length === 1 ? await records(a, 'messages') : [];
+    if (kept.length === 0) await new Promise((r) => setTimeout(r, 100));
+  }
+  const photoRecord = kept.find((rec) => rec.size > 1_000_000);
+  assert.ok(photoRecord, `no record of the photo: ${JSON.stringify(kept.map(({ r, size }) => ({ r, size })))}`);
+  for (const secret of ['a sealed photo', 'photo.jpg', 'Ann', room]) {
+    assert.ok(!photoRecord.raw.includes(secret), `"${secret}" readable in the kept photo`);
+  }
+  assert.match(photoRecord.r, /^[0-9a-f]{32}$/, 'filed under a pseudonym');
+
+  // The reload, the relay still down: the photo shows at once, waiting, read back with the key.
+  await a.reload();
+  await a.waitForFunction(() => [...document.querySelectorAll('.fc-mine .fc-status')]
+    .filter((e) => e.textContent === 'waiting for connection').length === 1, null, { timeout: 10_000 });
+  await a.waitForSelector('.fc-mine img[alt="photo.jpg"]', { timeout: 10_000 });
+
+  await server.start();
+  await checkReceivedImage(b, 'photo.jpg', { ratio: 0.75, timeout: 60_000 });
+  await a.waitForFunction(() => [...document.querySelectorAll('.fc-mine .fc-status')].every((e) => e.textContent === 'sent'),
+    null, { timeout: 30_000 });
+  const theirs = (await messages(b)).filter((m) => !m.mine).map(({ text, files }) => ({ text, files }));
+  assert.deepEqual(theirs, [{ text: 'before', files: [] }, { text: 'a sealed photo', files: ['photo.jpg'] }],
+    'B: every message once, in order');
 });
 
 test('a private room through a server that echoes but sends no positions: the echo ends the pending record', { timeout: 60_000 }, async () => {
