@@ -10,10 +10,12 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use framechat::AppError;
-use framechat::platform::webcrypto::{derive_store_key, generate_room_key};
+use framechat::platform::webcrypto::{FrameKey, derive_store_key, generate_room_key};
 use framechat::state::Keep;
 use framechat::store::{Loaded, Store, finish};
-use framechat_wire::{Attachment, Frame, Header, MessageHeader, RoomKey, Uuid};
+use framechat_wire::{
+    Attachment, Flags, Frame, Header, MessageHeader, RoomKey, Uuid, inner_budget, plan, write_frame,
+};
 use js_sys::{Array, Reflect, Uint8Array};
 use wasm_bindgen::JsValue;
 use wasm_bindgen_futures::JsFuture;
@@ -97,7 +99,9 @@ async fn raw_records(only: Option<&str>) -> String {
         let out = '';
         for (const v of all.filter((v) => ONLY === null || v.r === ONLY)) {
           const f = v.f instanceof Blob ? new Uint8Array(await v.f.arrayBuffer()) : v.f;
-          out += v.r + '|' + v.id + '|' + String.fromCharCode(...f) + '\\n';
+          out += v.r + '|' + v.id + '|';
+          for (let i = 0; i < f.length; i += 32768) out += String.fromCharCode(...f.subarray(i, i + 32768));
+          out += '\\n';
         }
         return out;";
     let only = only.map_or("null".into(), |r| format!("{r:?}"));
@@ -204,6 +208,67 @@ async fn own_attachments_as_byte_views_are_kept_sealed_and_read_back_whole() {
     let raw = raw_records(Some(&label)).await;
     let clear: String = expected[..64].iter().map(|&b| char::from(b)).collect();
     assert!(raw.starts_with(&label) && !raw.contains(&clear) && !raw.contains("views"));
+}
+
+#[wasm_bindgen_test]
+async fn a_private_message_kept_as_sent_reads_back_whole_and_a_tampered_one_is_skipped() {
+    // What the socket worker seals to send and the store keeps (Store::put_kept): every frame
+    // of the message in its envelope, each after its length.
+    let key = generate_room_key().unwrap();
+    let frame_key = FrameKey::derive(&key).await.unwrap();
+    let room = "kept as sent";
+    let (header, _) = message(21, "as sent", 600_000);
+    let payload: Vec<u8> = (0..600_000u32).map(|i| (i * 7 % 251) as u8).collect();
+    let frames = plan(&header, inner_budget(256 * 1024).unwrap()).unwrap();
+    assert_eq!(frames.len(), 3);
+    let tag = [9u8; 16];
+    let mut envelopes = Vec::new();
+    for (index, f) in (0u32..).zip(&frames) {
+        let range = f.range.start as usize..f.range.end as usize;
+        let mut bytes = Vec::new();
+        write_frame(&f.header, &[&payload[range.clone()]], &mut bytes).unwrap();
+        let flags = Flags::of_header(&f.header, range.len() as u64).unwrap();
+        let inner = Uint8Array::from(bytes.as_slice());
+        let sealed = frame_key.seal_view(flags, &tag, index, room, &inner).await;
+        envelopes.push(sealed.unwrap().to_vec());
+    }
+    let record = |envelopes: &[Vec<u8>]| {
+        let mut out = Vec::new();
+        for e in envelopes {
+            out.extend_from_slice(&(e.len() as u32).to_be_bytes());
+            out.extend_from_slice(e);
+        }
+        blob(&out)
+    };
+    let store = open(room, Some(&key), Keep::default()).await;
+    finish(store.put_kept(&header, &record(&envelopes), Some(1)))
+        .await
+        .unwrap();
+    let loaded = store.load().await.unwrap();
+    assert_eq!((loaded.skipped, loaded.pending.len()), (0, 1));
+    let (back, bytes) = read(&loaded.pending[0]);
+    assert_eq!(back, header);
+    assert!(bytes == payload, "the whole message, every byte in order");
+    // Nothing of it in the clear; the room is filed under its pseudonym.
+    let label = derive_store_key(&key).await.unwrap().label().to_owned();
+    let raw = raw_records(Some(&label)).await;
+    assert!(raw.starts_with(&label) && !raw.contains("as sent") && !raw.contains("p21.png"));
+
+    // One ciphertext byte changed, two envelopes swapped, the last one gone: each skipped.
+    let mut flipped = envelopes.clone();
+    flipped[1][100] ^= 1;
+    let mut swapped = envelopes.clone();
+    swapped.swap(0, 1);
+    let cut = envelopes[..2].to_vec();
+    for (n, bad) in [(22, flipped), (23, swapped), (24, cut)] {
+        let (other, _) = message(n, "tampered", 0);
+        finish(store.put_kept(&other, &record(&bad), None))
+            .await
+            .unwrap();
+    }
+    let loaded = store.load().await.unwrap();
+    assert_eq!(loaded.skipped, 3);
+    assert_eq!((loaded.recent.len(), loaded.pending.len()), (0, 1));
 }
 
 #[wasm_bindgen_test]

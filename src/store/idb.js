@@ -3,7 +3,8 @@
 // eviction, a private room's store key and sealing live here, in JS, so that they cost the
 // WebAssembly nothing; Rust hands over and gets back a message's header bytes and its Blobs,
 // and the Blobs never enter WebAssembly. Every function takes the handle `open` gives:
-// { db, r: the room's name or pseudonym, key: a CryptoKey or null, max, cap }.
+// { db, r: the room's name or pseudonym, key, fk: a private room's store and frame keys
+// (CryptoKeys) or null, room: the room's name, max, cap }.
 //
 // One database, "framechat", version 2 (version 1, an earlier layout never used by a release,
 // is dropped on upgrade), with two object stores keyed by [r, id] and indexed in order by
@@ -20,8 +21,13 @@
 //               eviction never touches while it is pending.
 // In a private room f (and t) is iv ‖ AES-GCM(frame) (a Blob again when it has attachments), a fresh
 // 96-bit iv each, the additional data naming room and record: only r (a pseudonym), id, k
-// and n are in the clear. Errors are thrown as the browser made them (a QuotaExceededError
-// stays one); a record that does not read back is skipped and counted.
+// and n are in the clear. An own message of a private room that the socket worker sealed to
+// send is kept as it was sent (`putKept`), so that it is sealed once, not twice: s: 1, and f
+// is a Blob of the message's envelopes (PROTOCOL.md, "Private rooms": sealed with the room's
+// frame key, the additional data naming room, tag, index and role), each after its length
+// (u32, big-endian); its t is sealed as above. `load` opens them and gives the message back
+// whole, as any other record. Errors are thrown as the browser made them (a
+// QuotaExceededError stays one); a record that does not read back is skipped and counted.
 "use strict";
 
 const PENDING = "pending";
@@ -53,15 +59,18 @@ const ad = (r, id) => utf8.encode(`framechat store v2\0${r}\0${id}`);
  * a non-extractable AES-256-GCM key, and deriveBits with info "framechat store label v1" into
  * the 128-bit pseudonym (32 hex digits) the room's records are filed under. The same
  * derivation as src/platform/webcrypto.rs's derive_store_key (a browser test compares them).
+ * Also the frame key (info "framechat frame key v1", PROTOCOL.md), to open what `putKept`
+ * kept.
  */
 async function storeKey(raw) {
   const subtle = crypto.subtle;
   const base = await subtle.importKey("raw", raw, "HKDF", false, ["deriveKey", "deriveBits"]);
   const hkdf = (info) => ({ name: "HKDF", hash: "SHA-256", salt: new Uint8Array(0), info: utf8.encode(info) });
-  const key = await subtle.deriveKey(hkdf("framechat store key v1"), base,
-    { name: "AES-GCM", length: 256 }, false, ["encrypt", "decrypt"]);
+  const aes = (info, use) => subtle.deriveKey(hkdf(info), base, { name: "AES-GCM", length: 256 }, false, use);
+  const key = await aes("framechat store key v1", ["encrypt", "decrypt"]);
+  const fk = await aes("framechat frame key v1", ["decrypt"]);
   const bits = new Uint8Array(await subtle.deriveBits(hkdf("framechat store label v1"), base, 128));
-  return [key, Array.from(bits, (b) => b.toString(16).padStart(2, "0")).join("")];
+  return [key, Array.from(bits, (b) => b.toString(16).padStart(2, "0")).join(""), fk];
 }
 
 /**
@@ -70,7 +79,7 @@ async function storeKey(raw) {
  * sealed, and filed under a pseudonym), or null.
  */
 export async function open(name, raw, max, cap) {
-  const [key, r] = raw ? await storeKey(raw) : [null, name];
+  const [key, r, fk] = raw ? await storeKey(raw) : [null, name, null];
   const db = await new Promise((ok, no) => {
     // A browser that never answers (an upgrade blocked by another tab, say) must not keep
     // the chat from connecting: it goes on in memory.
@@ -91,7 +100,7 @@ export async function open(name, raw, max, cap) {
     };
     req.onerror = () => no(req.error);
   });
-  return { db, r, key, max, cap };
+  return { db, r, key, fk, room: name, max, cap };
 }
 
 /**
@@ -100,7 +109,8 @@ export async function open(name, raw, max, cap) {
  * bytes `b` (Blobs, file slices, byte views or blob: URLs, in order), as
  * pending when `seq` >= 0; then evicts the room past its limits. All or nothing.
  */
-export async function put({ db, r, key, max, cap }, id, k, m, b, seq) {
+export async function put(store, id, k, m, b, seq) {
+  const { r, key } = store;
   // `m` is a view of the WebAssembly's memory: kept as it is, IndexedDB would clone all of
   // that memory into every record.
   m = m.slice();
@@ -112,24 +122,41 @@ export async function put({ db, r, key, max, cap }, id, k, m, b, seq) {
   let t = b.length ? textOnly(m) : null;
   let f;
   if (key) {
-    // Sealed before the transaction: an await on WebCrypto inside one would commit it.
-    const seal = (plain) => {
-      const iv = crypto.getRandomValues(new Uint8Array(IV));
-      return crypto.subtle.encrypt({ name: "AES-GCM", iv, additionalData: ad(r, id) }, key, plain)
-        .then((sealed) => [iv, new Uint8Array(sealed)]);
-    };
-    // The whole frame in one buffer, as WebCrypto takes it. Byte views (what this browser
-    // sends) are copied straight in: a Blob of them, read back, cost a 12 MP photo's sender
-    // 6 ms more (latency bench, private room).
+    // Sealed before the transaction: an await on WebCrypto inside one would commit it. The
+    // whole frame in one buffer, as WebCrypto takes it (byte views copied straight in).
     const whole = !b.length ? m : b.some((p) => p instanceof Blob)
       ? await new Blob([m, ...b]).arrayBuffer() : concat([m, ...b]);
-    const sealed = seal(whole);
-    f = b.length ? new Blob(await sealed) : concat(await sealed);
-    if (t) t = concat(await seal(t));
+    const sealed = await seal(store, id, whole);
+    f = b.length ? new Blob(sealed) : concat(sealed);
+    if (t) t = concat(await seal(store, id, t));
   } else {
     f = b.length ? new Blob([m, ...b]) : m;
   }
-  const value = { r, id, k, f, t, n };
+  await write(store, { r, id, k, f, t, n }, seq);
+}
+
+/**
+ * Keeps own message `id` of a private room, sent at `k`, as the socket worker sealed it to
+ * send it: `f`, a Blob of its envelopes, each after its length (u32, big-endian); `m` its
+ * header bytes (for `t`), `n` the bytes of its attachments. As pending when `seq` >= 0; then
+ * evicts as `put` does.
+ */
+export async function putKept(store, id, k, m, f, n, seq) {
+  const text = n > 0 ? textOnly(m.slice()) : null;
+  const t = text && concat(await seal(store, id, text));
+  await write(store, { r: store.r, id, k, f, t, n, s: 1 }, seq);
+}
+
+/** Bytes `plain` sealed with the store key for record `id`: [iv, AES-GCM]. */
+async function seal({ r, key }, id, plain) {
+  const iv = crypto.getRandomValues(new Uint8Array(IV));
+  const sealed = await crypto.subtle.encrypt({ name: "AES-GCM", iv, additionalData: ad(r, id) }, key, plain);
+  return [iv, new Uint8Array(sealed)];
+}
+
+/** Writes record `value` (as pending when `seq` >= 0), then evicts. All or nothing. */
+async function write({ db, r, max, cap }, value, seq) {
+  const { id, k } = value;
   const tx = db.transaction([PENDING, MESSAGES], "readwrite");
   const end = committed(tx);
   try {
@@ -219,7 +246,8 @@ export async function sent({ db, r }, ids, forget) {
  * in the order they were sent: `[skipped, count of the first, ...frames]`, each an
  * ArrayBuffer holding one whole `msg` frame.
  */
-export async function load({ db, r, key, max: n }) {
+export async function load(store) {
+  const { db, r, max: n } = store;
   const tx = db.transaction([PENDING, MESSAGES]);
   const end = committed(tx);
   const messages = tx.objectStore(MESSAGES);
@@ -235,7 +263,7 @@ export async function load({ db, r, key, max: n }) {
   let skipped = 0;
   const read = async (v) => {
     try {
-      return await openRecord(key, r, v);
+      return await openRecord(store, v);
     } catch (_) {
       skipped += 1;
       return null;
@@ -248,16 +276,52 @@ export async function load({ db, r, key, max: n }) {
 
 /** A record's frame read back, in a buffer of its own; throws for a record that is not ours
  * or does not open. */
-async function openRecord(key, r, v) {
+async function openRecord(store, v) {
   const f = v && typeof v.id === "string" ? v.f : null;
   let buf = f instanceof Blob ? await f.arrayBuffer() : f instanceof Uint8Array ? f.slice().buffer : null;
   if (!buf) throw new Error("not a record");
-  if (key) {
+  if (v.s) return openSent(store, buf);
+  if (store.key) {
     buf = await crypto.subtle.decrypt(
-      { name: "AES-GCM", iv: new Uint8Array(buf, 0, IV), additionalData: ad(r, v.id) },
-      key, new Uint8Array(buf, IV));
+      { name: "AES-GCM", iv: new Uint8Array(buf, 0, IV), additionalData: ad(store.r, v.id) },
+      store.key, new Uint8Array(buf, IV));
   }
   return buf;
+}
+
+/**
+ * An own message kept as it was sent (`putKept`), opened: its whole `msg` frame (the first
+ * frame, then the payload of every chunk after it). Envelope i must open as frame i of the
+ * first one's tag, and say so: it begins the message if first, ends it if last.
+ */
+async function openSent({ fk, room }, buf) {
+  const envelopes = [];
+  const view = new DataView(buf);
+  for (let i = 0; i < buf.byteLength; ) {
+    const len = i + 4 <= buf.byteLength ? view.getUint32(i) : Infinity;
+    if (!fk || i + 4 + len > buf.byteLength) throw new Error("not a record");
+    envelopes.push(new Uint8Array(buf, i + 4, len));
+    i += 4 + len;
+  }
+  const name = utf8.encode(room);
+  const base = new Uint8Array(39 + name.length);
+  base.set(utf8.encode("framechat-e2e-v1"));
+  new DataView(base.buffer).setUint16(37, name.length);
+  base.set(name, 39);
+  const last = envelopes.length - 1;
+  const frames = await Promise.all(envelopes.map((e, i) => {
+    const flags = (i === 0 ? 1 : 0) | (i === last ? 2 : 0);
+    if (e.length < 46 || e[0] !== 0xfd || e[1] !== flags) throw new Error("not a record");
+    const additionalData = base.slice();
+    additionalData[16] = flags;
+    additionalData.set(envelopes[0].subarray(2, 18), 17);
+    new DataView(additionalData.buffer).setUint32(33, i);
+    return crypto.subtle.decrypt({ name: "AES-GCM", iv: e.subarray(18, 30), additionalData }, fk, e.subarray(30));
+  }));
+  return concat(frames.map((f, i) => {
+    const v = new Uint8Array(f);
+    return i ? v.subarray(3 + ((v[1] << 8) | v[2])) : v;
+  })).buffer;
 }
 
 /** The bytes the room keeps, as stored. */

@@ -38,6 +38,16 @@ extern "C" {
         blobs: Array,
         seq: f64,
     ) -> Result<Promise, JsValue>;
+    #[wasm_bindgen(catch, js_name = putKept)]
+    fn js_put_kept(
+        store: &JsValue,
+        id: &str,
+        ts: f64,
+        meta: &[u8],
+        envelopes: &web_sys::Blob,
+        n: f64,
+        seq: f64,
+    ) -> Result<Promise, JsValue>;
     #[wasm_bindgen(catch, js_name = sent)]
     fn js_sent(store: &JsValue, ids: Array, forget: bool) -> Result<Promise, JsValue>;
     #[wasm_bindgen(catch, js_name = load)]
@@ -101,15 +111,29 @@ impl Store {
     /// messages are never evicted. Starts now; [`finish`] waits for it (over quota, nothing
     /// of it is kept: [`AppError::StoreFull`]).
     pub fn put(&self, header: &MessageHeader, blobs: Array, seq: Option<u64>) -> Op {
-        let mut meta = Vec::new();
-        let total = header.files.iter().map(|f| f.size).sum();
-        // A header the outbox planned, or the inbox decoded: it encodes.
-        write_header(&Header::Msg(header.clone()), total, &mut meta)
-            .map_err(|_| JsValue::from("a message that does not encode"))?;
-        // Times and sequence numbers as JS numbers: whole, below 2^53.
-        let seq = seq.map_or(-1.0, |s| s as f64);
-        let id = header.id.simple().to_string();
-        js_put(&self.0, &id, header.ts as f64, &meta, blobs, seq)
+        let (meta, _) = meta(header)?;
+        js_put(
+            &self.0,
+            &id(header),
+            header.ts as f64,
+            &meta,
+            blobs,
+            js_seq(seq),
+        )
+    }
+
+    /// Keeps own message `header` of a private room as the socket worker sealed it to send
+    /// it (sealed once, for both): `envelopes`, a Blob of them, each after its length. As
+    /// [`Store::put`] otherwise; read back, it is one whole `msg` frame like any other.
+    pub fn put_kept(
+        &self,
+        header: &MessageHeader,
+        envelopes: &web_sys::Blob,
+        seq: Option<u64>,
+    ) -> Op {
+        let (meta, total) = meta(header)?;
+        let (ts, n) = (header.ts as f64, total as f64);
+        js_put_kept(&self.0, &id(header), ts, &meta, envelopes, n, js_seq(seq))
     }
 
     /// Messages `ids` are no longer pending: the relay has them, or (`forget`) the user
@@ -145,4 +169,24 @@ impl Store {
     pub fn clear(&self) -> Op {
         js_clear(&self.0)
     }
+}
+
+/// A message's header bytes as its whole `msg` frame has them, and its attachments' bytes.
+fn meta(header: &MessageHeader) -> Result<(Vec<u8>, u64), JsValue> {
+    let mut meta = Vec::new();
+    let total = header.files.iter().map(|f| f.size).sum();
+    // A header the outbox planned, or the inbox decoded: it encodes.
+    write_header(&Header::Msg(header.clone()), total, &mut meta)
+        .map_err(|_| JsValue::from("a message that does not encode"))?;
+    Ok((meta, total))
+}
+
+fn id(header: &MessageHeader) -> String {
+    header.id.simple().to_string()
+}
+
+/// Times, sizes and sequence numbers go to `idb.js` as JS numbers: whole, below 2^53. No
+/// `seq` is -1.
+fn js_seq(seq: Option<u64>) -> f64 {
+    seq.map_or(-1.0, |s| s as f64)
 }
