@@ -92,6 +92,7 @@ impl Seen {
                 LinkEvent::WorkerFailed { .. } => "worker failed".into(),
                 LinkEvent::Notice(text) => format!("notice {text}"),
                 LinkEvent::SealedEcho(tag) => format!("echo {tag:?}"),
+                LinkEvent::Kept(tag, _) => format!("kept {tag:?}"),
             };
             seen.0.borrow_mut().push(text);
         })

@@ -1,15 +1,17 @@
 //! What the browser keeps of the room, as the connection uses it ([`Store`]): the kept chat
 //! shown and the pending messages queued before the link opens ([`restore`]), writes that
 //! turn the store off with one notice when they fail ([`keep_going`]), and own messages
-//! remembered and no longer pending once delivered ([`after_outbox`], [`sealed_echo`]); and own messages
-//! queued, sent now or kept from before ([`Inner::queue`]).
+//! remembered and no longer pending once delivered ([`after_outbox`], [`sealed_echo`]); own
+//! messages kept as they are sent ([`keep_sent`]: in a private room, as the socket worker
+//! sealed them, [`on_kept`]); and own messages queued, sent now or kept from before
+//! ([`Inner::queue`]).
 
 use std::cell::RefCell;
 use std::rc::Rc;
 
-use framechat_wire::{MessageHeader, plan};
+use framechat_wire::{MessageHeader, PlannedFrame, TAG_LEN, Uuid, plan};
 
-use super::{Inner, OutMsg, Outbox, Source, flush, received, with};
+use super::{Inner, OutMsg, Outbox, Source, flush, private, received, with};
 use crate::error::AppError;
 use crate::media::Body;
 use crate::platform::storage;
@@ -32,6 +34,23 @@ fn remember_confirmed(outbox: &mut Outbox<Body>) {
 pub(super) fn after_outbox(rc: &Rc<RefCell<Inner>>, i: &mut Inner) {
     remember_confirmed(&mut i.exchange.outbox);
     let delivered = i.exchange.outbox.take_delivered();
+    for id in &delivered {
+        // Kept, it is done with; else it is kept when its envelopes come, not as pending.
+        i.keeping.retain_mut(|k| {
+            let unkept = k.id == *id && !k.kept;
+            if unkept {
+                k.seq = None;
+            }
+            k.id != *id || unkept
+        });
+    }
+    let failed: Vec<Uuid> = (i.actions.iter())
+        .filter_map(|a| match a {
+            Action::Failed { id, .. } => Some(*id),
+            _ => None,
+        })
+        .collect();
+    i.keeping.retain(|k| !failed.contains(&k.id));
     if let Some(store) = i.store.as_ref().filter(|_| !delivered.is_empty()) {
         keep_going(rc, store.sent(&delivered, false));
     }
@@ -60,6 +79,112 @@ pub(super) fn keep_going(rc: &Rc<RefCell<Inner>>, write: Op) {
             with(&weak, |i| i.store_failed(&e));
         }
     });
+}
+
+/// An own message of a private room that the socket worker seals whole, once, both to send
+/// and to keep ([`keep_sent`]): until delivered and kept, or the link is lost.
+pub(super) struct Keeping {
+    pub(super) id: Uuid,
+    pub(super) tag: [u8; TAG_LEN],
+    header: MessageHeader,
+    bodies: Vec<(Body, u64)>,
+    /// Its place in the order the user sent; `None` once delivered.
+    seq: Option<u64>,
+    /// The store has its envelopes.
+    kept: bool,
+}
+
+/// Own message `header`, planned as `frames` with attachments `bodies`, kept before it is
+/// shown: the write starts now, ahead of the render. In a private room with a socket worker,
+/// the worker seals every frame now, once: it sends those envelopes, and the store keeps
+/// them ([`on_kept`]). Elsewhere its bytes are the views and file slices the frames are made
+/// of (a private room's are sealed with the store key, see `store/idb.js`).
+pub(super) fn keep_sent(
+    rc: &Rc<RefCell<Inner>>,
+    i: &mut Inner,
+    header: &MessageHeader,
+    frames: &[PlannedFrame],
+    bodies: &[(Body, u64)],
+) {
+    let Some(store) = i.store.clone() else {
+        return;
+    };
+    i.seq += 1;
+    let link = i.link.clone().filter(|l| i.open && l.is_open());
+    if let Some(link) = link.filter(|_| i.cfg.private.is_some()) {
+        match private::seal_whole(&*link, frames, bodies) {
+            Ok(Some(tag)) => {
+                i.keeping.push(Keeping {
+                    id: header.id,
+                    tag,
+                    header: header.clone(),
+                    bodies: bodies.to_vec(),
+                    seq: Some(i.seq),
+                    kept: false,
+                });
+                return;
+            }
+            Ok(None) => {}
+            // The message fails as it is queued: nothing to keep.
+            Err(_) => return,
+        }
+    }
+    let seq = Some(i.seq);
+    keep(rc, i, &store, header, bodies, seq);
+}
+
+/// Keeps own message `header` with attachments `bodies` as they are.
+fn keep(
+    rc: &Rc<RefCell<Inner>>,
+    i: &mut Inner,
+    store: &Store,
+    header: &MessageHeader,
+    bodies: &[(Body, u64)],
+    seq: Option<u64>,
+) {
+    let parts = js_sys::Array::new();
+    let slices = bodies
+        .iter()
+        .try_for_each(|(body, size)| body.push_slices(0, *size, &parts).map(drop));
+    match slices {
+        Ok(()) => keep_going(rc, store.put(header, parts, seq)),
+        Err(e) => i.store_failed(&e),
+    }
+}
+
+/// The socket worker sealed own message `tag` whole ([`keep_sent`]): the store keeps its
+/// envelopes (`None`: a frame could not be sealed, and the link closes).
+pub(super) fn on_kept(
+    rc: &Rc<RefCell<Inner>>,
+    tag: &[u8; TAG_LEN],
+    envelopes: Option<web_sys::Blob>,
+) {
+    let mut i = rc.borrow_mut();
+    let (Some(store), Some(envelopes)) = (i.store.clone(), envelopes) else {
+        return;
+    };
+    let Some(k) = i.keeping.iter_mut().find(|k| k.tag == *tag) else {
+        return;
+    };
+    k.kept = true;
+    let write = store.put_kept(&k.header, &envelopes, k.seq);
+    if k.seq.is_none() {
+        let id = k.id;
+        i.keeping.retain(|k| k.id != id);
+    }
+    keep_going(rc, write);
+}
+
+/// The link is gone, and with it the envelopes its worker held: what it had not given the
+/// store yet is kept as it is, and every message goes again sealed as any frame is.
+pub(super) fn link_lost(rc: &Rc<RefCell<Inner>>, i: &mut Inner) {
+    let keeping = std::mem::take(&mut i.keeping);
+    let Some(store) = i.store.clone() else {
+        return;
+    };
+    for k in keeping.iter().filter(|k| !k.kept) {
+        keep(rc, i, &store, &k.header, &k.bodies, k.seq);
+    }
 }
 
 /// Shows what the store kept, read as frames from the relay would be, and queues the
@@ -99,14 +224,20 @@ impl Inner {
         }
     }
 
-    /// Queues own message `header` with one body per attachment, and shows it.
+    /// Own message `header`'s frames, at this room's budget.
+    pub(super) fn plan(&self, header: &MessageHeader) -> Result<Vec<PlannedFrame>, AppError> {
+        Ok(plan(header, self.cfg.plan_budget()?)?)
+    }
+
+    /// Queues own message `header`, planned as `frames`, with one body per attachment, and
+    /// shows it.
     pub(super) fn queue(
         &mut self,
         header: MessageHeader,
+        frames: Vec<PlannedFrame>,
         bodies: Vec<(Body, u64)>,
         media: Vec<Option<Media>>,
     ) -> Result<(), AppError> {
-        let frames = plan(&header, self.cfg.plan_budget()?)?;
         let from = header.from.clone();
         let msg = OutMsg::new(header.id, from, frames, bodies);
         self.exchange.outbox.push(msg);

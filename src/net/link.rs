@@ -38,6 +38,9 @@ pub enum LinkEvent {
     /// The relay's echo of the frame that ends an own private-room message, which the link
     /// sealed and does not hand back: the message's tag.
     SealedEcho([u8; TAG_LEN]),
+    /// The envelopes of an own private-room message given to [`Link::keep`], for the store
+    /// (`None` if a frame could not be sealed): the message's tag, and a Blob of them.
+    Kept([u8; TAG_LEN], Option<web_sys::Blob>),
     /// Something the user should know of a frame the link dropped (a private room's frame
     /// that could not be opened).
     Notice(String),
@@ -50,6 +53,17 @@ pub struct SealAt {
     pub flags: Flags,
     pub tag: [u8; TAG_LEN],
     pub index: u32,
+}
+
+impl SealAt {
+    /// As in the additional data: flags, tag, index (big-endian).
+    pub fn bytes(&self) -> [u8; 21] {
+        let mut seal = [0; 21];
+        seal[0] = self.flags.bits();
+        seal[1..17].copy_from_slice(&self.tag);
+        seal[17..].copy_from_slice(&self.index.to_be_bytes());
+        seal
+    }
 }
 
 /// Where a link reports its events.
@@ -76,6 +90,20 @@ pub trait Link {
         _at: SealAt,
     ) -> Result<Option<Outgoing>, AppError> {
         Ok(Some(frame))
+    }
+
+    /// Seals a private room's own message whole, now, if this link seals frames itself: its
+    /// frames (a JS array of `Uint8Array`s of their own and Blobs) as `seals` say (each
+    /// [`SealAt::bytes`]). The link then sends each with [`Link::send_kept`], and reports the
+    /// envelopes ([`LinkEvent::Kept`]). False (and nothing done) for a link that does not.
+    fn keep(&self, _frames: &js_sys::Array, _seals: &js_sys::Array) -> Result<bool, AppError> {
+        Ok(false)
+    }
+
+    /// Sends the envelope of frame `at` of a message given to [`Link::keep`]: `len` bytes
+    /// before sealing.
+    fn send_kept(&self, _at: SealAt, _len: u64) -> Result<(), AppError> {
+        Err(AppError::NotOpen)
     }
 
     /// Reads `file` whole off the page's thread, if this link can.

@@ -135,6 +135,8 @@ struct Inner {
     saw_frame: bool,
     /// The next own message's place in the order the user sent (kept with pending ones).
     seq: u64,
+    /// A private room's own messages the socket worker seals whole, to send and to keep.
+    keeping: Vec<kept::Keeping>,
 }
 
 /// What keeps the connection ticking; dropped on close.
@@ -195,6 +197,7 @@ impl Client {
             saw_frame: false,
             // Above any earlier page's: milliseconds since 1970, times 1000.
             seq: now_ms().saturating_mul(1000),
+            keeping: Vec::new(),
         }));
         let weak = Rc::downgrade(&inner);
         let expiry = Interval::new(EXPIRE_EVERY_MS, move || {
@@ -255,24 +258,16 @@ impl Client {
             text,
             files: files.iter().map(|f| f.attachment().clone()).collect(),
         };
-        let bodies = files
+        let bodies: Vec<_> = files
             .iter()
             .map(|f| (f.body().clone(), f.attachment().size))
             .collect();
         let media = files.iter().map(|f| f.preview().cloned()).collect();
         {
             let mut i = self.inner.borrow_mut();
-            // Kept before it is shown: the write starts now, ahead of the render. Its bytes
-            // are the views and file slices the frames are made of.
-            if let Some(store) = i.store.clone() {
-                let parts = js_sys::Array::new();
-                for f in files {
-                    f.body().push_slices(0, f.attachment().size, &parts)?;
-                }
-                i.seq += 1;
-                keep_going(&self.inner, store.put(&header, parts, Some(i.seq)));
-            }
-            i.queue(header, bodies, media)?;
+            let frames = i.plan(&header)?;
+            kept::keep_sent(&self.inner, &mut i, &header, &frames, &bodies);
+            i.queue(header, frames, bodies, media)?;
         }
         pump(&self.inner);
         Ok(id)
@@ -288,6 +283,7 @@ impl Client {
             exchange.outbox.cancel(id, actions)
         };
         if changed {
+            self.inner.borrow_mut().keeping.retain(|k| k.id != id);
             let store = self.inner.borrow().store.clone();
             if let Some(store) = store {
                 keep_going(&self.inner, store.sent(&[id], true));
@@ -461,6 +457,7 @@ fn on_event(rc: &Rc<RefCell<Inner>>, event: LinkEvent) {
         }
         LinkEvent::Closed => closed(rc),
         LinkEvent::SealedEcho(tag) => kept::sealed_echo(rc, &tag),
+        LinkEvent::Kept(tag, envelopes) => kept::on_kept(rc, &tag, envelopes),
         LinkEvent::Notice(text) => {
             let mut i = rc.borrow_mut();
             i.saw_frame = true;
@@ -529,7 +526,9 @@ fn received(rc: &Rc<RefCell<Inner>>, frame: &Uint8Array, source: Source) {
             let bodies = if total > 0 { vec![body] } else { Vec::new() };
             let media = received_media(&header.files, std::slice::from_ref(&payload));
             // It was planned once already: it plans again.
-            let _ = i.queue(header, bodies, media);
+            if let Ok(frames) = i.plan(&header) {
+                let _ = i.queue(header, frames, bodies, media);
+            }
         }
         Ok((header, payload)) => exchange.on_frame(header, payload, now_ms(), actions),
         // A private room's frame on a page whose link has no key (a private room's own frames
@@ -619,6 +618,7 @@ fn closed(rc: &Rc<RefCell<Inner>>) {
         i.link = None;
         i.open = false;
         i.timers.pump = None;
+        kept::link_lost(rc, &mut i);
         let Inner {
             exchange, actions, ..
         } = &mut *i;
@@ -647,13 +647,14 @@ fn pump(rc: &Rc<RefCell<Inner>>) {
         link,
         sealer,
         open,
+        keeping,
         ..
     } = &mut *i;
     let (now, mono) = (now_ms(), mono_ms());
     let next = match (link.as_deref(), sealer.as_ref()) {
         (Some(link), _) if !(*open && link.is_open()) => Pump::Idle,
         (Some(_), Some(sealer)) => {
-            let mut sink = private::SealedSink(sealer);
+            let mut sink = private::SealedSink(sealer, keeping);
             exchange.outbox.pump(&mut sink, now, mono, actions)
         }
         (Some(link), None) => {

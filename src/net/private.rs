@@ -23,19 +23,20 @@ use std::collections::{HashMap, VecDeque};
 use std::rc::Rc;
 
 use framechat_wire::{
-    CancelHeader, ENVELOPE_OVERHEAD, Flags, FrameIndexes, Header, PlannedFrame, TAG_LEN, Uuid,
-    is_envelope, write_frame,
+    CancelHeader, ENVELOPE_OVERHEAD, Flags, FrameIndexes, Header, PREFIX_LEN, PlannedFrame,
+    TAG_LEN, Uuid, header_len, is_envelope, write_frame,
 };
-use js_sys::Uint8Array;
+use js_sys::{Array, Uint8Array};
 use wasm_bindgen_futures::JsFuture;
 
 use super::frames;
+use super::kept::Keeping;
 use super::known::KnownIds;
 use super::link::{Events, Link, LinkEvent, Outgoing, SealAt};
 use super::outbox::Sink;
 use crate::error::AppError;
 use crate::media::{Body, count_out};
-use crate::platform::webcrypto::{EnvelopeHead, FrameKey, new_message_tag};
+use crate::platform::webcrypto::{CryptoError, EnvelopeHead, FrameKey, new_message_tag};
 
 /// A private room's frame key and name, which every frame's additional data binds.
 #[derive(Clone, Debug)]
@@ -100,13 +101,22 @@ impl Sealer {
     }
 
     /// The tag and index of the next frame of message `id` with these flags: a `msg` frame
-    /// starts the message (again, after a reconnect) at index 0, under the message's tag.
-    fn position(&self, id: Uuid, flags: Flags) -> Result<([u8; TAG_LEN], u32), AppError> {
+    /// starts the message (again, after a reconnect) at index 0, under the message's tag
+    /// (`tag`, if it has one already).
+    fn position(
+        &self,
+        id: Uuid,
+        flags: Flags,
+        tag: Option<[u8; TAG_LEN]>,
+    ) -> Result<([u8; TAG_LEN], u32), AppError> {
         let mut tags = self.tags.borrow_mut();
         let entry = match tags.get_mut(&id) {
             Some(entry) => entry,
             None => {
-                let tag = new_message_tag().map_err(|e| AppError::Crypto(e.to_string()))?;
+                let tag = match tag {
+                    Some(tag) => tag,
+                    None => new_message_tag().map_err(crypto)?,
+                };
                 tags.entry(id).or_insert((tag, 0))
             }
         };
@@ -183,14 +193,47 @@ impl Sealer {
     }
 }
 
-/// The outbox's frames, built at the inner budget and sealed before they go.
-pub struct SealedSink<'a>(pub &'a Rc<Sealer>);
+/// Own message `frames` (with attachments `bodies`) handed whole to a socket worker `link`,
+/// to seal now, once, under a new tag ([`Link::keep`]): the tag, or `None` for a link that
+/// does not seal frames itself.
+pub fn seal_whole(
+    link: &dyn Link,
+    frames: &[PlannedFrame],
+    bodies: &[(Body, u64)],
+) -> Result<Option<[u8; TAG_LEN]>, AppError> {
+    if !link.in_worker() {
+        return Ok(None);
+    }
+    let tag = new_message_tag().map_err(crypto)?;
+    let (bodies, sizes): (Vec<Body>, Vec<u64>) = bodies.iter().cloned().unzip();
+    let (built, seals) = (Array::new(), Array::new());
+    for (index, frame) in (0u32..).zip(frames) {
+        let flags = Flags::of_header(&frame.header, frame.range.end - frame.range.start)?;
+        built.push(&match frames::build(frame, &bodies, &sizes)?.out {
+            Outgoing::Bytes(bytes) => bytes.into(),
+            Outgoing::Blob(blob) => blob.into(),
+        });
+        let at = SealAt { flags, tag, index };
+        seals.push(&Uint8Array::from(at.bytes().as_slice()));
+    }
+    Ok(link.keep(&built, &seals)?.then_some(tag))
+}
+
+fn crypto(e: CryptoError) -> AppError {
+    AppError::Crypto(e.to_string())
+}
+
+/// The outbox's frames, built at the inner budget and sealed before they go; `.1`: the own
+/// messages the link sealed whole already ([`seal_whole`]).
+pub struct SealedSink<'a>(pub(super) &'a Rc<Sealer>, pub(super) &'a [Keeping]);
 
 impl SealedSink<'_> {
+    /// Hands over frame `header` of `len` bytes (`payload` of them its payload): `out`, or,
+    /// without it, the envelope the link sealed already.
     fn push(
         &mut self,
         header: &Header,
-        out: Outgoing,
+        out: Option<Outgoing>,
         len: u64,
         payload: u64,
     ) -> Result<u64, AppError> {
@@ -198,8 +241,14 @@ impl SealedSink<'_> {
             return Err(e);
         }
         let flags = Flags::of_header(header, payload)?;
-        let (tag, index) = self.0.position(header.id(), flags)?;
+        let id = header.id();
+        let whole = self.1.iter().find(|k| k.id == id).map(|k| k.tag);
+        let (tag, index) = self.0.position(id, flags, whole)?;
         let at = SealAt { flags, tag, index };
+        let Some(out) = out else {
+            self.0.link.send_kept(at, len)?;
+            return Ok(len + ENVELOPE_OVERHEAD as u64);
+        };
         // A link that seals frames itself takes it as it is; the queue is then always empty.
         if let Some(out) = self.0.link.send_to_seal(out, len, at)? {
             self.0.enqueue(Job { out, at, len });
@@ -220,9 +269,14 @@ impl Sink<Body> for SealedSink<'_> {
         bodies: &[Body],
         sizes: &[u64],
     ) -> Result<u64, AppError> {
-        let built = frames::build(frame, bodies, sizes)?;
         let payload = frame.range.end - frame.range.start;
-        self.push(&frame.header, built.out, built.len, payload)
+        let header = &frame.header;
+        if self.1.iter().any(|k| k.id == header.id()) {
+            let len = (PREFIX_LEN + header_len(header)?) as u64 + payload;
+            return self.push(header, None, len, payload);
+        }
+        let built = frames::build(frame, bodies, sizes)?;
+        self.push(header, Some(built.out), built.len, payload)
     }
 
     fn send_cancel(&mut self, cancel: &CancelHeader) -> Result<u64, AppError> {
@@ -231,12 +285,8 @@ impl Sink<Body> for SealedSink<'_> {
         write_frame(&header, &[], &mut bytes)?;
         count_out(bytes.len() as u64);
         let len = bytes.len() as u64;
-        self.push(
-            &header,
-            Outgoing::Bytes(Uint8Array::from(bytes.as_slice())),
-            len,
-            0,
-        )
+        let out = Outgoing::Bytes(Uint8Array::from(bytes.as_slice()));
+        self.push(&header, Some(out), len, 0)
     }
 }
 

@@ -14,6 +14,11 @@
 //                        a private room's v1 frame, to seal here under a fresh nonce; seal:
 //                        the frame's flags (1 byte), message tag (16) and index (4, big-
 //                        endian), as in the additional data; n: the envelope's length
+//                   {op: "send", n, seal}   without data: the envelope of a frame given to
+//                                           "keep", sealed already
+//                   {op: "keep", frames: [ArrayBuffer (transferred) | Blob], seals: [seal]}
+//                        a private room's own message, every frame of it to seal now, once:
+//                        sent as "send" says, and kept by the page (below)
 //                   {op: "read", id, file: File}   read a picked file whole, off the page's thread
 //                   {op: "close"}
 //   worker -> page  {ev: "open"}
@@ -21,6 +26,9 @@
 //                        but not the echoes the page said it does not need (below)
 //                   {ev: "buffered", handed, buffered}   bytes handed to the socket so far,
 //                                                        and its bufferedAmount
+//                   {ev: "kept", tag: Uint8Array, blob?: Blob}   a "keep" message's envelopes,
+//                        each after its length (u32, big-endian), for the page's store; no
+//                        blob when a frame could not be sealed
 //                   {ev: "echo", tag: Uint8Array}   the relay echoed the frame that ends an own
 //                        sealed message (dropped, not opened): the message's 16-byte tag
 //                   {ev: "read", id, data: ArrayBuffer (transferred)} or {ev: "read", id, error}
@@ -120,11 +128,49 @@ async function seal(m) {
 // as before any private room existed: nothing sealed waits in a plain room, and a control
 // answer goes ahead of everything.
 const sealing = [];
+// Envelopes of "keep" messages by tag and index (as a binary string), until sent.
+const kept = new Map();
+
+// WebCrypto seals on the thread that calls it (about 0.3 ms per 256 KiB frame): a frame the
+// page sends is sealed then, as any; the others one at a time whenever this thread is free
+// (all at once held the first frames back for all of them).
+const start = (f) => f.p || (f.p = seal(f));
+
+function keep(m) {
+  const tag = m.seals[0].slice(1, 17);
+  const frames = m.frames.map((data, i) => ({ data, seal: m.seals[i], p: null }));
+  for (const f of frames) kept.set(key(f.seal.subarray(1)), f);
+  let next = 0;
+  const ahead = () => {
+    while (next < frames.length && frames[next].p) next++;
+    if (next < frames.length) {
+      start(frames[next]).then(() => setTimeout(ahead), () => {});
+      return;
+    }
+    Promise.all(frames.map((f) => f.p)).then(
+      (envs) => {
+        const parts = [];
+        for (const env of envs) {
+          const len = new Uint8Array(4);
+          new DataView(len.buffer).setUint32(0, env.length);
+          parts.push(len, env);
+        }
+        postMessage({ ev: "kept", tag, blob: new Blob(parts) });
+      },
+      () => postMessage({ ev: "kept", tag }),
+    );
+  };
+  setTimeout(ahead);
+}
 
 function enqueue(m) {
   const job = { m };
   sealing.push(job);
-  seal(m).then(
+  const k = m.data === undefined ? key(m.seal.subarray(1)) : null;
+  const f = kept.get(k);
+  kept.delete(k);
+  const sealed = k === null ? seal(m) : f ? start(f) : Promise.reject(new Error("not kept"));
+  sealed.then(
     (env) => {
       job.env = env;
       while (sealing.length > 0 && sealing[0].env) {
@@ -215,6 +261,8 @@ onmessage = (e) => {
   } else if (m.op === "send" && ws !== null) {
     if (m.seal) enqueue(m);
     else send(m, m.data);
+  } else if (m.op === "keep") {
+    keep(m);
   } else if (m.op === "read") {
     // A Blob's bytes reach the thread that reads them in pieces, each a task of that thread:
     // here they do not wait for the page's renders.

@@ -177,9 +177,10 @@ impl State {
                 Some(LinkEvent::Open)
             }
             Some("message") => get(msg, "data").dyn_into().ok().map(LinkEvent::Frame),
-            Some("echo") => {
-                let tag = js_sys::Uint8Array::new(&get(msg, "tag")).to_vec();
-                tag.try_into().ok().map(LinkEvent::SealedEcho)
+            Some("echo") => tag_of(msg).map(LinkEvent::SealedEcho),
+            Some("kept") => {
+                let blob = get(msg, "blob").dyn_into().ok();
+                tag_of(msg).map(|tag| LinkEvent::Kept(tag, blob))
             }
             Some("notice") => Some(LinkEvent::Notice(
                 get(msg, "message").as_string().unwrap_or_default(),
@@ -245,7 +246,7 @@ impl Link for WorkerSocket {
         if let Some(echo) = echo {
             set(&msg, "echo", &js_sys::Uint8Array::from(echo))?;
         }
-        self.post(&msg, frame, len)
+        self.post(&msg, Some(frame), len)
     }
 
     /// The worker seals the frame right before its socket takes it: the envelope is `len`
@@ -259,15 +260,35 @@ impl Link for WorkerSocket {
         if !self.seals {
             return Ok(Some(frame));
         }
-        // As in the additional data: flags, tag, index.
-        let mut seal = [0; 21];
-        seal[0] = at.flags.bits();
-        seal[1..17].copy_from_slice(&at.tag);
-        seal[17..].copy_from_slice(&at.index.to_be_bytes());
-        let msg = js_sys::Object::new();
-        set(&msg, "seal", &js_sys::Uint8Array::from(seal.as_slice()))?;
-        self.post(&msg, frame, len + framechat_wire::ENVELOPE_OVERHEAD as u64)?;
+        let msg = sealed_at(at)?;
+        self.post(
+            &msg,
+            Some(frame),
+            len + framechat_wire::ENVELOPE_OVERHEAD as u64,
+        )?;
         Ok(None)
+    }
+
+    /// Every frame goes to the worker now, buffers transferred.
+    fn keep(&self, frames: &js_sys::Array, seals: &js_sys::Array) -> Result<bool, AppError> {
+        if !self.seals {
+            return Ok(false);
+        }
+        let msg = js_sys::Object::new();
+        set(&msg, "op", &"keep".into())?;
+        set(&msg, "frames", frames)?;
+        set(&msg, "seals", seals)?;
+        let buffers = frames
+            .iter()
+            .filter_map(|f| f.dyn_into::<js_sys::Uint8Array>().ok());
+        let transfer: js_sys::Array = buffers.map(|b| b.buffer()).collect();
+        self.worker.post_message_with_transfer(&msg, &transfer)?;
+        Ok(true)
+    }
+
+    fn send_kept(&self, at: SealAt, len: u64) -> Result<(), AppError> {
+        let msg = sealed_at(at)?;
+        self.post(&msg, None, len + framechat_wire::ENVELOPE_OVERHEAD as u64)
     }
 
     fn read_whole(&self, file: &web_sys::Blob) -> Option<oneshot::Receiver<ReadResult>> {
@@ -290,7 +311,8 @@ impl Link for WorkerSocket {
 
 impl WorkerSocket {
     /// Posts `msg` (its other fields set) as a "send" of `frame`, `n` bytes on the wire.
-    fn post(&self, msg: &js_sys::Object, frame: Outgoing, n: u64) -> Result<(), AppError> {
+    /// Without `frame`: a frame the worker holds ([`Link::keep`]).
+    fn post(&self, msg: &js_sys::Object, frame: Option<Outgoing>, n: u64) -> Result<(), AppError> {
         if !self.state.open.get() {
             return Err(AppError::NotOpen);
         }
@@ -298,7 +320,7 @@ impl WorkerSocket {
         // Frames are at most MAX_FRAME_BUDGET: exact as f64.
         set(msg, "n", &JsValue::from_f64(n as f64))?;
         match frame {
-            Outgoing::Bytes(bytes) => {
+            Some(Outgoing::Bytes(bytes)) => {
                 let buffer = bytes.buffer();
                 if bytes.byte_offset() != 0 || bytes.byte_length() != buffer.byte_length() {
                     return Err(AppError::SharedBuffer);
@@ -307,10 +329,11 @@ impl WorkerSocket {
                 self.worker
                     .post_message_with_transfer(msg, &js_sys::Array::of1(&buffer))?;
             }
-            Outgoing::Blob(blob) => {
+            Some(Outgoing::Blob(blob)) => {
                 set(msg, "data", &blob)?;
                 self.worker.post_message(msg)?;
             }
+            None => self.worker.post_message(msg)?,
         }
         self.state.posted.set(self.state.posted.get() + n);
         Ok(())
@@ -329,6 +352,25 @@ impl Drop for WorkerSocket {
             let _ = self.worker.post_message(&msg);
         }
     }
+}
+
+/// A "send" message's `seal`: where the frame goes in its message.
+fn sealed_at(at: SealAt) -> Result<js_sys::Object, AppError> {
+    let msg = js_sys::Object::new();
+    set(
+        &msg,
+        "seal",
+        &js_sys::Uint8Array::from(at.bytes().as_slice()),
+    )?;
+    Ok(msg)
+}
+
+/// The `tag` of a worker's message.
+fn tag_of(msg: &JsValue) -> Option<[u8; framechat_wire::TAG_LEN]> {
+    js_sys::Uint8Array::new(&get(msg, "tag"))
+        .to_vec()
+        .try_into()
+        .ok()
 }
 
 #[cfg(test)]

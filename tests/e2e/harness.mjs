@@ -227,6 +227,41 @@ export async function blobBytes(page, url) {
 }
 
 /**
+ * The records of the app's IndexedDB store `name` ('messages' or 'pending') in `page`'s origin:
+ * each its room (or pseudonym) `r`, `id`, `k`, `s` (kept as sent), the size of its frame `f`,
+ * and `raw`, the first 64 KiB of `f` as Latin-1 (a plaintext search over the record); with
+ * `whole`, also `f` itself (a Buffer).
+ */
+export async function records(page, name, { whole = false } = {}) {
+  const all = await page.evaluate(({ n, whole }) => new Promise((resolve, reject) => {
+    const req = indexedDB.open('framechat');
+    req.onerror = () => reject(req.error);
+    req.onsuccess = () => {
+      const db = req.result;
+      const all = db.transaction(n).objectStore(n).getAll();
+      all.onerror = () => reject(all.error);
+      all.onsuccess = async () => {
+        const out = [];
+        for (const v of all.result) {
+          const f = v.f instanceof Blob ? new Uint8Array(await v.f.arrayBuffer()) : v.f;
+          let b64 = null;
+          if (whole && f) {
+            let bin = '';
+            for (let at = 0; at < f.length; at += 1 << 15) bin += String.fromCharCode(...f.subarray(at, at + (1 << 15)));
+            b64 = btoa(bin);
+          }
+          out.push({ r: v.r, id: v.id, k: v.k, s: v.s, size: f ? f.length : 0, b64,
+            raw: f ? String.fromCharCode(...f.subarray(0, 1 << 16)) : '' });
+        }
+        db.close();
+        resolve(out);
+      };
+    };
+  }), { n: name, whole });
+  return all.map(({ b64, ...rec }) => (b64 === null ? rec : { ...rec, f: Buffer.from(b64, 'base64') }));
+}
+
+/**
  * From before a message arrives until `done`, record the size of every image box of `page`
  * (placeholder while arriving, then the <img>'s button before and after it decodes), keyed
  * by the file name. Read them back with `boxes(page)`.

@@ -5,7 +5,9 @@
 // shows what is kept and clears it. See harness.mjs for the environment.
 import { test, before, after, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
-import { Server, Session, checkReceivedImage, makePhoto, messages, notices, say, shotPath, uniqueRoom, waitText } from './harness.mjs';
+import {
+  Server, Session, checkReceivedImage, makePhoto, messages, notices, records, say, shotPath, uniqueRoom, waitText,
+} from './harness.mjs';
 
 // The page comes from `web`, its socket goes to `server`: a reload works with the relay down.
 const web = new Server();
@@ -23,29 +25,6 @@ after(async () => { await s?.close(); await server.stop(); await web.stop(); });
 function open(room, name, query = '') {
   const ws = encodeURIComponent(`${server.wsBase}/ws/chat/{room}/`);
   return s.openChat(room, name, { server: web, query: `&ws=${ws}${query}` });
-}
-
-/** The records of IndexedDB store `name` ('messages' or 'pending') of `page`'s origin. */
-function records(page, name) {
-  return page.evaluate((n) => new Promise((resolve, reject) => {
-    const req = indexedDB.open('framechat');
-    req.onerror = () => reject(req.error);
-    req.onsuccess = () => {
-      const db = req.result;
-      const all = db.transaction(n).objectStore(n).getAll();
-      all.onerror = () => reject(all.error);
-      all.onsuccess = async () => {
-        const out = [];
-        for (const v of all.result) {
-          const f = v.f instanceof Blob ? new Uint8Array(await v.f.arrayBuffer()) : v.f;
-          // Every byte as a Latin-1 character: a plaintext search over the raw record.
-          out.push({ r: v.r, id: v.id, k: v.k, size: f ? f.length : 0, raw: f ? String.fromCharCode(...f.subarray(0, 1 << 16)) : '' });
-        }
-        db.close();
-        resolve(out);
-      };
-    };
-  }), name);
 }
 
 /** Resolve once `page` keeps `n` messages. */

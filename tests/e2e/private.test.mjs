@@ -8,7 +8,8 @@ import crypto from 'node:crypto';
 import { chromium } from 'playwright-core';
 import fs from 'node:fs';
 import {
-  CHROMIUM, Server, Session, blobBytes, checkReceivedImage, makePhoto, messages, notices, shotPath, uniqueRoom, waitText,
+  CHROMIUM, Server, Session, blobBytes, checkReceivedImage, makePhoto, messages, notices, records, shotPath, uniqueRoom,
+  waitText,
 } from './harness.mjs';
 
 const recorded = new Map();
@@ -103,6 +104,48 @@ test('a private room: the relay records only ciphertext; another key or none rea
   assert.ok(!stored.includes(key), 'the key is in localStorage');
   assert.equal((await messages(a)).length, 3);
   assert.equal((await messages(b)).length, 3);
+});
+
+test('a private room keeps an own photo as the very envelopes the relay carried: sealed once, read back after a reload',
+  { timeout: 120_000 }, async () => {
+  const room = uniqueRoom('keptassent');
+  const key = newKey();
+  const a = await s.openChat(room, 'Ann', { query: `#k=${key}` });
+  const b = await s.openChat(room, 'Bob', { query: `#k=${key}` });
+  const photo = makePhoto(s.file('kept-as-sent.jpg'));
+  await a.setInputFiles('.fc-composer input[type=file]', photo);
+  await a.waitForSelector('.fc-pending .fc-note.fc-ok', { timeout: 30_000 });
+  await a.fill('.fc-composer textarea', 'sealed only once');
+  await a.click('.fc-send');
+  await checkReceivedImage(b, 'kept-as-sent.jpg', { ratio: 0.75, timeout: 30_000 });
+
+  let kept;
+  for (let i = 0; i < 100 && !kept; i += 1) {
+    kept = (await records(a, 'messages', { whole: true })).find((r) => r.s === 1 && r.size > 1_000_000);
+    if (!kept) await new Promise((r) => setTimeout(r, 100));
+  }
+  assert.ok(kept, 'the photo is not kept as it was sent');
+  // Its record: the envelopes, each after its length.
+  const envelopes = [];
+  for (let at = 0; at < kept.f.length;) {
+    const len = kept.f.readUInt32BE(at);
+    envelopes.push(kept.f.subarray(at + 4, at + 4 + len));
+    at += 4 + len;
+  }
+  const tag = envelopes[0].subarray(2, 18);
+  const carried = (recorded.get(room) ?? []).map((f) => f.data).filter((d) => d.subarray(2, 18).equals(tag));
+  assert.ok(envelopes.length > 1, `${envelopes.length} envelopes kept`);
+  assert.deepEqual(envelopes.map((e) => e.toString('hex')), carried.map((d) => d.toString('hex')),
+    'the kept envelopes are not byte for byte the frames the relay carried');
+
+  // A restart empties relay.mjs's history: after a reload the photo comes from the store alone.
+  await server.stop();
+  await server.start();
+  await a.reload();
+  await a.waitForSelector('.fc-mine img[alt="kept-as-sent.jpg"]', { timeout: 20_000 });
+  assert.deepEqual((await messages(a)).map(({ mine, text, files }) => ({ mine, text, files })),
+    [{ mine: true, text: 'sealed only once', files: ['kept-as-sent.jpg'] }]);
+  assert.deepEqual((await notices(a)).filter((n) => /could not be read|kept in memory/.test(n)), []);
 });
 
 test('a private room through framechat-relay --validate: envelopes pass without being opened',
