@@ -235,7 +235,7 @@ async fn a_private_message_kept_as_sent_reads_back_whole_and_a_tampered_one_is_s
     let record = |envelopes: &[Vec<u8>]| {
         let mut out = Vec::new();
         for e in envelopes {
-            out.extend_from_slice(&(e.len() as u32).to_be_bytes());
+            out.extend_from_slice(&(e.len() as u32).to_le_bytes());
             out.extend_from_slice(e);
         }
         blob(&out)

@@ -34,23 +34,11 @@ fn remember_confirmed(outbox: &mut Outbox<Body>) {
 pub(super) fn after_outbox(rc: &Rc<RefCell<Inner>>, i: &mut Inner) {
     remember_confirmed(&mut i.exchange.outbox);
     let delivered = i.exchange.outbox.take_delivered();
-    for id in &delivered {
-        // Kept, it is done with; else it is kept when its envelopes come, not as pending.
-        i.keeping.retain_mut(|k| {
-            let unkept = k.id == *id && !k.kept;
-            if unkept {
-                k.seq = None;
-            }
-            k.id != *id || unkept
-        });
+    // Delivered and kept, it is done with; not kept yet, it is kept as not pending.
+    for k in i.keeping.iter_mut().filter(|k| delivered.contains(&k.id)) {
+        k.seq = None;
     }
-    let failed: Vec<Uuid> = (i.actions.iter())
-        .filter_map(|a| match a {
-            Action::Failed { id, .. } => Some(*id),
-            _ => None,
-        })
-        .collect();
-    i.keeping.retain(|k| !failed.contains(&k.id));
+    i.keeping.retain(|k| !k.kept || k.seq.is_some());
     if let Some(store) = i.store.as_ref().filter(|_| !delivered.is_empty()) {
         keep_going(rc, store.sent(&delivered, false));
     }
@@ -99,7 +87,7 @@ pub(super) struct Keeping {
 /// the worker seals every frame now, once: it sends those envelopes, and the store keeps
 /// them ([`on_kept`]). Elsewhere its bytes are the views and file slices the frames are made
 /// of (a private room's are sealed with the store key, see `store/idb.js`).
-pub(super) fn keep_sent(
+fn keep_sent(
     rc: &Rc<RefCell<Inner>>,
     i: &mut Inner,
     header: &MessageHeader,
@@ -168,10 +156,7 @@ pub(super) fn on_kept(
     };
     k.kept = true;
     let write = store.put_kept(&k.header, &envelopes, k.seq);
-    if k.seq.is_none() {
-        let id = k.id;
-        i.keeping.retain(|k| k.id != id);
-    }
+    i.keeping.retain(|k| !k.kept || k.seq.is_some());
     keep_going(rc, write);
 }
 
@@ -224,20 +209,20 @@ impl Inner {
         }
     }
 
-    /// Own message `header`'s frames, at this room's budget.
-    pub(super) fn plan(&self, header: &MessageHeader) -> Result<Vec<PlannedFrame>, AppError> {
-        Ok(plan(header, self.cfg.plan_budget()?)?)
-    }
-
-    /// Queues own message `header`, planned as `frames`, with one body per attachment, and
-    /// shows it.
+    /// Queues own message `header` with one body per attachment, and shows it; with `keep`
+    /// (a message sent now, not one kept from before), the store keeps it first
+    /// ([`keep_sent`]).
     pub(super) fn queue(
         &mut self,
         header: MessageHeader,
-        frames: Vec<PlannedFrame>,
         bodies: Vec<(Body, u64)>,
         media: Vec<Option<Media>>,
+        keep: Option<&Rc<RefCell<Inner>>>,
     ) -> Result<(), AppError> {
+        let frames = plan(&header, self.cfg.plan_budget()?)?;
+        if let Some(rc) = keep {
+            keep_sent(rc, self, &header, &frames, &bodies);
+        }
         let from = header.from.clone();
         let msg = OutMsg::new(header.id, from, frames, bodies);
         self.exchange.outbox.push(msg);

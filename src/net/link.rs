@@ -94,9 +94,10 @@ pub trait Link {
 
     /// Seals a private room's own message whole, now, if this link seals frames itself: its
     /// frames (a JS array of `Uint8Array`s of their own and Blobs) as `seals` say (each
-    /// [`SealAt::bytes`]). The link then sends each with [`Link::send_kept`], and reports the
-    /// envelopes ([`LinkEvent::Kept`]). False (and nothing done) for a link that does not.
-    fn keep(&self, _frames: &js_sys::Array, _seals: &js_sys::Array) -> Result<bool, AppError> {
+    /// [`SealAt::bytes`]); `buffers`: the `Uint8Array`s' buffers, which it may take over. The
+    /// link then sends each with [`Link::send_kept`], and reports the envelopes
+    /// ([`LinkEvent::Kept`]). False (and nothing done) for a link that does not.
+    fn keep(&self, _frames_seals_buffers: [&js_sys::Array; 3]) -> Result<bool, AppError> {
         Ok(false)
     }
 

@@ -258,16 +258,14 @@ impl Client {
             text,
             files: files.iter().map(|f| f.attachment().clone()).collect(),
         };
-        let bodies: Vec<_> = files
+        let bodies = files
             .iter()
             .map(|f| (f.body().clone(), f.attachment().size))
             .collect();
         let media = files.iter().map(|f| f.preview().cloned()).collect();
         {
             let mut i = self.inner.borrow_mut();
-            let frames = i.plan(&header)?;
-            kept::keep_sent(&self.inner, &mut i, &header, &frames, &bodies);
-            i.queue(header, frames, bodies, media)?;
+            i.queue(header, bodies, media, Some(&self.inner))?;
         }
         pump(&self.inner);
         Ok(id)
@@ -526,9 +524,7 @@ fn received(rc: &Rc<RefCell<Inner>>, frame: &Uint8Array, source: Source) {
             let bodies = if total > 0 { vec![body] } else { Vec::new() };
             let media = received_media(&header.files, std::slice::from_ref(&payload));
             // It was planned once already: it plans again.
-            if let Ok(frames) = i.plan(&header) {
-                let _ = i.queue(header, frames, bodies, media);
-            }
+            let _ = i.queue(header, bodies, media, None);
         }
         Ok((header, payload)) => exchange.on_frame(header, payload, now_ms(), actions),
         // A private room's frame on a page whose link has no key (a private room's own frames

@@ -206,17 +206,20 @@ pub fn seal_whole(
     }
     let tag = new_message_tag().map_err(crypto)?;
     let (bodies, sizes): (Vec<Body>, Vec<u64>) = bodies.iter().cloned().unzip();
-    let (built, seals) = (Array::new(), Array::new());
+    let (built, seals, buffers) = (Array::new(), Array::new(), Array::new());
     for (index, frame) in (0u32..).zip(frames) {
         let flags = Flags::of_header(&frame.header, frame.range.end - frame.range.start)?;
         built.push(&match frames::build(frame, &bodies, &sizes)?.out {
-            Outgoing::Bytes(bytes) => bytes.into(),
+            Outgoing::Bytes(bytes) => {
+                buffers.push(&bytes.buffer());
+                bytes.into()
+            }
             Outgoing::Blob(blob) => blob.into(),
         });
         let at = SealAt { flags, tag, index };
         seals.push(&Uint8Array::from(at.bytes().as_slice()));
     }
-    Ok(link.keep(&built, &seals)?.then_some(tag))
+    Ok(link.keep([&built, &seals, &buffers])?.then_some(tag))
 }
 
 fn crypto(e: CryptoError) -> AppError {

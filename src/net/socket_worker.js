@@ -27,7 +27,7 @@
 //                   {ev: "buffered", handed, buffered}   bytes handed to the socket so far,
 //                                                        and its bufferedAmount
 //                   {ev: "kept", tag: Uint8Array, blob?: Blob}   a "keep" message's envelopes,
-//                        each after its length (u32, big-endian), for the page's store; no
+//                        each after its length (u32, little-endian), for the page's store; no
 //                        blob when a frame could not be sealed
 //                   {ev: "echo", tag: Uint8Array}   the relay echoed the frame that ends an own
 //                        sealed message (dropped, not opened): the message's 16-byte tag
@@ -143,20 +143,10 @@ function keep(m) {
   let next = 0;
   const ahead = () => {
     while (next < frames.length && frames[next].p) next++;
-    if (next < frames.length) {
-      start(frames[next]).then(() => setTimeout(ahead), () => {});
-      return;
-    }
+    if (next < frames.length) return start(frames[next]).then(() => setTimeout(ahead), () => {});
+    // Each envelope after its length (u32, little-endian), as the store keeps them.
     Promise.all(frames.map((f) => f.p)).then(
-      (envs) => {
-        const parts = [];
-        for (const env of envs) {
-          const len = new Uint8Array(4);
-          new DataView(len.buffer).setUint32(0, env.length);
-          parts.push(len, env);
-        }
-        postMessage({ ev: "kept", tag, blob: new Blob(parts) });
-      },
+      (envs) => postMessage({ ev: "kept", tag, blob: new Blob(envs.flatMap((e) => [new Uint32Array([e.length]), e])) }),
       () => postMessage({ ev: "kept", tag }),
     );
   };

@@ -269,8 +269,8 @@ impl Link for WorkerSocket {
         Ok(None)
     }
 
-    /// Every frame goes to the worker now, buffers transferred.
-    fn keep(&self, frames: &js_sys::Array, seals: &js_sys::Array) -> Result<bool, AppError> {
+    /// Every frame goes to the worker now, its buffers transferred.
+    fn keep(&self, [frames, seals, buffers]: [&js_sys::Array; 3]) -> Result<bool, AppError> {
         if !self.seals {
             return Ok(false);
         }
@@ -278,11 +278,7 @@ impl Link for WorkerSocket {
         set(&msg, "op", &"keep".into())?;
         set(&msg, "frames", frames)?;
         set(&msg, "seals", seals)?;
-        let buffers = frames
-            .iter()
-            .filter_map(|f| f.dyn_into::<js_sys::Uint8Array>().ok());
-        let transfer: js_sys::Array = buffers.map(|b| b.buffer()).collect();
-        self.worker.post_message_with_transfer(&msg, &transfer)?;
+        self.worker.post_message_with_transfer(&msg, buffers)?;
         Ok(true)
     }
 

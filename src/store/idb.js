@@ -25,7 +25,7 @@
 // send is kept as it was sent (`putKept`), so that it is sealed once, not twice: s: 1, and f
 // is a Blob of the message's envelopes (PROTOCOL.md, "Private rooms": sealed with the room's
 // frame key, the additional data naming room, tag, index and role), each after its length
-// (u32, big-endian); its t is sealed as above. `load` opens them and gives the message back
+// (u32, little-endian); its t is sealed as above. `load` opens them and gives the message back
 // whole, as any other record. Errors are thrown as the browser made them (a
 // QuotaExceededError stays one); a record that does not read back is skipped and counted.
 "use strict";
@@ -137,7 +137,7 @@ export async function put(store, id, k, m, b, seq) {
 
 /**
  * Keeps own message `id` of a private room, sent at `k`, as the socket worker sealed it to
- * send it: `f`, a Blob of its envelopes, each after its length (u32, big-endian); `m` its
+ * send it: `f`, a Blob of its envelopes, each after its length (u32, little-endian); `m` its
  * header bytes (for `t`), `n` the bytes of its attachments. As pending when `seq` >= 0; then
  * evicts as `put` does.
  */
@@ -298,7 +298,7 @@ async function openSent({ fk, room }, buf) {
   const envelopes = [];
   const view = new DataView(buf);
   for (let i = 0; i < buf.byteLength; ) {
-    const len = i + 4 <= buf.byteLength ? view.getUint32(i) : Infinity;
+    const len = i + 4 <= buf.byteLength ? view.getUint32(i, true) : Infinity;
     if (!fk || i + 4 + len > buf.byteLength) throw new Error("not a record");
     envelopes.push(new Uint8Array(buf, i + 4, len));
     i += 4 + len;

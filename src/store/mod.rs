@@ -123,8 +123,9 @@ impl Store {
     }
 
     /// Keeps own message `header` of a private room as the socket worker sealed it to send
-    /// it (sealed once, for both): `envelopes`, a Blob of them, each after its length. As
-    /// [`Store::put`] otherwise; read back, it is one whole `msg` frame like any other.
+    /// it (sealed once, for both): `envelopes`, a Blob of them, each after its length (u32,
+    /// little-endian). As [`Store::put`] otherwise; read back, it is one whole `msg` frame
+    /// like any other.
     pub fn put_kept(
         &self,
         header: &MessageHeader,

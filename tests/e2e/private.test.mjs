@@ -128,7 +128,7 @@ test('a private room keeps an own photo as the very envelopes the relay carried:
   // Its record: the envelopes, each after its length.
   const envelopes = [];
   for (let at = 0; at < kept.f.length;) {
-    const len = kept.f.readUInt32BE(at);
+    const len = kept.f.readUInt32LE(at);
     envelopes.push(kept.f.subarray(at + 4, at + 4 + len));
     at += 4 + len;
   }
