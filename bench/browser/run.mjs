@@ -271,16 +271,43 @@ const wsBase = () => opts.base.replace(/^http/, 'ws');
  */
 function appInitScript({ autoSend }) {
   const now = () => performance.timeOrigin + performance.now();
-  const bench = { picked: [], loaded: [], created: 0, revoked: 0, live: new Set(), sends: [], messages: [] };
+  const bench = { picked: [], loaded: [], created: 0, revoked: 0, live: new Set(), sends: [], messages: [], worker: {} };
   window.__fcBench = bench;
   // Timeline of the socket: when frames were handed over and when they arrived, on this
   // page's thread: posted to the socket worker and back from it (src/socket_worker.js), or,
   // without a worker, handed to and received from a WebSocket of the page's own.
+  // Inside the worker too: when its socket really took each frame and got each message (a
+  // private room's frames are posted without data and sealed there first), and when it gave
+  // the page the kept envelopes; reported to this page and not passed on to the app.
   const NativeWorker = window.Worker;
+  // (In a block: the app's script, after it, has the worker's global scope to itself.)
+  const inWorker = (url) => `"use strict"; {
+    const t = () => performance.timeOrigin + performance.now();
+    const tell = (what, n) => postMessage({ ev: "__bench", what, t: t(), n });
+    const send = WebSocket.prototype.send;
+    WebSocket.prototype.send = function (d) { const n = d.byteLength ?? d.size; if (n > 1024) tell("sent", n); return send.call(this, d); };
+    self.WebSocket = class extends WebSocket {
+      constructor(...a) { super(...a); this.addEventListener("message", (e) => { if (e.data.byteLength > 1024) tell("got", e.data.byteLength); }); }
+    };
+    const post = postMessage;
+    self.postMessage = (m, ...r) => { if (m && m.ev === "kept") tell("kept", m.blob ? m.blob.size : 0); return post(m, ...r); };
+    }
+    ${source(url)}`;
+  // The app revokes its script's URL as soon as the worker is made: read it at once.
+  const source = (url) => {
+    const xhr = new XMLHttpRequest();
+    xhr.open('GET', url, false);
+    xhr.send();
+    return xhr.responseText;
+  };
   window.Worker = class extends NativeWorker {
-    constructor(...args) {
-      super(...args);
+    constructor(url, ...args) {
+      super(URL.createObjectURL(new Blob([inWorker(String(url))], { type: 'text/javascript' })), ...args);
       this.addEventListener('message', (e) => {
+        if (e.data && e.data.ev === '__bench') {
+          e.stopImmediatePropagation();
+          (bench.worker[e.data.what] ||= []).push([e.data.t, e.data.n]);
+        }
         if (e.data && e.data.ev === 'message') bench.messages.push([now(), e.data.data.byteLength]);
       });
     }
@@ -402,7 +429,10 @@ async function latencyOnce(context, kind, round, photoBytes) {
       // Where the time goes: A hands frames to its socket, B receives them, B shows the image.
       const sends = await a.evaluate(() => window.__fcBench.sends.filter(([, n]) => n > 1024));
       const recv = await b.evaluate(() => window.__fcBench.messages.filter(([, n]) => n > 1024));
+      const wa = await a.evaluate(() => window.__fcBench.worker);
+      const wb = await b.evaluate(() => window.__fcBench.worker);
       if (sends.length && recv.length) {
+        const at = (xs, i) => (xs && xs.length ? xs[i < 0 ? xs.length + i : i][0] : NaN);
         res.timeline = {
           clickToFirstSend: sends[0][0] - sentAt,
           firstToLastSend: sends[sends.length - 1][0] - sends[0][0],
@@ -410,6 +440,12 @@ async function latencyOnce(context, kind, round, photoBytes) {
           firstRecvToLastRecv: recv[recv.length - 1][0] - recv[0][0],
           lastRecvToShown: got.loaded.t - recv[recv.length - 1][0],
           frames: recv.length,
+          // In the sender's and the receiver's socket workers.
+          clickToSocketFirst: at(wa.sent, 0) - sentAt,
+          socketFirstToLast: at(wa.sent, -1) - at(wa.sent, 0),
+          socketLastToGotLast: at(wb.got, -1) - at(wa.sent, -1),
+          gotLastToRecvLast: recv[recv.length - 1][0] - at(wb.got, -1),
+          clickToKept: at(wa.kept, 0) - sentAt,
         };
       }
     }
@@ -468,7 +504,8 @@ async function latencyRounds(context) {
   // 2 cores: nine rounds of the same client measured 1.26-1.50x in six runs. Only the two
   // paths the goal compares run, in alternating order, so that neither always follows the
   // other.
-  const rounds = opts.quick ? 2 : 21;
+  // FRAMECHAT_BENCH_ROUNDS: more rounds for a narrower interval when comparing two builds.
+  const rounds = opts.quick ? 2 : Number(process.env.FRAMECHAT_BENCH_ROUNDS) || 21;
   const samples = { app: [], floor: [], private: [], toSend: [], timeline: [], privToSend: [], privTimeline: [] };
   const sizes = new Set();
   // One untimed round of each first (caches, JIT, relay warm-up). A private room's rounds run
@@ -504,12 +541,16 @@ async function latencyRounds(context) {
   console.log(`  bare WebSocket floor (raw bytes, 256 KiB messages): median ${ms(floor.median)} ms, p90 ${ms(floor.p90)} ms`);
   console.log(`  framechat app (read, scrub, frame, send; reassemble, Blob, <img>): median ${ms(app.median)} ms, p90 ${ms(app.p90)} ms`);
   console.log(`    of which picked -> Send clicked (as soon as the composer takes it; it sends once the photo is read and scrubbed): median ${ms(toSend.median)} ms`);
-  const phases = ['clickToFirstSend', 'firstToLastSend', 'lastSendToLastRecv', 'lastRecvToShown'];
+  const phases = ['clickToFirstSend', 'firstToLastSend', 'lastSendToLastRecv', 'lastRecvToShown',
+    'clickToSocketFirst', 'socketFirstToLast', 'socketLastToGotLast', 'gotLastToRecvLast', 'clickToKept'];
   const medians = (tls) => Object.fromEntries(phases.map((p) => [p, tls.length ? st(tls.map((t) => t[p])).median : NaN]));
   const phaseMedians = medians(samples.timeline);
   const privPhaseMedians = medians(samples.privTimeline);
   const phaseLine = (m) => `Send -> first frame handed ${ms(m.clickToFirstSend)} ms, first -> last frame handed ${ms(m.firstToLastSend)} ms, ` +
-    `last handed -> last received on B ${ms(m.lastSendToLastRecv)} ms, last received -> <img> loaded ${ms(m.lastRecvToShown)} ms`;
+    `last handed -> last received on B ${ms(m.lastSendToLastRecv)} ms, last received -> <img> loaded ${ms(m.lastRecvToShown)} ms ` +
+    `(in the socket workers: Send -> A's socket takes the first frame ${ms(m.clickToSocketFirst)} ms, first -> last ${ms(m.socketFirstToLast)} ms, ` +
+    `-> B's socket gets the last ${ms(m.socketLastToGotLast)} ms, -> B's page has it ${ms(m.gotLastToRecvLast)} ms` +
+    `${Number.isFinite(m.clickToKept) ? `; Send -> the kept envelopes given to A's page ${ms(m.clickToKept)} ms` : ''})`;
   if (samples.timeline.length) console.log(`    then (medians): ${phaseLine(phaseMedians)}`);
   console.log(`  ratio of the medians ${x(ratio)}; 95 % bootstrap interval ${x(interval[0])}-${x(interval[1])}`);
   const priv = st(samples.private);
