@@ -3,6 +3,8 @@
 //! room key, an own message's attachments as byte views, a second write of an id, pending
 //! messages in order and confirmed, eviction by count and by bytes, a corrupt record skipped,
 //! quota exceeded, no IndexedDB, usage and clear, and the JS store key against the Rust one.
+//! (The upgrade of an older database is `store_upgrade.rs`: a page of its own, since it
+//! deletes the database these tests share.)
 //!
 //! Run: `CHROMEDRIVER=/usr/bin/chromedriver cargo test --target wasm32-unknown-unknown \
 //!       -p framechat --test store`
@@ -343,6 +345,21 @@ async fn the_oldest_messages_past_the_count_are_evicted() {
         texts(&store.load().await.unwrap().recent),
         ["m3", "m4", "m5"]
     );
+    // Gone from the database, not only from what is shown.
+    assert_eq!(stored("count").await, 3.0);
+}
+
+/// How many messages records room `room` has.
+async fn stored(room: &str) -> f64 {
+    js(&format!(
+        "const db = await new Promise((ok) => {{ const q = indexedDB.open('framechat'); q.onsuccess = () => ok(q.result); }});
+         const n = await new Promise((ok) => {{ const q = db.transaction('messages').objectStore('messages').count(IDBKeyRange.bound(['{room}'], ['{room}', []])); q.onsuccess = () => ok(q.result); }});
+         db.close();
+         return n;"
+    ))
+    .await
+    .as_f64()
+    .unwrap()
 }
 
 #[wasm_bindgen_test]

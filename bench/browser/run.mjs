@@ -825,6 +825,7 @@ async function reloadSection(context) {
     samples.push({ app: m.app, first: m.first, all: m.all, online: m.online, shown });
     console.log(`  round ${r + 1}: app first painted ${ms(m.app)} ms after navigation, first kept message ${ms(m.first)} ms (+${ms(m.first - m.app)}), all ${KEPT} ${ms(m.all)} ms, socket open ${ms(m.online)} ms; ${shown} shown after the replay`);
   }
+  const store = await storeWrites(page);
   await page.close();
   const median = (xs) => { const v = [...xs].sort((a, b) => a - b); return v[Math.floor(v.length / 2)]; };
   const first = median(samples.map((x) => x.first));
@@ -837,7 +838,7 @@ async function reloadSection(context) {
     `${ms(sinceApp)} ms after it; ${ms(first)} ms after navigation start (app first painted: ${ms(app)} ms; all ${KEPT}: ${ms(all)} ms; socket open: ${ms(online)} ms)`);
   goal('reload', `all ${KEPT} kept messages painted before the socket opens`, before === rounds, `${before} of ${rounds} rounds`);
   goal('reload', 'no duplicates once the relay\'s history arrives', samples.every((x) => x.shown === KEPT), samples.map((x) => x.shown).join(', '));
-  results.sections.reload = { kept: KEPT, rounds, app, first, sinceApp, all, online, samples };
+  results.sections.reload = { kept: KEPT, rounds, app, first, sinceApp, all, online, samples, store };
   markdown.push(
     `### Reload with ${KEPT} kept messages (IndexedDB), ms after navigation start, median of ${rounds}`,
     '',
@@ -845,7 +846,40 @@ async function reloadSection(context) {
     '|---:|---:|---:|---:|---:|',
     `| ${ms(app)} | ${ms(first)} | ${ms(sinceApp)} | ${ms(all)} | ${ms(online)} |`,
     '',
+    `Keeping a received photo (the store's write of a message with a 64 KiB attachment, eviction included): ` +
+    `median ${ms(store.empty)} ms in a new room, ${ms(store.full)} ms with ${KEPT} such messages kept (${store.n} writes each).`,
+    '',
   );
+}
+
+/**
+ * What one write of the kept chat costs as the room fills: the app's own store module (the
+ * snippet its page loaded) writes messages with a 64 KiB attachment, as a received photo is
+ * kept, into a room of their own; medians of the first writes and of those past `KEPT`.
+ */
+async function storeWrites(page) {
+  const r = await page.evaluate(async (kept) => {
+    const src = performance.getEntriesByType('resource').map((e) => e.name).find((n) => n.endsWith('/store/idb.js'));
+    const idb = await import(src);
+    const store = await idb.open(`writes-${Date.now()}`, null, kept, 1 << 30);
+    const frame = (i) => {
+      const json = new TextEncoder().encode(JSON.stringify({ type: 'msg', id: 'x', from: 'bob', ts: i, text: `photo ${i}`, files: [{ name: 'p.jpg', type: 'image/jpeg', size: 65536 }] }));
+      const m = new Uint8Array(3 + json.length);
+      m.set([0xfc, json.length >> 8, json.length & 255]);
+      m.set(json, 3);
+      return m;
+    };
+    const times = [];
+    for (let i = 0; i < kept + 40; i++) {
+      const t = performance.now();
+      await idb.put(store, (i + 1e6).toString(16).padStart(32, '0'), i, frame(i), [new Blob([new Uint8Array(65536)])], -1);
+      times.push(performance.now() - t);
+    }
+    const median = (v) => [...v].sort((a, b) => a - b)[Math.floor(v.length / 2)];
+    return { empty: median(times.slice(0, 40)), full: median(times.slice(-40)), n: 40 };
+  }, KEPT);
+  console.log(`  keeping a received photo: ${ms(r.empty)} ms in a new room, ${ms(r.full)} ms with ${KEPT} kept (medians of ${r.n} writes)`);
+  return r;
 }
 
 // ---------------------------------------------------------------- main
