@@ -141,7 +141,7 @@ fn keep(
 }
 
 /// The socket worker sealed own message `tag` whole ([`keep_sent`]): the store keeps its
-/// envelopes (`None`: a frame could not be sealed, and the link closes).
+/// envelopes (`None`: nothing to keep).
 pub(super) fn on_kept(
     rc: &Rc<RefCell<Inner>>,
     tag: &[u8; TAG_LEN],

@@ -38,8 +38,10 @@ pub enum LinkEvent {
     /// The relay's echo of the frame that ends an own private-room message, which the link
     /// sealed and does not hand back: the message's tag.
     SealedEcho([u8; TAG_LEN]),
-    /// The envelopes of an own private-room message given to [`Link::keep`], for the store
-    /// (`None` if a frame could not be sealed): the message's tag, and a Blob of them.
+    /// The envelopes of an own private-room message given to [`Link::keep`], for the store:
+    /// the message's tag, and a Blob of them (`None`, kept nothing of, if a worker's message
+    /// lacks it; a frame that cannot be sealed closes the link instead, and the message is
+    /// kept as on any link).
     Kept([u8; TAG_LEN], Option<web_sys::Blob>),
     /// Something the user should know of a frame the link dropped (a private room's frame
     /// that could not be opened).

@@ -26,9 +26,8 @@
 //                        but not the echoes the page said it does not need (below)
 //                   {ev: "buffered", handed, buffered}   bytes handed to the socket so far,
 //                                                        and its bufferedAmount
-//                   {ev: "kept", tag: Uint8Array, blob?: Blob}   a "keep" message's envelopes,
-//                        each after its length (u32, little-endian), for the page's store; no
-//                        blob when a frame could not be sealed
+//                   {ev: "kept", tag: Uint8Array, blob: Blob}   a "keep" message's envelopes,
+//                        each after its length (u32, little-endian), for the page's store
 //                   {ev: "echo", tag: Uint8Array}   the relay echoed the frame that ends an own
 //                        sealed message (dropped, not opened): the message's 16-byte tag
 //                   {ev: "read", id, data: ArrayBuffer (transferred)} or {ev: "read", id, error}
@@ -60,7 +59,7 @@ const ECHOES = 2048;
 const echoes = new Map();
 const lengths = new Map();
 
-const why = (e) => String(e && e.message ? e.message : e);
+const why = (e) => String((e && e.message) || e);
 const key = (bytes) => String.fromCharCode.apply(null, bytes);
 
 function expectEcho(head) {
@@ -70,9 +69,9 @@ function expectEcho(head) {
   if (echoes.size > ECHOES) forget(echoes.keys().next().value);
 }
 
+// (`k` is one of `echoes`.)
 function forget(k) {
   const n = echoes.get(k);
-  if (n === undefined) return;
   if (n > 1) echoes.set(k, n - 1);
   else echoes.delete(k);
   const left = lengths.get(k.length) - 1;
@@ -145,9 +144,10 @@ function keep(m) {
     while (next < frames.length && frames[next].p) next++;
     if (next < frames.length) return start(frames[next]).then(() => setTimeout(ahead), () => {});
     // Each envelope after its length (u32, little-endian), as the store keeps them.
+    // (A frame that could not be sealed closes the socket, and the page keeps the message.)
     Promise.all(frames.map((f) => f.p)).then(
       (envs) => postMessage({ ev: "kept", tag, blob: new Blob(envs.flatMap((e) => [new Uint32Array([e.length]), e])) }),
-      () => postMessage({ ev: "kept", tag }),
+      () => {},
     );
   };
   setTimeout(ahead);
@@ -159,6 +159,9 @@ function enqueue(m) {
   const k = m.data === undefined ? key(m.seal.subarray(1)) : null;
   const f = kept.get(k);
   kept.delete(k);
+  // A frame with data under the tag of a message given to "keep" is its cancel: the rest of
+  // it is not sent, and is let go once sealed.
+  if (m.data) for (const k of kept.keys()) if (k.startsWith(key(m.seal.subarray(1, 17)))) kept.delete(k);
   const sealed = k === null ? seal(m) : f ? start(f) : Promise.reject(new Error("not kept"));
   sealed.then(
     (env) => {
