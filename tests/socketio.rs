@@ -93,6 +93,7 @@ impl Seen {
                 LinkEvent::Notice(text) => format!("notice {text}"),
                 LinkEvent::SealedEcho(tag) => format!("echo {tag:?}"),
                 LinkEvent::Kept(tag, _) => format!("kept {tag:?}"),
+                LinkEvent::Arrived(_) => "arrived".into(),
             };
             seen.0.borrow_mut().push(text);
         })

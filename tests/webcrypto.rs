@@ -463,3 +463,142 @@ async fn the_socket_worker_seals_what_the_rust_opener_opens() {
     bare.set_onmessage(None);
     bare.close().unwrap();
 }
+
+/// What the opener reports, in order: "frame", "notice", or the bytes of an `Arrived`.
+#[derive(Debug, PartialEq)]
+enum Reported {
+    Frame,
+    Notice,
+    Arrived(Vec<u8>),
+}
+
+/// A message with one attachment of `total` bytes, planned at `budget`, each frame sealed under
+/// `tag` at its index: the envelopes.
+async fn sealed_message(key: &FrameKey, room: &str, tag: [u8; 16], total: u64) -> Vec<Vec<u8>> {
+    use framechat_wire::{Attachment, MessageHeader, Uuid, plan, write_frame};
+    let header = MessageHeader {
+        id: Uuid::from_bytes(new_message_tag().unwrap()),
+        from: "ann".into(),
+        ts: 1,
+        text: "as it came".into(),
+        files: vec![Attachment {
+            name: "a.bin".into(),
+            mime: "application/octet-stream".into(),
+            size: total,
+            width: None,
+            height: None,
+            removed: Vec::new(),
+            thumb: None,
+        }],
+    };
+    let data: Vec<u8> = (0..total).map(|i| (i % 249) as u8).collect();
+    let mut envelopes = Vec::new();
+    for (index, frame) in (0u32..).zip(plan(&header, 16 * 1024).unwrap()) {
+        let payload = &data[frame.range.start as usize..frame.range.end as usize];
+        let mut inner = Vec::new();
+        write_frame(&frame.header, &[payload], &mut inner).unwrap();
+        let flags = Flags::of_header(&frame.header, payload.len() as u64).unwrap();
+        envelopes.push(key.seal(flags, &tag, index, room, &inner).await.unwrap());
+    }
+    envelopes
+}
+
+/// Feeds `envelopes` to an opener that gathers up to `gather` bytes; what it reported.
+async fn opened(key: &FrameKey, room: &str, gather: u64, envelopes: &[Vec<u8>]) -> Vec<Reported> {
+    use std::cell::RefCell;
+    use std::rc::Rc;
+
+    use framechat::net::link::LinkEvent;
+    use framechat::net::private::{Opener, PrivateRoom};
+
+    let reported = Rc::new(RefCell::new(Vec::new()));
+    let out = {
+        let reported = reported.clone();
+        Rc::new(move |event: LinkEvent| {
+            reported.borrow_mut().push(match event {
+                LinkEvent::Frame(_) => Reported::Frame,
+                LinkEvent::Notice(_) => Reported::Notice,
+                LinkEvent::Arrived(parts) => Reported::Arrived(
+                    parts
+                        .iter()
+                        .flat_map(|p| js_sys::Uint8Array::new(&p).to_vec())
+                        .collect(),
+                ),
+                _ => panic!("an event the opener does not make"),
+            });
+        })
+    };
+    let room = PrivateRoom {
+        key: key.clone(),
+        room: room.into(),
+    };
+    let events = Opener::wrap(room, gather, out);
+    for envelope in envelopes {
+        events(LinkEvent::Frame(
+            js_sys::Uint8Array::from(envelope.as_slice()).buffer(),
+        ));
+    }
+    let count = envelopes.len();
+    wait_for("every frame reported", || {
+        reported
+            .borrow()
+            .iter()
+            .filter(|r| !matches!(r, Reported::Arrived(_)))
+            .count()
+            >= count
+    })
+    .await;
+    reported.take()
+}
+
+/// As the store keeps them: each envelope after its length (u32, little-endian).
+fn laid_out(envelopes: &[Vec<u8>]) -> Vec<u8> {
+    let mut out = Vec::new();
+    for e in envelopes {
+        out.extend_from_slice(&(e.len() as u32).to_le_bytes());
+        out.extend_from_slice(e);
+    }
+    out
+}
+
+/// A received private message is handed on as the envelopes it came in, right before the frame
+/// that ends it, for the store to keep as they are: a resend starts them again, a frame that
+/// does not open ends them, and none are gathered past the bound or without a store.
+#[wasm_bindgen_test]
+async fn the_opener_hands_on_a_message_as_the_envelopes_it_came_in() {
+    use Reported::{Arrived, Frame, Notice};
+    let key = FrameKey::derive(&generate_room_key().unwrap())
+        .await
+        .unwrap();
+    let room = "gathered";
+    let tag = new_message_tag().unwrap();
+    let message = sealed_message(&key, room, tag, 40_000).await;
+    assert_eq!(message.len(), 3, "a msg frame and two chunks");
+    let whole = laid_out(&message);
+
+    let got = opened(&key, room, 1 << 20, &message).await;
+    assert_eq!(got, [Frame, Frame, Arrived(whole.clone()), Frame]);
+
+    // Sent again from its start (after a reconnect): only the second sending's.
+    let mut resent = message[..2].to_vec();
+    resent.extend(message.iter().cloned());
+    let got = opened(&key, room, 1 << 20, &resent).await;
+    assert_eq!(got.iter().filter(|r| **r == Frame).count(), 5);
+    assert_eq!(got[got.len() - 2], Arrived(whole.clone()));
+    assert_eq!(got.iter().filter(|r| matches!(r, Arrived(_))).count(), 1);
+
+    // A middle frame tampered with: a notice, and the message is not handed on.
+    let mut tampered = message.clone();
+    let last = tampered[1].len() - 1;
+    tampered[1][last] ^= 1;
+    let got = opened(&key, room, 1 << 20, &tampered).await;
+    assert_eq!(got, [Frame, Notice, Frame]);
+
+    // Past the bound, or with nothing kept (0): the frames alone.
+    let got = opened(&key, room, whole.len() as u64 - 1, &message).await;
+    assert_eq!(got, [Frame, Frame, Frame]);
+    let got = opened(&key, room, 0, &message).await;
+    assert_eq!(got, [Frame, Frame, Frame]);
+    let got = opened(&key, room, whole.len() as u64, &message).await;
+    assert_eq!(got, [Frame, Frame, Arrived(whole), Frame]);
+}

@@ -43,6 +43,11 @@ pub enum LinkEvent {
     /// lacks it; a frame that cannot be sealed closes the link instead, and the message is
     /// kept as on any link).
     Kept([u8; TAG_LEN], Option<web_sys::Blob>),
+    /// A private room's message as the envelopes it came in, for the store to keep as they
+    /// are: a JS array of each one's length (u32, little-endian) and itself, as byte views
+    /// (made into one Blob laid out as [`LinkEvent::Kept`]'s by the store). Reported by the
+    /// opener right before the frame that ends the message.
+    Arrived(js_sys::Array),
     /// Something the user should know of a frame the link dropped (a private room's frame
     /// that could not be opened).
     Notice(String),

@@ -137,6 +137,9 @@ struct Inner {
     seq: u64,
     /// A private room's own messages the socket worker seals whole, to send and to keep.
     keeping: Vec<kept::Keeping>,
+    /// The envelopes of the private-room message the next frame from the link ends, as it
+    /// came ([`LinkEvent::Arrived`]): kept as they are, if it completes.
+    arrived: Option<js_sys::Array>,
 }
 
 /// What keeps the connection ticking; dropped on close.
@@ -198,6 +201,7 @@ impl Client {
             // Above any earlier page's: milliseconds since 1970, times 1000.
             seq: now_ms().saturating_mul(1000),
             keeping: Vec::new(),
+            arrived: None,
         }));
         let weak = Rc::downgrade(&inner);
         let expiry = Interval::new(EXPIRE_EVERY_MS, move || {
@@ -399,7 +403,14 @@ fn open_link(rc: &Rc<RefCell<Inner>>) {
         });
         // A private room's frames are opened before the connection sees them.
         let events = match &i.cfg.private {
-            Some(room) => private::Opener::wrap(room.clone(), events),
+            Some(room) => {
+                let gather = if i.store.is_some() {
+                    i.cfg.max_message_bytes
+                } else {
+                    0
+                };
+                private::Opener::wrap(room.clone(), gather, events)
+            }
             None => events,
         };
         match make_link(&i.cfg, i.worker_failed, &events) {
@@ -456,6 +467,7 @@ fn on_event(rc: &Rc<RefCell<Inner>>, event: LinkEvent) {
         LinkEvent::Closed => closed(rc),
         LinkEvent::SealedEcho(tag) => kept::sealed_echo(rc, &tag),
         LinkEvent::Kept(tag, envelopes) => kept::on_kept(rc, &tag, envelopes),
+        LinkEvent::Arrived(envelopes) => rc.borrow_mut().arrived = Some(envelopes),
         LinkEvent::Notice(text) => {
             let mut i = rc.borrow_mut();
             i.saw_frame = true;
@@ -509,6 +521,7 @@ fn received(rc: &Rc<RefCell<Inner>>, frame: &Uint8Array, source: Source) {
     }
     let mut i = rc.borrow_mut();
     i.saw_frame = true;
+    let mut arrived = i.arrived.take();
     let start = i.actions.len();
     let Inner {
         exchange,
@@ -548,7 +561,12 @@ fn received(rc: &Rc<RefCell<Inner>>, frame: &Uint8Array, source: Source) {
                 let blobs: js_sys::Array = blobs.collect();
                 // Whole, or not at all: a frame must carry every attachment.
                 if blobs.length() as usize == header.files.len() {
-                    keep_going(rc, store.put(header, blobs, None));
+                    // A private room's as the envelopes it came in: not sealed again.
+                    let write = match arrived.take() {
+                        Some(envelopes) => store.put_kept(header, &envelopes, None),
+                        None => store.put(header, blobs, None),
+                    };
+                    keep_going(rc, write);
                 }
             }
         }

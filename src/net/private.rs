@@ -20,7 +20,12 @@
 //! the latency bench, opening in the socket worker instead gained nothing). A frame that is
 //! not sealed is dropped with a notice (nobody without the key can post into a private room),
 //! so is one that fails to authenticate (another key, or tampered with): one notice per
-//! message at most.
+//! message at most. When the browser keeps the chat, a message is also handed on as the
+//! envelopes it came in ([`LinkEvent::Arrived`]), for the store to keep as they are: opening
+//! it and sealing it again with the store key cost a received 12 MP photo a 4 MB read, a seal
+//! and a copy, in the time the browser decodes it. Those envelopes are held until their
+//! message ends (its bytes held twice meanwhile, opened and not), at most the largest message
+//! the client takes at once.
 
 use std::cell::{Cell, RefCell};
 use std::collections::{HashMap, VecDeque};
@@ -303,21 +308,45 @@ pub struct Opener {
     room: PrivateRoom,
     out: Events,
     indexes: RefCell<FrameIndexes>,
-    queue: RefCell<VecDeque<Rc<Slot<Option<LinkEvent>>>>>,
+    queue: RefCell<VecDeque<Rc<Slot<Opened>>>>,
     /// Messages (by tag or id) already given a notice.
     noticed: RefCell<KnownIds>,
+    /// The envelopes of the messages under way, oldest begun first, for the store: JS views of
+    /// the buffers they came in, not copies.
+    gathering: RefCell<Vec<Gathering>>,
+    /// The most bytes of envelopes gathered at once (0: the browser keeps nothing).
+    gather_up_to: u64,
+}
+
+/// A frame, done: the event to report, and for an envelope, its flags, tag and (if it opened)
+/// bytes.
+type Opened = (
+    Option<LinkEvent>,
+    Option<(Flags, [u8; TAG_LEN], Option<Uint8Array>)>,
+);
+
+/// One message's envelopes so far, each after its length (u32, little-endian).
+struct Gathering {
+    tag: [u8; TAG_LEN],
+    parts: Array,
+    bytes: u64,
 }
 
 impl Opener {
     /// The events a link reports go through the returned callback, and come out opened on
-    /// `out`.
-    pub fn wrap(room: PrivateRoom, out: Events) -> Events {
+    /// `out`. With `gather_up_to` > 0 (the browser keeps the chat), a message is also
+    /// reported as the envelopes it came in ([`LinkEvent::Arrived`]), for the store to keep
+    /// it as it came instead of sealing it again; messages past that many bytes under way
+    /// are not (the oldest begun go first).
+    pub fn wrap(room: PrivateRoom, gather_up_to: u64, out: Events) -> Events {
         let opener = Rc::new(Self {
             room,
             out,
             indexes: RefCell::new(FrameIndexes::default()),
             queue: RefCell::new(VecDeque::new()),
             noticed: RefCell::new(KnownIds::default()),
+            gathering: RefCell::new(Vec::new()),
+            gather_up_to,
         });
         Rc::new(move |event| opener.push(event))
     }
@@ -330,39 +359,86 @@ impl Opener {
         self.queue.borrow_mut().push_back(slot.clone());
         match event {
             LinkEvent::Frame(buffer) => match self.read(buffer) {
-                Reading::Ready(event) => *slot.done.borrow_mut() = Some(event),
+                Reading::Ready(event) => *slot.done.borrow_mut() = Some((event, None)),
                 Reading::Open(head, bytes, index) => {
                     let opener = self.clone();
                     wasm_bindgen_futures::spawn_local(async move {
-                        let event = opener.open(head, bytes, index).await;
-                        *slot.done.borrow_mut() = Some(event);
+                        let event = opener.open(head, &bytes, index).await;
+                        let opened = matches!(event, Some(LinkEvent::Frame(_)));
+                        let envelope = (head.flags, head.tag, opened.then_some(bytes));
+                        *slot.done.borrow_mut() = Some((event, Some(envelope)));
                         opener.report();
                     });
                     return;
                 }
             },
-            other => *slot.done.borrow_mut() = Some(Some(other)),
+            other => *slot.done.borrow_mut() = Some((Some(other), None)),
         }
         self.report();
     }
 
-    /// Reports every finished event at the front of the queue, in order.
+    /// Reports every finished event at the front of the queue, in order: a frame that ends
+    /// a message gathered whole comes after its envelopes.
     fn report(&self) {
         loop {
-            let next = {
+            let (event, envelope) = {
                 let mut queue = self.queue.borrow_mut();
                 match queue.front().map(|slot| slot.done.borrow_mut().take()) {
-                    Some(Some(event)) => {
+                    Some(Some(done)) => {
                         queue.pop_front();
-                        event
+                        done
                     }
                     _ => break,
                 }
             };
-            if let Some(event) = next {
+            let gathered =
+                envelope.and_then(|(flags, tag, bytes)| self.gather(flags, tag, bytes.as_ref()));
+            if let Some(envelopes) = gathered {
+                (self.out)(LinkEvent::Arrived(envelopes));
+            }
+            if let Some(event) = event {
                 (self.out)(event);
             }
         }
+    }
+
+    /// Adds the envelope of an opened frame to its message's: all of them as one Blob, laid
+    /// out as the store keeps them, once it ends the message. One that did not open
+    /// (`None`) ends the gathering of its message.
+    fn gather(
+        &self,
+        flags: Flags,
+        tag: [u8; TAG_LEN],
+        envelope: Option<&Uint8Array>,
+    ) -> Option<Array> {
+        let mut gathering = self.gathering.borrow_mut();
+        if flags.begins() && self.gather_up_to > 0 {
+            // A resend starts its message again.
+            gathering.retain(|g| g.tag != tag);
+            gathering.push(Gathering {
+                tag,
+                parts: Array::new(),
+                bytes: 0,
+            });
+        }
+        let at = gathering.iter().position(|g| g.tag == tag)?;
+        let Some(envelope) = envelope else {
+            gathering.remove(at);
+            return None;
+        };
+        let g = &mut gathering[at];
+        g.parts
+            .push(&Uint8Array::from(&envelope.length().to_le_bytes()[..]));
+        g.parts.push(envelope);
+        g.bytes += 4 + u64::from(envelope.length());
+        let whole = flags.ends().then(|| gathering.remove(at));
+        let mut total: u64 = gathering.iter().map(|g| g.bytes).sum();
+        while total > self.gather_up_to {
+            total -= gathering.remove(0).bytes;
+        }
+        whole
+            .filter(|g| g.bytes <= self.gather_up_to)
+            .map(|g| g.parts)
     }
 
     /// What to do with a received frame: pass it on, drop it with a notice, or open it as
@@ -404,12 +480,12 @@ impl Opener {
     }
 
     /// The frame inside an envelope, or a notice (once per message).
-    async fn open(&self, head: EnvelopeHead, bytes: Uint8Array, index: u32) -> Option<LinkEvent> {
+    async fn open(&self, head: EnvelopeHead, bytes: &Uint8Array, index: u32) -> Option<LinkEvent> {
         let tag_id = Uuid::from_bytes(head.tag);
         match self
             .room
             .key
-            .open_view(&head, &bytes, index, &self.room.room)
+            .open_view(&head, bytes, index, &self.room.room)
             .await
         {
             Ok(inner) => {

@@ -44,7 +44,7 @@ extern "C" {
         id: &str,
         ts: f64,
         meta: &[u8],
-        envelopes: &web_sys::Blob,
+        envelopes: &JsValue,
         n: f64,
         seq: f64,
     ) -> Result<Promise, JsValue>;
@@ -108,8 +108,10 @@ impl Store {
     /// id), as pending when `seq` (its place in the order the user sent) is given, then
     /// evicts past the room's limits: the messages past the newest [`Keep::messages`] go,
     /// then the oldest messages with attachments until theirs fit [`Keep::bytes`]. Pending
-    /// messages are never evicted. Starts now; [`finish`] waits for it (over quota, nothing
-    /// of it is kept: [`AppError::StoreFull`]).
+    /// messages are never evicted. Starts now, and a message that is not pending (one
+    /// received) is written once the page is idle, so that keeping it does not hold up
+    /// showing it; [`finish`] waits for it (over quota, nothing of it is kept:
+    /// [`AppError::StoreFull`]).
     pub fn put(&self, header: &MessageHeader, blobs: Array, seq: Option<u64>) -> Op {
         let (meta, _) = meta(header)?;
         js_put(
@@ -122,16 +124,12 @@ impl Store {
         )
     }
 
-    /// Keeps own message `header` of a private room as the socket worker sealed it to send
-    /// it (sealed once, for both): `envelopes`, a Blob of them, each after its length (u32,
-    /// little-endian). As [`Store::put`] otherwise; read back, it is one whole `msg` frame
-    /// like any other.
-    pub fn put_kept(
-        &self,
-        header: &MessageHeader,
-        envelopes: &web_sys::Blob,
-        seq: Option<u64>,
-    ) -> Op {
+    /// Keeps message `header` of a private room as the envelopes the relay carried, not
+    /// sealed again: an own one as the socket worker sealed it to send it, a received one as
+    /// it came. `envelopes`: a Blob of them, each after its length (u32, little-endian), or a
+    /// JS array of those lengths and envelopes as byte views. As [`Store::put`] otherwise;
+    /// read back, it is one whole `msg` frame like any other.
+    pub fn put_kept(&self, header: &MessageHeader, envelopes: &JsValue, seq: Option<u64>) -> Op {
         let (meta, total) = meta(header)?;
         let (ts, n) = (header.ts as f64, total as f64);
         js_put_kept(&self.0, &id(header), ts, &meta, envelopes, n, js_seq(seq))

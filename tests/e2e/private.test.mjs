@@ -106,7 +106,25 @@ test('a private room: the relay records only ciphertext; another key or none rea
   assert.equal((await messages(b)).length, 3);
 });
 
-test('a private room keeps an own photo as the very envelopes the relay carried: sealed once, read back after a reload',
+/** `page`'s kept record (polled for 10 s) holding the envelopes of a message over 1 MB, split. */
+async function keptEnvelopes(page) {
+  let kept;
+  for (let i = 0; i < 100 && !kept; i += 1) {
+    kept = (await records(page, 'messages', { whole: true })).find((r) => r.s === 1 && r.size > 1_000_000);
+    if (!kept) await new Promise((r) => setTimeout(r, 100));
+  }
+  if (!kept) return null;
+  // Its record: the envelopes, each after its length.
+  const envelopes = [];
+  for (let at = 0; at < kept.f.length;) {
+    const len = kept.f.readUInt32LE(at);
+    envelopes.push(kept.f.subarray(at + 4, at + 4 + len));
+    at += 4 + len;
+  }
+  return envelopes;
+}
+
+test('a private room keeps a photo as the very envelopes the relay carried, on both pages: sealed once, never again, read back after a reload',
   { timeout: 120_000 }, async () => {
   const room = uniqueRoom('keptassent');
   const key = newKey();
@@ -119,24 +137,17 @@ test('a private room keeps an own photo as the very envelopes the relay carried:
   await a.click('.fc-send');
   await checkReceivedImage(b, 'kept-as-sent.jpg', { ratio: 0.75, timeout: 30_000 });
 
-  let kept;
-  for (let i = 0; i < 100 && !kept; i += 1) {
-    kept = (await records(a, 'messages', { whole: true })).find((r) => r.s === 1 && r.size > 1_000_000);
-    if (!kept) await new Promise((r) => setTimeout(r, 100));
-  }
-  assert.ok(kept, 'the photo is not kept as it was sent');
-  // Its record: the envelopes, each after its length.
-  const envelopes = [];
-  for (let at = 0; at < kept.f.length;) {
-    const len = kept.f.readUInt32LE(at);
-    envelopes.push(kept.f.subarray(at + 4, at + 4 + len));
-    at += 4 + len;
-  }
+  const envelopes = await keptEnvelopes(a);
+  assert.ok(envelopes, 'the photo is not kept as it was sent');
   const tag = envelopes[0].subarray(2, 18);
   const carried = (recorded.get(room) ?? []).map((f) => f.data).filter((d) => d.subarray(2, 18).equals(tag));
   assert.ok(envelopes.length > 1, `${envelopes.length} envelopes kept`);
-  assert.deepEqual(envelopes.map((e) => e.toString('hex')), carried.map((d) => d.toString('hex')),
-    'the kept envelopes are not byte for byte the frames the relay carried');
+  const hex = (list) => list.map((e) => e.toString('hex'));
+  assert.deepEqual(hex(envelopes), hex(carried), 'the kept envelopes are not byte for byte the frames the relay carried');
+  // The receiver keeps them as they came, too: not opened and sealed again.
+  const received = await keptEnvelopes(b);
+  assert.ok(received, 'the received photo is not kept as it came');
+  assert.deepEqual(hex(received), hex(carried), 'the received envelopes are not kept byte for byte');
 
   // A restart empties relay.mjs's history: after a reload the photo comes from the store alone.
   await server.stop();
@@ -146,6 +157,11 @@ test('a private room keeps an own photo as the very envelopes the relay carried:
   assert.deepEqual((await messages(a)).map(({ mine, text, files }) => ({ mine, text, files })),
     [{ mine: true, text: 'sealed only once', files: ['kept-as-sent.jpg'] }]);
   assert.deepEqual((await notices(a)).filter((n) => /could not be read|kept in memory/.test(n)), []);
+  await b.reload();
+  await checkReceivedImage(b, 'kept-as-sent.jpg', { ratio: 0.75, timeout: 20_000 });
+  assert.deepEqual((await messages(b)).map(({ mine, text, files }) => ({ mine, text, files })),
+    [{ mine: false, text: 'sealed only once', files: ['kept-as-sent.jpg'] }]);
+  assert.deepEqual((await notices(b)).filter((n) => /could not be read|kept in memory/.test(n)), []);
 });
 
 test('a private room through framechat-relay --validate: envelopes pass without being opened',
