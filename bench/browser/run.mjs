@@ -855,7 +855,8 @@ async function reloadSection(context) {
 /**
  * What one write of the kept chat costs as the room fills: the app's own store module (the
  * snippet its page loaded) writes messages with a 64 KiB attachment, as a received photo is
- * kept, into a room of their own; medians of the first writes and of those past `KEPT`.
+ * kept, into a room of their own (without the wait for an idle page such a write starts
+ * with); medians of the first writes and of those past `KEPT`.
  */
 async function storeWrites(page) {
   const r = await page.evaluate(async (kept) => {
@@ -870,11 +871,16 @@ async function storeWrites(page) {
       return m;
     };
     const times = [];
+    // The write itself: a received message waits for the page to be idle first, which here
+    // it is (the wait is not the write's cost).
+    const idle = window.requestIdleCallback;
+    window.requestIdleCallback = (f) => f();
     for (let i = 0; i < kept + 40; i++) {
       const t = performance.now();
       await idb.put(store, (i + 1e6).toString(16).padStart(32, '0'), i, frame(i), [new Blob([new Uint8Array(65536)])], -1);
       times.push(performance.now() - t);
     }
+    window.requestIdleCallback = idle;
     const median = (v) => [...v].sort((a, b) => a - b)[Math.floor(v.length / 2)];
     return { empty: median(times.slice(0, 40)), full: median(times.slice(-40)), n: 40 };
   }, KEPT);
