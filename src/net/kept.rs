@@ -3,8 +3,9 @@
 //! turn the store off with one notice when they fail ([`keep_going`]), and own messages
 //! remembered and no longer pending once delivered ([`after_outbox`], [`sealed_echo`]); own
 //! messages kept as they are sent ([`keep_sent`]: in a private room, as the socket worker
-//! sealed them, [`on_kept`]); and own messages queued, sent now or kept from before
-//! ([`Inner::queue`]).
+//! sealed them, [`on_kept`]); received messages kept once complete ([`keep_received`]: in a
+//! private room, as the envelopes they came in); and own messages queued, sent now or kept
+//! from before ([`Inner::queue`]).
 
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -55,6 +56,35 @@ pub(super) fn sealed_echo(rc: &Rc<RefCell<Inner>>, tag: &[u8; framechat_wire::TA
         i.exchange.outbox.on_delivered(id, &mut actions);
         i.actions.extend(actions);
         after_outbox(rc, &mut i);
+    }
+}
+
+/// Messages that the frame from the link just completed (`actions` from `start` on) are kept;
+/// own ones were when they were sent. A private room's as the envelopes it came in
+/// (`arrived`), not sealed again.
+pub(super) fn keep_received(
+    rc: &Rc<RefCell<Inner>>,
+    i: &Inner,
+    start: usize,
+    mut arrived: Option<js_sys::Array>,
+) {
+    let Some(store) = &i.store else {
+        return;
+    };
+    for action in i.actions.get(start..).unwrap_or_default() {
+        if let Action::Complete { header, media } = action {
+            // Their blob: URLs, which the store reads back as Blobs.
+            let blobs = media.iter().flatten().map(|m| JsValue::from(m.url()));
+            let blobs: js_sys::Array = blobs.collect();
+            // Whole, or not at all: a frame must carry every attachment.
+            if blobs.length() as usize == header.files.len() {
+                let write = match arrived.take() {
+                    Some(envelopes) => store.put_kept(header, &envelopes, None),
+                    None => store.put(header, blobs, None),
+                };
+                keep_going(rc, write);
+            }
+        }
     }
 }
 

@@ -27,7 +27,6 @@ use futures_channel::oneshot;
 use gloo::events::EventListener;
 use gloo::timers::callback::{Interval, Timeout};
 use js_sys::Uint8Array;
-use wasm_bindgen::JsValue;
 use yew::Callback;
 
 use crate::error::AppError;
@@ -521,7 +520,7 @@ fn received(rc: &Rc<RefCell<Inner>>, frame: &Uint8Array, source: Source) {
     }
     let mut i = rc.borrow_mut();
     i.saw_frame = true;
-    let mut arrived = i.arrived.take();
+    let arrived = i.arrived.take();
     let start = i.actions.len();
     let Inner {
         exchange,
@@ -552,24 +551,8 @@ fn received(rc: &Rc<RefCell<Inner>>, frame: &Uint8Array, source: Source) {
         }
         Err(e) => actions.push(Action::Notice(format!("ignored a frame: {e}"))),
     }
-    // Messages now complete are kept (own ones were when they were sent).
-    if let Some(store) = i.store.clone().filter(|_| source == Source::Link) {
-        for action in i.actions.get(start..).unwrap_or_default() {
-            if let Action::Complete { header, media } = action {
-                // Their blob: URLs, which the store reads back as Blobs.
-                let blobs = media.iter().flatten().map(|m| JsValue::from(m.url()));
-                let blobs: js_sys::Array = blobs.collect();
-                // Whole, or not at all: a frame must carry every attachment.
-                if blobs.length() as usize == header.files.len() {
-                    // A private room's as the envelopes it came in: not sealed again.
-                    let write = match arrived.take() {
-                        Some(envelopes) => store.put_kept(header, &envelopes, None),
-                        None => store.put(header, blobs, None),
-                    };
-                    keep_going(rc, write);
-                }
-            }
-        }
+    if source == Source::Link {
+        kept::keep_received(rc, &i, start, arrived);
     }
     after_outbox(rc, &mut i);
 }

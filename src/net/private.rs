@@ -402,9 +402,9 @@ impl Opener {
         }
     }
 
-    /// Adds the envelope of an opened frame to its message's: all of them as one Blob, laid
-    /// out as the store keeps them, once it ends the message. One that did not open
-    /// (`None`) ends the gathering of its message.
+    /// Adds the envelope of an opened frame to its message's: all of them, each after its
+    /// length, once it ends the message. One that did not open (`None`) ends the gathering of
+    /// its message.
     fn gather(
         &self,
         flags: Flags,
